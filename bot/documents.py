@@ -1,0 +1,183 @@
+"""Loading articles from the seeds folder and cutting them into paragraph chunks and sentences.
+
+A seed file looks like this (the format of the newsroom's wire feed):
+
+     date 2022-01 First sentence of the article …
+
+    Second paragraph …
+
+    /ritzau/
+
+The `date` header and the `/source/` footer become metadata and stay out of the text.
+Plain .txt and .md files work too, with the metadata defaults below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.documents import Document
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from bot.errors import InputError
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+DEFAULT_SOURCE = "unknown"
+DEFAULT_DATE = "undated"
+MAX_CHUNK_CHARS = 1000
+
+_HEADER = re.compile(r"^\s*date\s+(\d{4}(?:-\d{2}){0,2})\s*")
+_FOOTER = re.compile(r"^/\s*([^/\s][^/]*?)\s*/$")
+# A sentence ends at . ! or ? (maybe closed by a quote or bracket), followed by
+# whitespace and something that can start a sentence: "19. januar" stays whole.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'»”)\]]?\s+(?=[\"'«„“(\[\-–—]?\s*[A-ZÆØÅÄÖÜ0-9])")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: its metadata and its paragraphs (numbered from 1)."""
+
+    doc_id: str
+    source: str
+    date: str
+    title: str
+    paragraphs: list[str]
+    content_hash: str
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences in `text`, whitespace trimmed."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.start() + len(match.group(0).rstrip())))
+        start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for begin, end in spans:
+        piece = text[begin:end]
+        left = len(piece) - len(piece.lstrip())
+        right = len(piece.rstrip())
+        if piece.strip():
+            trimmed.append((begin + left, begin + right))
+    return trimmed
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`."""
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def parse_article(path: Path) -> Article:
+    """Read one article file; raises InputError when it is unreadable or empty."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"Can't read article {path}: {error.strerror or error}.") from error
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"Article {path} is not valid UTF-8 (byte {error.start}).") from error
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    date, source = DEFAULT_DATE, DEFAULT_SOURCE
+    header = _HEADER.match(lines[0]) if lines else None
+    if header:
+        date = header.group(1)
+        lines[0] = lines[0][header.end():]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    footer = _FOOTER.match(lines[-1].strip()) if lines else None
+    if footer:
+        source = footer.group(1).strip().lower()
+        lines.pop()
+    body = "\n".join(lines)
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body)]
+    paragraphs = [p.lstrip("# ").strip() if path.suffix == ".md" else p for p in paragraphs]
+    paragraphs = [p for p in paragraphs if p]
+    if not paragraphs:
+        raise InputError(f"Article {path} has no text.")
+    title = split_sentences(paragraphs[0])[0]
+    return Article(
+        doc_id=path.stem,
+        source=source,
+        date=date,
+        title=title,
+        paragraphs=paragraphs,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def article_paths(seeds_dir: Path) -> list[Path]:
+    """The article files in the seeds folder, sorted by name."""
+    if not seeds_dir.is_dir():
+        raise InputError(
+            f"The seeds folder {seeds_dir} does not exist. "
+            "Create it and put articles in it, or set NEWSBOT_SEEDS_DIR."
+        )
+    paths = sorted(p for p in seeds_dir.iterdir() if p.suffix in ARTICLE_SUFFIXES and p.is_file())
+    paths = [p for p in paths if p.name.lower() != "readme.md"]
+    if not paths:
+        raise InputError(f"The seeds folder {seeds_dir} holds no articles (.txt or .md files).")
+    return paths
+
+
+def load_articles(seeds_dir: Path) -> list[Article]:
+    """Every article in the seeds folder."""
+    return [parse_article(path) for path in article_paths(seeds_dir)]
+
+
+_splitter = RecursiveCharacterTextSplitter(
+    chunk_size=MAX_CHUNK_CHARS,
+    chunk_overlap=0,
+    separators=[r"(?<=[.!?])\s+", r"(?<=[,;:])\s+", r"\s+"],
+    is_separator_regex=True,
+    keep_separator=False,
+    add_start_index=True,
+    strip_whitespace=True,
+)
+
+
+def chunk_article(article: Article) -> tuple[list[Document], list[Document]]:
+    """The article's chunks (a paragraph, or part of a long one) and its sentences, as Documents.
+
+    Chunk metadata keeps each sentence's span, so a citation quotes the exact sentence.
+    """
+    base = {"doc_id": article.doc_id, "source": article.source, "date": article.date, "title": article.title}
+    chunks: list[Document] = []
+    sentences: list[Document] = []
+    for number, paragraph in enumerate(article.paragraphs, start=1):
+        parts = (
+            [Document(page_content=paragraph, metadata={"start_index": 0})]
+            if len(paragraph) <= MAX_CHUNK_CHARS
+            else _splitter.create_documents([paragraph])
+        )
+        sentence_index = 0
+        for part_number, part in enumerate(parts):
+            chunk_id = f"{article.doc_id}:p{number}.{part_number}"
+            spans = sentence_spans(part.page_content)
+            chunks.append(
+                Document(
+                    id=chunk_id,
+                    page_content=part.page_content,
+                    metadata={
+                        **base,
+                        "paragraph": number,
+                        "part": part_number,
+                        "start": part.metadata["start_index"],
+                        "sentences": [list(span) for span in spans],
+                    },
+                )
+            )
+            for begin, end in spans:
+                sentences.append(
+                    Document(
+                        id=f"{article.doc_id}:p{number}.s{sentence_index}",
+                        page_content=part.page_content[begin:end],
+                        metadata={**base, "paragraph": number, "sentence": sentence_index, "chunk_id": chunk_id},
+                    )
+                )
+                sentence_index += 1
+    return chunks, sentences

@@ -1,0 +1,47 @@
+"""Any sentence-transformers model by name or local path (extra `[st]`); nothing is downloaded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from bot.embeddings.base import NewsbotEmbeddings, normalise
+from bot.errors import BackendUnavailable, missing_extra
+
+
+class SentenceTransformerEmbeddings(NewsbotEmbeddings):
+    """Loads offline only: a model that isn't on disk (path or local cache) fails with a message."""
+
+    def __init__(self, name_or_path: str, device: str = "cpu") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as error:
+            raise missing_extra("sentence-transformers", "st") from error
+        try:
+            self._model = SentenceTransformer(name_or_path, device=device, local_files_only=True)
+        except Exception as error:
+            raise BackendUnavailable(
+                f"Can't load sentence-transformers model {name_or_path!r} ({type(error).__name__}).",
+                "Give a local model folder, or a name already in the Hugging Face cache; nothing is downloaded.",
+            ) from error
+        label = str(Path(name_or_path).resolve()) if Path(name_or_path).exists() else name_or_path
+        self.model_id = f"sentence-transformers:{label}"
+        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self._query_prompt = prompts.get("query")
+        self._passage_prompt = prompts.get("passage") or prompts.get("document")
+
+    def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(texts, prompt=prompt, normalize_embeddings=True, convert_to_numpy=True)
+        return normalise(vectors)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt)
+
+    def embed_questions(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt)

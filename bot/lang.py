@@ -1,0 +1,102 @@
+"""Language work that LangChain doesn't do: detecting Danish or English, and cutting
+questions and sentences into comparable terms (Danish stemming, stopwords, numbers)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import snowballstemmer
+from lingua import Language, LanguageDetectorBuilder
+
+from bot.types import Lang
+
+_LINGUA = {Language.DANISH: "da", Language.ENGLISH: "en"}
+_DANISH_LETTERS = re.compile(r"[æøåÆØÅ]")
+_WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:[-'][^\W\d_]+)*")
+
+
+@lru_cache(maxsize=1)
+def _detector():
+    return LanguageDetectorBuilder.from_languages(*_LINGUA).build()
+
+
+@lru_cache(maxsize=2)
+def stopwords(lang: Lang) -> frozenset[str]:
+    text = resources.files("bot.data").joinpath(f"stopwords_{lang}.txt").read_text(encoding="utf-8")
+    return frozenset(text.split())
+
+
+@lru_cache(maxsize=2)
+def _stemmer(lang: Lang):
+    return snowballstemmer.stemmer("danish" if lang == "da" else "english")
+
+
+def detect_language(text: str, default: Lang = "en") -> Lang:
+    """Danish or English. Short questions are common, so æ/ø/å and stopwords back up lingua."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not words:
+        return default
+    if _DANISH_LETTERS.search(text):
+        return "da"
+    da_hits = sum(w in stopwords("da") and w not in stopwords("en") for w in words)
+    en_hits = sum(w in stopwords("en") and w not in stopwords("da") for w in words)
+    language = _detector().detect_language_of(text)
+    if language is None:
+        return "da" if da_hits > en_hits else default
+    detected: Lang = _LINGUA[language]
+    if detected == "en" and da_hits > en_hits + 1:
+        return "da"
+    if detected == "da" and en_hits > da_hits + 1:
+        return "en"
+    return detected
+
+
+def normalise_number(token: str) -> str:
+    """1000, 1.000 and 1,000 are the same number."""
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", token):
+        return re.sub(r"[.,]", "", token)
+    return token.replace(",", ".")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A content word of a text: as written, lower-cased, and stemmed."""
+
+    surface: str
+    lower: str
+    stem: str
+    is_number: bool
+    is_name: bool  # capitalised away from the start of a sentence
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents, for spelling comparisons across languages."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ø", "o").replace("æ", "ae")
+
+
+def content_terms(text: str, lang: Lang) -> list[Term]:
+    """The words that carry meaning: no stopwords of either language, numbers normalised."""
+    terms: list[Term] = []
+    stop = stopwords(lang) | (stopwords("en") if lang == "da" else frozenset())
+    seen: set[str] = set()
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        lower = word.lower()
+        is_number = word[0].isdigit()
+        if not is_number and (lower in stop or len(lower) < 2):
+            continue
+        key = normalise_number(lower) if is_number else lower
+        if key in seen:
+            continue
+        seen.add(key)
+        before = text[: match.start()].rstrip()
+        sentence_start = not before or before[-1] in ".!?:-–—\"«"
+        is_name = not is_number and word[0].isupper() and not sentence_start
+        stem = key if is_number else _stemmer(lang).stemWord(lower)
+        terms.append(Term(word, key, stem, is_number, is_name))
+    return terms

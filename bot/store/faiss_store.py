@@ -1,0 +1,191 @@
+"""A small LangChain `VectorStore` over faiss, persisted without pickle.
+
+langchain-community's FAISS store pickles its docstore, and unpickling runs code
+from the index folder. Here the faiss index is written with faiss itself and the
+documents as JSON. Vectors are L2-normalised, so scores are cosine similarities.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.vectorstores import VectorStore
+
+from bot.embeddings.base import NewsbotEmbeddings, normalise
+from bot.errors import IndexCorrupt
+from bot.store.atomic import write_atomically, write_json_atomically
+
+HNSW_FROM = 200_000  # below this many vectors exact search is fast enough (see the README's scale table)
+
+
+def new_faiss_index(dimension: int, expected_size: int = 0) -> faiss.Index:
+    """Exact inner-product search for small stores; HNSW once the store is large."""
+    if expected_size >= HNSW_FROM:
+        inner = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efSearch = 64
+        return faiss.IndexIDMap2(inner)
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+class FaissVectorStore(VectorStore):
+    """Documents with string ids, searched by cosine similarity; supports delete for incremental ingest."""
+
+    def __init__(self, embedding: Embeddings, dimension: int, index: faiss.Index | None = None) -> None:
+        self._embedding = embedding
+        self.dimension = dimension
+        self.index = index if index is not None else new_faiss_index(dimension)
+        self._docs: dict[int, Document] = {}
+        self._ids: dict[str, int] = {}
+        self._next = 0
+
+    @property
+    def embeddings(self) -> Embeddings:
+        return self._embedding
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    # --- adding and removing -------------------------------------------------
+    def add_vectors(self, vectors: np.ndarray, documents: Sequence[Document]) -> list[str]:
+        """Add documents whose vectors are already computed (ids default to running numbers)."""
+        vectors = normalise(vectors)
+        if len(vectors) != len(documents):
+            raise ValueError("one vector per document")
+        if vectors.shape[1] != self.dimension:
+            raise ValueError(f"vectors have dimension {vectors.shape[1]}, the store {self.dimension}")
+        ids: list[str] = []
+        numbers = np.arange(self._next, self._next + len(documents), dtype=np.int64)
+        self._next += len(documents)
+        for number, doc in zip(numbers, documents):
+            doc_id = doc.id or str(number)
+            if doc_id in self._ids:
+                self.delete([doc_id])
+            stored = Document(id=doc_id, page_content=doc.page_content, metadata=dict(doc.metadata))
+            self._docs[int(number)] = stored
+            self._ids[doc_id] = int(number)
+            ids.append(doc_id)
+        if len(documents):
+            self.index.add_with_ids(vectors, numbers)
+        return ids
+
+    def add_texts(
+        self, texts: Iterable[str], metadatas: list[dict] | None = None, *, ids: list[str] | None = None, **kwargs: Any
+    ) -> list[str]:
+        texts = list(texts)
+        metadatas = metadatas or [{} for _ in texts]
+        documents = [
+            Document(id=(ids[i] if ids else None), page_content=text, metadata=metadatas[i])
+            for i, text in enumerate(texts)
+        ]
+        return self.add_documents(documents)
+
+    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        texts = [d.page_content for d in documents]
+        if isinstance(self._embedding, NewsbotEmbeddings):
+            vectors = self._embedding.embed_passages(texts)
+        else:
+            vectors = np.asarray(self._embedding.embed_documents(texts), dtype=np.float32)
+        return self.add_vectors(vectors, documents)
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
+        if not ids:
+            return False
+        numbers = [self._ids.pop(i) for i in ids if i in self._ids]
+        for number in numbers:
+            self._docs.pop(number, None)
+        if numbers:
+            self.index.remove_ids(np.asarray(numbers, dtype=np.int64))
+        return bool(numbers)
+
+    def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
+        return [self._docs[self._ids[i]] for i in ids if i in self._ids]
+
+    def documents(self) -> list[Document]:
+        """All stored documents, in insertion order."""
+        return [self._docs[n] for n in sorted(self._docs)]
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of the given ids."""
+        if not ids:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack([self.index.reconstruct(self._ids[i]) for i in ids])
+
+    # --- searching ------------------------------------------------------------
+    def similarity_search_by_vector_with_score(
+        self, vector: Sequence[float] | np.ndarray, k: int = 4, filter: dict[str, Any] | None = None
+    ) -> list[tuple[Document, float]]:
+        if not self._docs:
+            return []
+        query = normalise(np.asarray(vector, dtype=np.float32))
+        fetch = k if filter is None else min(len(self._docs), max(k * 8, 64))
+        scores, numbers = self.index.search(query, min(fetch, len(self._docs)))
+        results: list[tuple[Document, float]] = []
+        for score, number in zip(scores[0], numbers[0]):
+            doc = self._docs.get(int(number))
+            if doc is None:
+                continue
+            if filter and any(doc.metadata.get(key) != value for key, value in filter.items()):
+                continue
+            results.append((doc, float(score)))
+            if len(results) == k:
+                break
+        return results
+
+    def similarity_search_with_score(
+        self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        return self.similarity_search_by_vector_with_score(self._embedding.embed_query(query), k, filter)
+
+    def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
+        return [doc for doc, _ in self.similarity_search_with_score(query, k, **kwargs)]
+
+    def similarity_search_by_vector(self, embedding: list[float], k: int = 4, **kwargs: Any) -> list[Document]:
+        return [doc for doc, _ in self.similarity_search_by_vector_with_score(embedding, k, kwargs.get("filter"))]
+
+    def _select_relevance_score_fn(self):  # cosine in [-1, 1] -> [0, 1]
+        return lambda score: (score + 1.0) / 2.0
+
+    @classmethod
+    def from_texts(
+        cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None, **kwargs: Any
+    ) -> "FaissVectorStore":
+        dimension = len(embedding.embed_query("dimension probe"))
+        store = cls(embedding, dimension)
+        store.add_texts(texts, metadatas, ids=kwargs.get("ids"))
+        return store
+
+    # --- persistence ----------------------------------------------------------
+    def save(self, folder: Path, name: str) -> None:
+        """Write `name.faiss` (faiss's own format) and `name.json` (the documents), each atomically."""
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(folder / f"{name}.faiss", lambda tmp: faiss.write_index(self.index, str(tmp)))
+        records = [
+            {"n": number, "id": doc.id, "text": doc.page_content, "metadata": doc.metadata}
+            for number, doc in sorted(self._docs.items())
+        ]
+        write_json_atomically(folder / f"{name}.json", {"dimension": self.dimension, "next": self._next, "documents": records})
+
+    @classmethod
+    def load(cls, folder: Path, name: str, embedding: Embeddings) -> "FaissVectorStore":
+        """Read a store written by `save`; raises IndexCorrupt if anything doesn't fit."""
+        try:
+            index = faiss.read_index(str(folder / f"{name}.faiss"))
+            data = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+            store = cls(embedding, int(data["dimension"]), index)
+            for record in data["documents"]:
+                doc = Document(id=record["id"], page_content=record["text"], metadata=record["metadata"])
+                store._docs[int(record["n"])] = doc
+                store._ids[record["id"]] = int(record["n"])
+            store._next = int(data["next"])
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
+            raise IndexCorrupt(f"The {name} store in {folder} can't be read ({type(error).__name__}).") from error
+        if index.ntotal != len(store._docs) or index.d != store.dimension:
+            raise IndexCorrupt(f"The {name} store in {folder} is inconsistent ({index.ntotal} vectors, {len(store._docs)} documents).")
+        return store

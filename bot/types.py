@@ -1,0 +1,68 @@
+"""The values that cross layers: sentences, citations and answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Lang = Literal["da", "en"]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an article, with where it stands and how well it matched."""
+
+    text: str
+    doc_id: str
+    source: str
+    date: str
+    title: str
+    paragraph: int
+    index: int  # position of the sentence within its paragraph, from 0
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted sentence the answer rests on; `n` is what the answer text cites as [n]."""
+
+    n: int
+    quote: str
+    doc_id: str
+    source: str
+    date: str
+    paragraph: int
+    score: float
+    title: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("title")
+        data["score"] = round(self.score, 4)
+        return data
+
+
+@dataclass
+class Answer:
+    """What every front end renders: the text, whether the article answers, and why we think so."""
+
+    question: str
+    language: Lang
+    answer: str
+    answerable: bool
+    citations: list[Citation] = field(default_factory=list)
+    backend: str = "extractive"
+    verified: bool = True
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "language": self.language,
+            "answer": self.answer,
+            "answerable": self.answerable,
+            "citations": [c.to_json() for c in self.citations],
+            "backend": self.backend,
+            "verified": self.verified,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
