@@ -71,6 +71,7 @@ class Term:
     stem: str
     is_number: bool
     is_name: bool  # capitalised away from the start of a sentence
+    offset: int = 0
 
 
 def fold(text: str) -> str:
@@ -98,5 +99,6 @@ def content_terms(text: str, lang: Lang) -> list[Term]:
         sentence_start = not before or before[-1] in ".!?:-–—\"«"
         is_name = not is_number and word[0].isupper() and not sentence_start
         stem = key if is_number else _stemmer(lang).stemWord(lower)
-        terms.append(Term(word, key, stem, is_number, is_name))
+        terms.append(Term(word, key, stem, is_number, is_name, match.start()))
     return terms
+

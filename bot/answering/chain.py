@@ -1,0 +1,165 @@
+"""The answering chain (LCEL): check the question, detect its language, retrieve, gate, compose.
+
+    question ─► validate ─► language ─► retrieve ─► gate ─► cite ─► compose (extractive)
+                                                                     └─► refine (generator, verified)
+
+`Answerer.answer` returns the extractive answer at once; `Answerer.refine` turns it into a
+fluent one when a generator is configured, keeping the extractive one if verification fails.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from bot.answering.composers import Composer, ExtractiveComposer
+from bot.answering.gate import AnswerabilityGate, GateDecision
+from bot.answering.retrieve import MAX_CITATIONS, Retrieval, retrieve
+from bot.config import Settings
+from bot.errors import InputError
+from bot.lang import detect_language
+from bot.store.news_index import NewsIndex
+from bot.texts import reply
+from bot.types import Answer, Citation, Lang
+
+
+@dataclass
+class Question:
+    """A question as the chain receives it; `context` is an earlier question of the same conversation."""
+
+    text: str
+    language: Lang | None = None  # forced answer language, or None to detect
+    context: str = ""
+
+
+def check_question(text: str, limit: int, language: Lang = "en") -> str:
+    """The question, trimmed; raises InputError (in the question's language) when it is empty or too long."""
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise InputError(reply("empty_question", language))
+    if len(cleaned) > limit:
+        raise InputError(reply("long_question", detect_language(cleaned[:500]), length=len(cleaned), limit=limit))
+    return cleaned
+
+
+def citations_from(retrieval: Retrieval) -> list[Citation]:
+    return [
+        Citation(
+            n=n,
+            quote=passage.text,
+            doc_id=passage.lead.doc_id,
+            source=passage.lead.source,
+            date=passage.lead.date,
+            paragraph=passage.lead.paragraph,
+            score=passage.score,
+            title=passage.lead.title,
+        )
+        for n, passage in enumerate(retrieval.passages[:MAX_CITATIONS], start=1)
+    ]
+
+
+class Answerer:
+    """Answers questions over one news index; build once per process, call many times."""
+
+    def __init__(self, settings: Settings, index: NewsIndex, composer: Composer | None = None) -> None:
+        self.settings = settings
+        self.index = index
+        self.gate = AnswerabilityGate(index)
+        self.extractive = ExtractiveComposer()
+        self.composer = composer or self.extractive
+        self.chain = self._build_chain()
+
+    # --- the chain ------------------------------------------------------------
+    def _build_chain(self) -> Runnable[dict[str, Any], Answer]:
+        timed = self._timed
+        return (
+            RunnablePassthrough.assign(started=RunnableLambda(lambda _: time.perf_counter()), timings=RunnableLambda(lambda _: {}))
+            | RunnablePassthrough.assign(text=RunnableLambda(lambda s: check_question(s["question"].text, self.settings.max_question_chars)))
+            | RunnablePassthrough.assign(language=RunnableLambda(lambda s: s["question"].language or detect_language(s["text"])))
+            | RunnablePassthrough.assign(retrieval=RunnableLambda(timed("retrieve", self._retrieve)))
+            | RunnablePassthrough.assign(decision=RunnableLambda(timed("gate", self._decide)))
+            | RunnableLambda(timed("generate", self._compose))
+        )
+
+    @staticmethod
+    def _timed(name: str, step: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+        def run(state: dict[str, Any]) -> Any:
+            started = time.perf_counter()
+            result = step(state)
+            state["timings"][name] = (time.perf_counter() - started) * 1000
+            return result
+
+        return run
+
+    def _retrieve(self, state: dict[str, Any]) -> Retrieval:
+        query = state["text"]
+        context = state["question"].context
+        if context:
+            query = f"{context} {query}"
+        vector = self.index.embeddings.embed_questions([query])[0]
+        return retrieve(self.index, vector)
+
+    def _decide(self, state: dict[str, Any]) -> GateDecision:
+        text = state["text"]
+        context = state["question"].context
+        return self.gate.decide(f"{context} {text}" if context else text, state["language"], state["retrieval"])
+
+    def _compose(self, state: dict[str, Any]) -> Answer:
+        language: Lang = state["language"]
+        decision: GateDecision = state["decision"]
+        citations = citations_from(state["retrieval"])
+        if decision.answerable:
+            text = self.extractive.compose(state["text"], language, citations).text
+        else:
+            text = reply("decline", language, articles=self._articles_phrase(language))
+            citations = []
+        timings = state["timings"]
+        answer = Answer(
+            question=state["text"],
+            language=language,
+            answer=text,
+            answerable=decision.answerable,
+            citations=citations,
+            backend="extractive",
+            verified=True,
+        )
+        answer.timings_ms = {
+            "retrieve": timings.get("retrieve", 0.0) + timings.get("gate", 0.0),
+            "generate": 0.0,
+            "total": (time.perf_counter() - state["started"]) * 1000,
+        }
+        return answer
+
+    def _articles_phrase(self, language: Lang) -> str:
+        articles = self.index.articles.values()
+        if len(articles) == 1:
+            only = next(iter(articles))
+            return (f"artiklen fra {only['source']} ({only['date']})" if language == "da" else f"the {only['source']} article ({only['date']})")
+        return f"{len(articles)} artikler" if language == "da" else f"{len(articles)} articles"
+
+    # --- the public API ---------------------------------------------------------
+    def answer(self, question: str | Question) -> Answer:
+        """The extractive answer (or a decline); raises InputError for an unusable question."""
+        if isinstance(question, str):
+            question = Question(question)
+        return self.chain.invoke({"question": question})
+
+    def refine(self, answer: Answer) -> Answer:
+        """The fluent, verified answer when a generator is configured; otherwise `answer` unchanged."""
+        if not answer.answerable or not self.composer.fluent:
+            return answer
+        started = time.perf_counter()
+        composition = self.composer.compose(answer.question, answer.language, answer.citations)
+        generate_ms = (time.perf_counter() - started) * 1000
+        timings = {**answer.timings_ms, "generate": generate_ms, "total": answer.timings_ms.get("total", 0.0) + generate_ms}
+        if not composition.verified:
+            return replace(answer, backend="extractive", verified=False, timings_ms=timings)
+        return replace(answer, answer=composition.text, backend=composition.backend, verified=True, timings_ms=timings)
+
+    def ask(self, question: str | Question) -> Answer:
+        """The best answer this configuration gives: extractive, then refined when possible."""
+        return self.refine(self.answer(question))

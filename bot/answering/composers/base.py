@@ -1,0 +1,26 @@
+"""The composer interface: turn the cited sentences into the answer text."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from bot.types import Citation, Lang
+
+
+@dataclass(frozen=True)
+class Composition:
+    text: str
+    backend: str
+    verified: bool = True
+
+
+class Composer(ABC):
+    """One way of writing an answer from citations. `fluent` composers may be slow and are verified."""
+
+    name: str = "composer"
+    fluent: bool = False
+
+    @abstractmethod
+    def compose(self, question: str, language: Lang, citations: list[Citation]) -> Composition:
+        """The answer text for an answerable question, citing `citations` as [n]."""

@@ -1,0 +1,129 @@
+"""Finding the sentences that answer a question: paragraph and sentence scores combined.
+
+e5 ranks whole paragraphs well and single sentences less well, so a sentence's score
+mixes its own similarity with its paragraph's. A sentence that leans on its neighbour
+("Det oplyser sundhedsministeriet torsdag.", "Der skal de …") is quoted together with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.documents import Document
+
+from bot.store.news_index import NewsIndex
+from bot.types import Sentence
+
+SENTENCE_WEIGHT = 0.6
+TOP_CHUNKS = 4
+TOP_SENTENCES = 16
+MAX_CITATIONS = 3
+MAX_PASSAGE_SENTENCES = 3
+_BACK_REFERENCES = frozenset(
+    {"der", "det", "den", "de", "dette", "disse", "derudover", "it", "this", "that", "they", "these", "those", "he", "she", "han", "hun"}
+)
+
+
+@dataclass
+class Passage:
+    """A quotable stretch of an article: a sentence, with the neighbours it leans on or that lean on it."""
+
+    sentences: list[Sentence]
+    score: float
+    similarity: float  # the best own-sentence similarity inside it
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+    @property
+    def lead(self) -> Sentence:
+        return self.sentences[0]
+
+
+@dataclass
+class Retrieval:
+    """What the gate and the composers work from."""
+
+    question_vector: np.ndarray
+    passages: list[Passage]  # best first
+    baseline: float  # a typical retrieved sentence's similarity to the question
+
+    @property
+    def best(self) -> Passage | None:
+        return self.passages[0] if self.passages else None
+
+
+def _sentence(doc: Document, score: float) -> Sentence:
+    m = doc.metadata
+    return Sentence(doc.page_content, m["doc_id"], m["source"], m["date"], m["title"], m["paragraph"], m["sentence"], score)
+
+
+def _sentence_id(sentence: Sentence) -> str:
+    return f"{sentence.doc_id}:p{sentence.paragraph}.s{sentence.index}"
+
+
+def leans_back(text: str) -> bool:
+    """Whether a sentence only makes sense after the one before it (a pronoun start, or very short)."""
+    words = text.split()
+    if not words:
+        return False
+    return words[0].strip(",.:;\"'«»-–").lower() in _BACK_REFERENCES or len(words) <= 5
+
+
+def _neighbour(index: NewsIndex, sentence: Sentence, step: int) -> Document | None:
+    """The sentence just before (step -1) or after (+1), across a paragraph break if needed."""
+    if step > 0:
+        candidates = [f"{sentence.doc_id}:p{sentence.paragraph}.s{sentence.index + 1}", f"{sentence.doc_id}:p{sentence.paragraph + 1}.s0"]
+    elif sentence.index > 0:
+        candidates = [f"{sentence.doc_id}:p{sentence.paragraph}.s{sentence.index - 1}"]
+    else:
+        chunk = index.chunks.get_by_ids([f"{sentence.doc_id}:p{sentence.paragraph - 1}.0"])
+        last = len(chunk[0].metadata["sentences"]) - 1 if chunk else -1
+        candidates = [f"{sentence.doc_id}:p{sentence.paragraph - 1}.s{last}"] if chunk else []
+    for candidate in candidates:
+        found = index.sentences.get_by_ids([candidate])
+        if found:
+            return found[0]
+    return None
+
+
+def _passage(index: NewsIndex, sentence: Sentence, score: float, used: set[str]) -> Passage:
+    group = [sentence]
+    if leans_back(sentence.text):
+        previous = _neighbour(index, sentence, -1)
+        if previous is not None and previous.id not in used:
+            group.insert(0, _sentence(previous, 0.0))
+    following = _neighbour(index, group[-1], +1)
+    if following is not None and following.id not in used and leans_back(following.page_content):
+        if len(group) < MAX_PASSAGE_SENTENCES:
+            group.append(_sentence(following, 0.0))
+    used.update(_sentence_id(s) for s in group)
+    return Passage(group, score, sentence.score)
+
+
+def retrieve(index: NewsIndex, question_vector: np.ndarray) -> Retrieval:
+    """The best passages for the question vector, best first."""
+    chunk_hits = index.chunks.similarity_search_by_vector_with_score(question_vector, TOP_CHUNKS)
+    sentence_hits = index.sentences.similarity_search_by_vector_with_score(question_vector, TOP_SENTENCES)
+    if not sentence_hits:
+        return Retrieval(question_vector, [], 0.0)
+    chunk_score = {doc.id: score for doc, score in chunk_hits}
+    missing = list({d.metadata["chunk_id"] for d, _ in sentence_hits} - set(chunk_score))
+    for chunk_id, vector in zip(missing, index.chunks.vectors(missing)):
+        chunk_score[chunk_id] = float(vector @ question_vector)
+    ranked = sorted(
+        (
+            (SENTENCE_WEIGHT * similarity + (1 - SENTENCE_WEIGHT) * chunk_score[doc.metadata["chunk_id"]], _sentence(doc, similarity))
+            for doc, similarity in sentence_hits
+        ),
+        key=lambda pair: -pair[0],
+    )
+    passages: list[Passage] = []
+    used: set[str] = set()
+    for score, sentence in ranked:
+        if _sentence_id(sentence) not in used:
+            passages.append(_passage(index, sentence, score, used))
+    baseline = float(np.median([similarity for _, similarity in sentence_hits]))
+    return Retrieval(question_vector, passages, baseline)

@@ -1,0 +1,213 @@
+"""The `newsbot` command line: ask, chat, index, ingest, eval, sources, and the bot front ends."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from bot.config import Settings
+from bot.errors import NewsbotError
+from bot.frontends.render import plain
+
+EXIT_BAD_INPUT = 2
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as error:  # pydantic's ValidationError: show the first problem in one line
+        errors = getattr(error, "errors", lambda: [])()
+        detail = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in errors) or str(error)
+        raise click.ClickException(f"invalid configuration ({detail})") from None
+
+
+def _fail(message: str) -> None:
+    click.echo(f"newsbot: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _notify(message: str) -> None:
+    click.echo(f"newsbot: {message}", err=True)
+
+
+def _answerer(settings: Settings, rebuild: bool = False, composer: bool = True):
+    from bot.service import load_answerer
+
+    return load_answerer(settings, rebuild=rebuild, notify=_notify, composer=composer)
+
+
+class NewsbotGroup(click.Group):
+    """Turns NewsbotError into a one-line message and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NewsbotError as error:
+            _fail(str(error))
+
+
+@click.group(cls=NewsbotGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
+def main(verbose: bool) -> None:
+    """newsbot: grounded answers about news articles, in Danish or English, with the sentence they come from."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _decode_argument(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        _fail("the question is not valid UTF-8.")
+    return text
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines with '-').")
+@click.option("--lang", type=click.Choice(["da", "en"]), default=None, help="Answer in this language instead of the question's.")
+def ask(question: str, as_json: bool, lang: str | None) -> None:
+    """Answer QUESTION from the articles; '-' reads one question per line from stdin.
+
+    \b
+    Examples:
+      newsbot ask "Who sent troops to Kazakhstan?"
+      newsbot ask "Hvem sendte tropper?"
+      printf 'Who sent troops?\\nHvornår faldt regeringen?\\n' | newsbot ask --json -
+    """
+    from bot.answering.chain import Question
+
+    settings = _settings()
+    if question == "-":
+        answerer, _ = _answerer(settings)
+        failed = False
+        for number, raw in enumerate(sys.stdin.buffer, start=1):
+            try:
+                text = raw.decode("utf-8").rstrip("\r\n")
+                result = answerer.ask(Question(text, lang))
+                click.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else plain(result) + "\n")
+            except UnicodeDecodeError as error:
+                failed = True
+                _emit_line_error(f"line {number} is not valid UTF-8 (byte {error.start}).", number, as_json)
+            except NewsbotError as error:
+                failed = True
+                _emit_line_error(str(error), number, as_json)
+        sys.exit(EXIT_BAD_INPUT if failed else 0)
+    answerer, _ = _answerer(settings)
+    first = answerer.answer(Question(_decode_argument(question), lang))
+    if as_json:
+        click.echo(json.dumps(answerer.refine(first).to_json(), ensure_ascii=False))
+        return
+    click.echo(plain(first))
+    if first.answerable and answerer.composer.fluent:
+        final = answerer.refine(first)
+        if final.verified:
+            click.echo(f"\n{final.answer}  ({final.backend}, verified)")
+        else:
+            click.echo("\n(The generated answer could not be verified against the article; the quotes above stand.)")
+
+
+def _emit_line_error(message: str, number: int, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": message, "line": number}, ensure_ascii=False))
+    else:
+        click.echo(f"newsbot: line {number}: {message}", err=True)
+
+
+@main.command()
+def chat() -> None:
+    """Chat in the terminal with the same conversation logic as the bots (no token needed)."""
+    from bot.frontends.terminal import run_chat
+
+    run_chat(_settings())
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="Rebuild from scratch instead of updating.")
+def index(rebuild: bool) -> None:
+    """Build or update the index from the seeds folder."""
+    from rich.progress import Progress
+
+    from bot.embeddings import load_embeddings
+    from bot.store.news_index import open_index
+
+    settings = _settings()
+    started = time.perf_counter()
+    embeddings = load_embeddings(settings.embeddings)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("embedding articles", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        _, report = open_index(settings.seeds_dir, settings.index_dir, embeddings, rebuild=rebuild, notify=_notify, progress=progress)
+    click.echo(
+        f"Index {report.action}: {len(report.added)} article(s) embedded, {len(report.removed)} removed; "
+        f"{report.chunks} chunks, {report.sentences} sentences in {settings.index_dir} "
+        f"({time.perf_counter() - started:.1f} s, model {embeddings.model_id})."
+    )
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def ingest(files: tuple[Path, ...]) -> None:
+    """Copy article FILES into the seeds folder and update the index incrementally."""
+    from bot.documents import ARTICLE_SUFFIXES, parse_article
+    from bot.store.atomic import write_atomically
+
+    settings = _settings()
+    settings.seeds_dir.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        if path.suffix not in ARTICLE_SUFFIXES:
+            _fail(f"{path}: only .txt and .md articles can be ingested.")
+        article = parse_article(path)  # validates before anything is copied
+        target = settings.seeds_dir / path.name
+        write_atomically(target, lambda tmp, source=path: shutil.copyfile(source, tmp))
+        click.echo(f"Added {path.name} ({article.source}, {article.date}, {len(article.paragraphs)} paragraphs).")
+    _, report = _answerer(settings, composer=False)
+    click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")
+
+
+@main.command()
+def sources() -> None:
+    """List the indexed articles with their dates."""
+    answerer, _ = _answerer(_settings(), composer=False)
+    for doc_id, meta in sorted(answerer.index.articles.items(), key=lambda kv: kv[1]["date"], reverse=True):
+        click.echo(f"{meta['date']}  {meta['source']:<10} {doc_id}  {meta['title']}")
+
+
+@main.command(name="eval")
+@click.argument("qa_file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
+def evaluate(qa_file: Path, as_json: bool) -> None:
+    """Run a QA file (shared/eval format) and print per-question results and totals."""
+    from bot.answering.chain import Question
+    from bot.evaluation import EvalReport, load_qa
+
+    items = load_qa(qa_file)
+    answerer, _ = _answerer(_settings())
+    report = EvalReport()
+    for item in items:
+        started = time.perf_counter()
+        answer = answerer.ask(Question(item["question"]))
+        result = report.add(item, answer, (time.perf_counter() - started) * 1000)
+        if not as_json:
+            verdict = (
+                ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
+            )
+            click.echo(f"{result.id:>5} {verdict:8} {answer.language} {result.ms:7.1f} ms  {item['question']}")
+    totals = report.totals()
+    if as_json:
+        click.echo(json.dumps(totals))
+        return
+    click.echo(
+        f"\nevidence hits {totals['evidence_hits']}/{totals['answerable']} · answer hits {totals['answer_hits']}/{totals['answerable']} · "
+        f"correct declines {totals['correct_declines']}/{totals['unanswerable']} · false declines {totals['false_declines']} · "
+        f"language {totals['language_matches']}/{totals['questions']} · verified {totals['verified']}/{totals['questions']} · "
+        f"p50 {totals['p50_ms']} ms · p95 {totals['p95_ms']} ms · backend {answerer.composer.name}"
+    )

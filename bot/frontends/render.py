@@ -1,0 +1,74 @@
+"""Turning an Answer into text for a terminal, Telegram (HTML) or Slack (Block Kit)."""
+
+from __future__ import annotations
+
+import html
+
+from bot.types import Answer, Citation
+
+
+def source_label(citation: Citation) -> str:
+    """"ritzau, 2022-01, ¶4" – compact enough for a phone screen."""
+    return f"{citation.source}, {citation.date}, ¶{citation.paragraph}"
+
+
+def plain(answer: Answer) -> str:
+    """The answer and its sources as plain text (terminal)."""
+    lines = [answer.answer]
+    if answer.citations:
+        lines.append("")
+        lines.append("Kilder:" if answer.language == "da" else "Sources:")
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {source_label(c)}: «{c.quote}»")
+    return "\n".join(lines)
+
+
+def telegram_html(answer: Answer) -> str:
+    """The answer with compact sources, every piece of text escaped for Telegram's HTML mode."""
+    parts = [html.escape(answer.answer, quote=False)]
+    if answer.citations:
+        sources = " · ".join(f"[{c.n}] {html.escape(source_label(c), quote=False)}" for c in answer.citations)
+        parts.append(f"<i>{sources}</i>")
+    return "\n\n".join(parts)
+
+
+def telegram_quotes_html(answer: Answer) -> str:
+    """The full quotes, for the "show quotes" button."""
+    return "\n\n".join(
+        f"<b>[{c.n}]</b> <i>{html.escape(source_label(c), quote=False)}</i>\n<blockquote>{html.escape(c.quote, quote=False)}</blockquote>"
+        for c in answer.citations
+    )
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = 4096) -> list[str]:
+    """Pieces of at most `limit` UTF-16 code units, cut at paragraph, line, sentence or word breaks.
+
+    Only plain text is split safely; callers split before adding HTML tags where possible."""
+    text = text.strip()
+    if not text:
+        return []
+    pieces: list[str] = []
+    while utf16_length(text) > limit:
+        cut = _cut_point(text, limit)
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def _cut_point(text: str, limit: int) -> int:
+    # The longest prefix within the limit, then the last good break inside it.
+    end = len(text)
+    while utf16_length(text[:end]) > limit:
+        end = max(1, end - max(1, (utf16_length(text[:end]) - limit)))
+    window = text[:end]
+    for separator in ("\n\n", "\n", ". ", "? ", "! ", " "):
+        position = window.rfind(separator)
+        if position > end // 3:
+            return position + len(separator)
+    return end

@@ -1,0 +1,28 @@
+"""Wiring for entry points: settings → embeddings → index → composer → Answerer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.answering.chain import Answerer
+from bot.answering.composers import load_composer
+from bot.config import Settings
+from bot.embeddings import load_embeddings
+from bot.store.news_index import BuildReport, Progress, open_index
+
+
+def load_answerer(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    notify: Callable[[str], None] = lambda message: None,
+    progress: Progress = lambda stage, done, total: None,
+    composer: bool = True,
+) -> tuple[Answerer, BuildReport]:
+    """An Answerer over an up-to-date index (built or updated as needed)."""
+    embeddings = load_embeddings(settings.embeddings)
+    index, report = open_index(
+        settings.seeds_dir, settings.index_dir, embeddings, rebuild=rebuild, notify=notify, progress=progress
+    )
+    chosen = load_composer(settings, notify) if composer else None
+    return Answerer(settings, index, chosen), report
