@@ -211,3 +211,21 @@ def evaluate(qa_file: Path, as_json: bool) -> None:
         f"language {totals['language_matches']}/{totals['questions']} · verified {totals['verified']}/{totals['questions']} · "
         f"p50 {totals['p50_ms']} ms · p95 {totals['p95_ms']} ms · backend {answerer.composer.name}"
     )
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Extractive only, one pass (what CI runs).")
+@click.option("--qa", "qa_file", type=click.Path(path_type=Path), default=None, help="QA file (default: the shared dev set).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), help="Folder for bench.md and bench.json.")
+def bench(quick: bool, qa_file: Path | None, out: Path) -> None:
+    """Measure quality, latency and memory; print a Markdown table."""
+    from bot.bench import run_bench, write_results
+
+    settings = _settings()
+    if qa_file is None:
+        candidates = [Path("../shared/eval/dev_qa.jsonl"), Path("tests/fixtures/dev_qa.jsonl")]
+        qa_file = next((p for p in candidates if p.exists()), None)
+        if qa_file is None:
+            _fail("no QA file found; pass one with --qa FILE.")
+    out.mkdir(parents=True, exist_ok=True)
+    click.echo(write_results(run_bench(settings, qa_file, quick, out), out))

@@ -132,9 +132,8 @@ def load_articles(seeds_dir: Path) -> list[Article]:
 _splitter = RecursiveCharacterTextSplitter(
     chunk_size=MAX_CHUNK_CHARS,
     chunk_overlap=0,
-    separators=[r"(?<=[.!?])\s+", r"(?<=[,;:])\s+", r"\s+"],
-    is_separator_regex=True,
-    keep_separator=False,
+    separators=[". ", "! ", "? ", "; ", ", ", " "],
+    keep_separator="end",
     add_start_index=True,
     strip_whitespace=True,
 )

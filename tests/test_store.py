@@ -1,0 +1,42 @@
+import json
+
+import numpy as np
+import pytest
+from langchain_core.documents import Document
+
+from bot.errors import IndexCorrupt
+from bot.store.faiss_store import FaissVectorStore
+
+
+def test_add_search_delete_save_load_roundtrip(embeddings, tmp_path):
+    store = FaissVectorStore(embeddings, embeddings.dimension)
+    ids = store.add_documents(
+        [Document(id="a", page_content="Tropperne er ankommet til Kasakhstan.", metadata={"p": 1}),
+         Document(id="b", page_content="Regeringen faldt onsdag.", metadata={"p": 2})]
+    )
+    assert ids == ["a", "b"]
+    top, score = store.similarity_search_with_score("When did the government fall?", k=1)[0]
+    assert top.id == "b" and 0 < score <= 1
+    store.save(tmp_path, "s")
+    loaded = FaissVectorStore.load(tmp_path, "s", embeddings)
+    assert [d.id for d in loaded.documents()] == ["a", "b"]
+    assert loaded.delete(["b"]) and len(loaded) == 1
+    assert loaded.similarity_search("government", k=2)[0].id == "a"
+    # persisted as faiss + JSON: nothing to unpickle
+    assert json.loads((tmp_path / "s.json").read_text())["documents"][0]["metadata"] == {"p": 1}
+
+
+def test_a_damaged_store_raises_index_corrupt(embeddings, tmp_path):
+    store = FaissVectorStore(embeddings, embeddings.dimension)
+    store.add_texts(["x"])
+    store.save(tmp_path, "s")
+    (tmp_path / "s.faiss").write_bytes(b"not a faiss index")
+    with pytest.raises(IndexCorrupt):
+        FaissVectorStore.load(tmp_path, "s", embeddings)
+
+
+def test_vectors_are_normalised_so_scores_are_cosines(embeddings):
+    store = FaissVectorStore(embeddings, embeddings.dimension)
+    vector = np.ones(embeddings.dimension, dtype=np.float32) * 3
+    store.add_vectors(vector[None, :], [Document(page_content="v")])
+    assert store.similarity_search_by_vector_with_score(vector, 1)[0][1] == pytest.approx(1.0, abs=1e-5)
