@@ -229,3 +229,16 @@ def bench(quick: bool, qa_file: Path | None, out: Path) -> None:
             _fail("no QA file found; pass one with --qa FILE.")
     out.mkdir(parents=True, exist_ok=True)
     click.echo(write_results(run_bench(settings, qa_file, quick, out), out))
+
+
+@main.command()
+@click.option("--webhook", "webhook_url", default=None, help="Public HTTPS URL for webhook mode (default: long polling).")
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Address to listen on in webhook mode.")
+@click.option("--port", default=8443, show_default=True, help="Port to listen on in webhook mode.")
+def telegram(webhook_url: str | None, listen: str, port: int) -> None:
+    """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN)."""
+    from bot.frontends.telegram import run
+
+    logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    run(_settings(), webhook_url, listen, port)

@@ -1,0 +1,304 @@
+"""The Telegram bot (python-telegram-bot v22): private chats, groups, inline mode, commands.
+
+Handlers are small and do one thing; all wiring is in `build_application`. Works against any
+Bot API server at TELEGRAM_API_BASE_URL (a self-hosted one, or the tests' local server).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+import uuid
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.errors import ConfigError, InputError
+from bot.frontends.conversation import Conversations, RateLimiter
+from bot.frontends.render import split_message, telegram_html, telegram_quotes_html
+from bot.lang import detect_language
+from bot.texts import raw, reply
+from bot.types import Answer, Lang
+
+logger = logging.getLogger(__name__)
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """Typed access to the shared conversation state."""
+
+    @property
+    def conversations(self) -> Conversations:
+        return self.application.bot_data["conversations"]
+
+
+def _user_language(update: Update) -> Lang:
+    code = (update.effective_user.language_code or "") if update.effective_user else ""
+    return "da" if code.startswith("da") else "en"
+
+
+def _chat_key(update: Update) -> str:
+    return f"telegram:{update.effective_chat.id}" if update.effective_chat else "telegram:inline"
+
+
+async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
+    """Access and rate limit; replies itself when refusing. True means go ahead."""
+    user = update.effective_user
+    message = update.effective_message
+    conversations = context.conversations
+    language = detect_language(text) if text else _user_language(update)
+    if not conversations.is_allowed(user.id if user else None):
+        await message.reply_text(reply("not_allowed", language, user_id=user.id if user else "?"))
+        return False
+    allowed, warn = conversations.rate.allow(user.id if user else 0)
+    if not allowed:
+        if warn:
+            await message.reply_text(reply("rate_limited", language, limit=conversations.rate.limit))
+        return False
+    return True
+
+
+async def _send_answer(message: Message, context: BotContext, question: str) -> None:
+    """Answer `question` as a reply to `message`: extractive first, edited into a fluent one if any."""
+    conversations = context.conversations
+    try:
+        question = conversations.check(question)
+    except InputError as error:
+        await message.reply_text(str(error))
+        return
+    await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+    answer = await conversations.answer(_chat_key_for(message), question)
+    key = uuid.uuid4().hex[:16]
+    conversations.remember(key, answer)
+    markup = (
+        InlineKeyboardMarkup([[InlineKeyboardButton(raw(f"show_quotes.{answer.language}"), callback_data=f"quotes:{key}")]])
+        if answer.citations
+        else None
+    )
+    pieces = _pieces(answer)
+    sent = await message.reply_html(pieces[0], reply_parameters=ReplyParameters(message.message_id), reply_markup=markup if len(pieces) == 1 else None)
+    for index, piece in enumerate(pieces[1:], start=2):
+        sent = await message.chat.send_message(piece, parse_mode=ParseMode.HTML, reply_markup=markup if index == len(pieces) else None)
+    if answer.answerable and conversations.answerer.composer.fluent:
+        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+        final = await conversations.refine(answer)
+        if final.verified and final.answer != answer.answer and len(pieces) == 1:
+            conversations.remember(key, final)
+            await sent.edit_text(_pieces(final)[0], parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+def _chat_key_for(message: Message) -> str:
+    return f"telegram:{message.chat_id}"
+
+
+def _pieces(answer: Answer) -> list[str]:
+    """The rendered answer in pieces of at most 4096 UTF-16 units; split as plain text, then escaped."""
+    whole = telegram_html(answer)
+    if len(whole.encode("utf-16-le")) // 2 <= 4096:
+        return [whole]
+    # Split the raw answer text (escaping can only grow it, so leave room), then escape each piece.
+    return [html.escape(piece, quote=False) for piece in split_message(answer.answer, limit=3500)]
+
+
+# --- handlers ------------------------------------------------------------------
+async def start(update: Update, context: BotContext) -> None:
+    """Greet and explain (same text as /help)."""
+    await help_command(update, context)
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """What the bot knows, with examples in both languages."""
+    language = context.conversations.chat(_chat_key(update)).language or _user_language(update)
+    await update.effective_message.reply_text(reply("help", language, articles=context.conversations.articles_summary()))
+
+
+async def sources(update: Update, context: BotContext) -> None:
+    """The indexed articles, newest first."""
+    items = sorted(context.conversations.answerer.index.articles.items(), key=lambda kv: kv[1]["date"], reverse=True)
+    lines = [f"<b>{html.escape(m['source'])}</b> {html.escape(m['date'])}: {html.escape(m['title'])}" for _, m in items]
+    await update.effective_message.reply_html("\n".join(lines))
+
+
+async def set_language(update: Update, context: BotContext) -> None:
+    """/lang da|en|auto: force the answer language for this chat."""
+    state = context.conversations.chat(_chat_key(update))
+    choice = (context.args[0].lower() if context.args else "")
+    language = state.language or _user_language(update)
+    if choice not in ("da", "en", "auto"):
+        await update.effective_message.reply_text(reply("lang_usage", language))
+        return
+    state.language = None if choice == "auto" else choice  # type: ignore[assignment]
+    await update.effective_message.reply_text(reply("lang_set", state.language or language, setting=choice))
+
+
+async def new_conversation(update: Update, context: BotContext) -> None:
+    """/new: forget the previous question of this chat."""
+    state = context.conversations.chat(_chat_key(update))
+    state.previous = ""
+    await update.effective_message.reply_text(reply("new_conversation", state.language or _user_language(update)))
+
+
+async def ask_command(update: Update, context: BotContext) -> None:
+    """/ask question — the way to ask in groups (and it works in private too)."""
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await update.effective_message.reply_text(reply("ask_usage", _user_language(update)))
+        return
+    if await _gatekeep(update, context, question):
+        await _send_answer(update.effective_message, context, question)
+
+
+async def private_text(update: Update, context: BotContext) -> None:
+    """In a private chat every text message is a question."""
+    text = update.effective_message.text or ""
+    if await _gatekeep(update, context, text):
+        await _send_answer(update.effective_message, context, text)
+
+
+async def group_text(update: Update, context: BotContext) -> None:
+    """In groups, answer only when mentioned or when someone replies to the bot."""
+    message = update.effective_message
+    text = message.text or ""
+    username = context.bot.username or ""
+    mention = f"@{username}".lower()
+    replied_to_bot = bool(message.reply_to_message and message.reply_to_message.from_user and message.reply_to_message.from_user.id == context.bot.id)
+    if mention and mention in text.lower():
+        text = " ".join(word for word in text.split() if word.lower() != mention)
+    elif not replied_to_bot:
+        return
+    if await _gatekeep(update, context, text):
+        await _send_answer(message, context, text)
+
+
+async def non_text(update: Update, context: BotContext) -> None:
+    """Stickers, photos, voice: a short hint."""
+    await update.effective_message.reply_text(reply("non_text", _user_language(update)))
+
+
+async def show_quotes(update: Update, context: BotContext) -> None:
+    """The "show quotes" button: the full quoted sentences with their sources."""
+    query = update.callback_query
+    answer = context.conversations.answers.get((query.data or "").removeprefix("quotes:"))
+    await query.answer()
+    if answer is None:
+        await query.message.reply_text(reply("quotes_expired", _user_language(update)))
+        return
+    for piece in split_message(telegram_quotes_html(answer)):
+        await query.message.reply_html(piece)
+
+
+async def inline_query(update: Update, context: BotContext) -> None:
+    """@botname question in any chat: the answer, with its sources, as an inline result."""
+    query = update.inline_query
+    text = query.query.strip()
+    conversations = context.conversations
+    if not text or not conversations.is_allowed(query.from_user.id):
+        await query.answer([], cache_time=5, is_personal=True)
+        return
+    try:
+        text = conversations.check(text)
+    except InputError:
+        await query.answer([], cache_time=5)
+        return
+    answer = await conversations.answer(f"inline:{query.from_user.id}", text, follow_up=False)
+    result = InlineQueryResultArticle(
+        id=uuid.uuid4().hex,
+        title=text[:64],
+        description=answer.answer[:120],
+        input_message_content=InputTextMessageContent(_pieces(answer)[0], parse_mode=ParseMode.HTML),
+    )
+    await query.answer([result], cache_time=30)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the traceback, then apologise to the user; the bot keeps running."""
+    logger.error("Exception while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message:
+        try:
+            await update.effective_message.reply_text(reply("apology", _user_language(update)))
+        except Exception:  # the apology itself failing must not loop
+            logger.exception("Could not send the apology")
+
+
+async def register_commands(application: Application) -> None:
+    """setMyCommands in English (default) and Danish."""
+    for language in ("en", "da"):
+        commands = [BotCommand(*line.split("\t", 1)) for line in raw(f"commands.{language}").splitlines() if line.strip()]
+        await application.bot.set_my_commands(commands, language_code=None if language == "en" else "da")
+
+
+def build_application(settings: Settings, conversations: Conversations) -> Application:
+    """All wiring in one place."""
+    if not settings.telegram_bot_token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and export TELEGRAM_BOT_TOKEN=…")
+    base = settings.telegram_api_base_url.rstrip("/")
+    if not base.endswith("/bot"):
+        raise ConfigError(f"TELEGRAM_API_BASE_URL must end in /bot (got {settings.telegram_api_base_url}).")
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(base)
+        .base_file_url(base.removesuffix("/bot") + "/file/bot")
+        .concurrent_updates(True)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .context_types(ContextTypes(context=BotContext))
+        .post_init(register_commands)
+        .build()
+    )
+    application.bot_data["conversations"] = conversations
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("sources", sources))
+    application.add_handler(CommandHandler("lang", set_language))
+    application.add_handler(CommandHandler("new", new_conversation))
+    application.add_handler(CommandHandler("ask", ask_command))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, private_text))
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, group_text))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, non_text))
+    application.add_handler(CallbackQueryHandler(show_quotes, pattern=r"^quotes:"))
+    application.add_handler(InlineQueryHandler(inline_query))
+    application.add_error_handler(on_error)
+    return application
+
+
+def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8443) -> None:
+    """Start the bot with long polling, or webhook mode when `webhook_url` is given."""
+    from bot.service import load_answerer
+
+    if not settings.telegram_bot_token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and export TELEGRAM_BOT_TOKEN=…")
+    allowed = settings.allowed_user_ids()
+    if allowed is None:
+        logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot.")
+    answerer, _ = load_answerer(settings, notify=logger.warning)
+    conversations = Conversations(answerer, allowed, RateLimiter(settings.rate_limit))
+    application = build_application(settings, conversations)
+    if webhook_url:
+        secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+        path = webhook_url.rstrip("/").rsplit("/", 1)[-1] if "/" in webhook_url.split("://", 1)[-1] else "telegram"
+        application.run_webhook(listen=listen, port=port, url_path=path, webhook_url=webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,61 @@
+"""`newsbot chat`: the bots' conversation logic in a terminal, for trying it without a token."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from bot.config import Settings
+from bot.errors import InputError
+from bot.frontends.conversation import Conversations, RateLimiter
+from bot.frontends.render import plain
+from bot.texts import reply
+
+
+async def _loop(conversations: Conversations) -> None:
+    key = "terminal"
+    while True:
+        try:
+            text = await asyncio.to_thread(input, "? ")
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        command, _, argument = text.strip().partition(" ")
+        if command in ("/quit", "/exit"):
+            return
+        if command == "/new":
+            conversations.chat(key).previous = ""
+            click.echo(reply("new_conversation", conversations.reply_language(key, text)))
+            continue
+        if command == "/lang":
+            choice = argument.strip().lower()
+            if choice in ("da", "en", "auto"):
+                conversations.chat(key).language = None if choice == "auto" else choice  # type: ignore[assignment]
+                click.echo(reply("lang_set", conversations.reply_language(key, text), setting=choice))
+            else:
+                click.echo(reply("lang_usage", conversations.reply_language(key, text)))
+            continue
+        if command in ("/help", "/start"):
+            click.echo(reply("help", conversations.reply_language(key, "help"), articles=conversations.articles_summary()))
+            continue
+        try:
+            question = conversations.check(text)
+        except InputError as error:
+            click.echo(str(error))
+            continue
+        answer = await conversations.answer(key, question)
+        click.echo(plain(answer))
+        if answer.answerable and conversations.answerer.composer.fluent:
+            final = await conversations.refine(answer)
+            if final.verified:
+                click.echo(f"\n{final.answer}  ({final.backend}, verified)")
+        click.echo()
+
+
+def run_chat(settings: Settings) -> None:
+    from bot.service import load_answerer
+
+    answerer, _ = load_answerer(settings, notify=lambda m: click.echo(f"newsbot: {m}", err=True))
+    click.echo("newsbot chat – ask about the articles in Danish or English. /help, /lang da|en|auto, /new, /quit.")
+    asyncio.run(_loop(Conversations(answerer, None, RateLimiter(10**6))))
