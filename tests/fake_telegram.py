@@ -1,0 +1,243 @@
+"""A small Bot API server for tests (aiohttp on 127.0.0.1, port 0), validating like Telegram.
+
+It implements what python-telegram-bot calls in polling and webhook mode, records every call,
+checks the 4096-character limit (UTF-16 units), HTML entities, and replies to messages that
+exist, and answers 429 with retry_after when a test asks for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from html.parser import HTMLParser
+from typing import Any
+
+from aiohttp import web
+
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote", "tg-spoiler", "span"}
+JSON_FIELDS = {"reply_parameters", "reply_markup", "results", "commands", "entities", "allowed_updates", "link_preview_options"}
+
+
+class _HTMLCheck(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.error = ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ALLOWED_TAGS:
+            self.error = f"Unsupported start tag \"{tag}\""
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.error = f"Unmatched end tag \"{tag}\""
+
+
+def html_error(text: str) -> str:
+    """'' when Telegram would accept `text` in HTML mode."""
+    if "<" in text.replace("&lt;", ""):
+        pass
+    checker = _HTMLCheck()
+    checker.feed(text)
+    checker.close()
+    if checker.error:
+        return checker.error
+    if checker.stack:
+        return f"Unclosed tag \"{checker.stack[-1]}\""
+    for index, char in enumerate(text):  # a bare & that isn't an entity
+        if char == "&" and not any(text.startswith(e, index) for e in ("&lt;", "&gt;", "&amp;", "&quot;", "&#")):
+            return "Bare & in text"
+    return ""
+
+
+class FakeTelegram:
+    """Run with `start()`; push updates with `push()`; wait on `wait_for()`."""
+
+    def __init__(self, token: str = "123:TEST", bot_username: str = "newsbot_test_bot") -> None:
+        self.token = token
+        self.bot = {"id": 999, "is_bot": True, "first_name": "Newsbot", "username": bot_username}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.fail_next: dict[str, int] = {}
+        self.next_update_id = 1
+        self.next_message_id = 1000
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # --- test API ---------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def start(self) -> "FakeTelegram":
+        ready = threading.Event()
+
+        def serve() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            app = web.Application()
+            app.router.add_route("POST", "/bot{token}/{method}", self._handle)
+            app.router.add_route("GET", "/bot{token}/{method}", self._handle)
+            runner = web.AppRunner(app)
+            self._loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            self._loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]
+            self._runner = runner
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(runner.cleanup())
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(5)
+
+    def message(self, text: str | None, *, chat_id: int = 1, user_id: int = 42, chat_type: str = "private",
+                language_code: str = "en", reply_to: dict | None = None, entities: list | None = None,
+                extra: dict | None = None) -> dict[str, Any]:
+        """A user message as Telegram would send it (it also exists for replies)."""
+        with self._lock:
+            self.next_message_id += 1
+            message_id = self.next_message_id
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": chat_type, **({"title": "Newsroom"} if chat_type != "private" else {"first_name": "Rita"})},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Rita", "language_code": language_code},
+        }
+        if text is not None:
+            message["text"] = text
+            if text.startswith("/"):
+                command = text.split()[0]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if entities is not None:
+            message["entities"] = entities
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        message.update(extra or {})
+        self.messages[(chat_id, message_id)] = message
+        return message
+
+    def push(self, payload: dict[str, Any], kind: str = "message") -> dict[str, Any]:
+        with self._lock:
+            update = {"update_id": self.next_update_id, kind: payload}
+            self.next_update_id += 1
+            self.updates.append(update)
+        return update
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [params for name, params in self.calls if name == method]
+
+    def wait_for(self, predicate, timeout: float = 60.0):
+        """Block until `predicate()` is truthy (checked as calls arrive); return its value."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise AssertionError(f"timed out; calls so far: {[name for name, _ in self.calls]}")
+
+    # --- the Bot API -------------------------------------------------------------------
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return await request.json()
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            value = str(value)
+            params[key] = json.loads(value) if key in JSON_FIELDS else value
+        return params
+
+    def _error(self, code: int, description: str, **parameters: Any) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        return web.json_response(body, status=code)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await self._params(request)
+        if method != "getUpdates":
+            with self._lock:
+                self.calls.append((method, params))
+        if self.fail_next.get(method):
+            self.fail_next[method] -= 1
+            return self._error(429, "Too Many Requests: retry after 1", retry_after=1)
+        handler = getattr(self, f"_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": True, "result": True})
+        return await handler(params)
+
+    async def _getMe(self, params):
+        return web.json_response({"ok": True, "result": self.bot})
+
+    async def _getUpdates(self, params):
+        offset = int(params.get("offset", 0) or 0)
+        timeout = float(params.get("timeout", 0) or 0)
+        deadline = time.monotonic() + min(timeout, 2.0)
+        while True:
+            with self._lock:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                ready = list(self.updates)
+            if ready or time.monotonic() >= deadline:
+                return web.json_response({"ok": True, "result": ready})
+            await asyncio.sleep(0.02)
+
+    def _check_text(self, params) -> str:
+        text = params.get("text", "")
+        if not text.strip():
+            return "Bad Request: message text is empty"
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            return "Bad Request: message is too long"
+        if params.get("parse_mode") == "HTML":
+            error = html_error(text)
+            if error:
+                return f"Bad Request: can't parse entities: {error}"
+        return ""
+
+    def _store(self, chat_id: int, text: str, reply_markup=None) -> dict[str, Any]:
+        with self._lock:
+            self.next_message_id += 1
+            message = {"message_id": self.next_message_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+                       "from": self.bot, "text": text}
+            if reply_markup:
+                message["reply_markup"] = reply_markup
+            self.messages[(chat_id, self.next_message_id)] = message
+        return message
+
+    async def _sendMessage(self, params):
+        error = self._check_text(params)
+        if error:
+            return self._error(400, error)
+        chat_id = int(params["chat_id"])
+        reply = params.get("reply_parameters")
+        if reply and (chat_id, int(reply["message_id"])) not in self.messages:
+            return self._error(400, "Bad Request: message to be replied not found")
+        return web.json_response({"ok": True, "result": self._store(chat_id, params["text"], params.get("reply_markup"))})
+
+    async def _editMessageText(self, params):
+        error = self._check_text(params)
+        if error:
+            return self._error(400, error)
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self.messages:
+            return self._error(400, "Bad Request: message to edit not found")
+        self.messages[key]["text"] = params["text"]
+        return web.json_response({"ok": True, "result": self.messages[key]})

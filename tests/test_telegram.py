@@ -1,0 +1,199 @@
+"""End to end: the real `newsbot telegram` process against the local Bot API server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, newsbot_env
+from tests.fake_telegram import FakeTelegram, html_error
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture
+def server():
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+def start_bot(server: FakeTelegram, settings, args=(), **env_extra: str) -> subprocess.Popen:
+    env = newsbot_env(settings, TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE_URL=server.base_url, **env_extra)
+    process = subprocess.Popen([sys.executable, "-m", "bot", "telegram", *args], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return process
+
+
+@pytest.fixture
+def bot(server, settings, answerer):  # `answerer` builds the index first
+    process = start_bot(server, settings)
+    server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+    yield process
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def replies(server: FakeTelegram, chat_id: int = 1) -> list[dict]:
+    return [p for p in server.calls_to("sendMessage") if int(p["chat_id"]) == chat_id]
+
+
+def test_commands_are_registered_in_english_and_danish(server, bot):
+    registered = server.wait_for(lambda: len(server.calls_to("setMyCommands")) >= 2 and server.calls_to("setMyCommands"))
+    languages = {p.get("language_code") for p in registered}
+    assert languages == {None, "da"}
+    names = {c["command"] for c in registered[0]["commands"]}
+    assert names >= {"start", "help", "ask", "sources", "lang"}
+
+
+def test_private_question_in_english_is_answered_as_a_reply_with_sources_and_button(server, bot):
+    question = server.message("Who sent troops to Kazakhstan?")
+    server.push(question)
+    sent = server.wait_for(lambda: replies(server))[0]
+    assert sent["parse_mode"] == "HTML"
+    assert int(sent["reply_parameters"]["message_id"]) == question["message_id"]
+    assert "russisk-ledet" in sent["text"] and "ritzau, 2022-01" in sent["text"]
+    button = sent["reply_markup"]["inline_keyboard"][0][0]
+    assert button["text"] == "Show quotes"
+    assert server.calls_to("sendChatAction")[0]["action"] == "typing"
+    # pressing the button shows the full quotes
+    server.push({"id": "cb1", "from": question["from"], "chat_instance": "1", "data": button["callback_data"],
+                 "message": {**server.messages[(1, max(k[1] for k in server.messages))]}}, kind="callback_query")
+    server.wait_for(lambda: server.calls_to("answerCallbackQuery"))
+    quotes = server.wait_for(lambda: [r for r in replies(server) if "<blockquote>" in r["text"]])
+    assert "ritzau" in quotes[0]["text"]
+
+
+def test_private_question_in_danish_and_a_decline(server, bot):
+    server.push(server.message("Hvornår faldt regeringen?", language_code="da"))
+    server.push(server.message("What is the capital of Denmark?", chat_id=2))
+    danish = server.wait_for(lambda: replies(server, 1))[0]
+    assert "Onsdag faldt regeringen" in danish["text"]
+    decline = server.wait_for(lambda: replies(server, 2))[0]
+    assert decline["text"].startswith("The article doesn't say") and "reply_markup" not in decline
+
+
+def test_groups_answer_only_when_addressed(server, bot):
+    group = dict(chat_id=-100, chat_type="supergroup")
+    server.push(server.message("Who sent troops?", **group))  # not addressed: ignored
+    server.push(server.message("/ask Hvem sendte tropper?", **group))
+    server.wait_for(lambda: replies(server, -100))
+    bot_message = server.messages[(-100, int(replies(server, -100)[0]["reply_parameters"]["message_id"]))]
+    server.push(server.message("@newsbot_test_bot when did the government fall?", **group))
+    server.wait_for(lambda: len(replies(server, -100)) >= 2)
+    own = {**server.messages[max((k for k in server.messages if k[0] == -100), key=lambda k: k[1])], "from": server.bot}
+    server.push(server.message("and how many were hurt?", reply_to=own, **group))
+    texts = [r["text"] for r in server.wait_for(lambda: len(replies(server, -100)) >= 3 and replies(server, -100))]
+    assert len(texts) == 3
+    assert "russisk-ledet" in texts[0] and "Onsdag" in texts[1] and "1000" in texts[2]
+    assert bot_message["text"] == "/ask Hvem sendte tropper?"
+
+
+def test_markup_in_a_question_never_breaks_the_reply(server, bot):
+    server.push(server.message("<b>Who</b> sent & troops? *_[ ]"))
+    sent = server.wait_for(lambda: replies(server))[0]
+    assert html_error(sent["text"]) == ""
+
+
+def test_non_text_gets_a_hint(server, bot):
+    server.push(server.message(None, extra={"sticker": {"file_id": "x", "file_unique_id": "y", "width": 1, "height": 1,
+                                                     "is_animated": False, "is_video": False, "type": "regular"}}))
+    assert "text" in server.wait_for(lambda: replies(server))[0]["text"]
+
+
+def test_rate_limited_user_gets_one_slow_down(server, settings, answerer):
+    process = start_bot(server, settings, NEWSBOT_RATE_LIMIT="2")
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+        for _ in range(5):
+            server.push(server.message("Hvornår faldt regeringen?"))
+        server.wait_for(lambda: len(replies(server)) >= 3)
+        server.push(server.message("Who sent troops?", chat_id=7, user_id=7))  # another user is unaffected
+        server.wait_for(lambda: replies(server, 7))
+        texts = [r["text"] for r in replies(server)]
+        assert sum("Slow down" in t or "farten" in t for t in texts) == 1
+        assert sum("Onsdag" in t for t in texts) == 2
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def test_unknown_user_is_refused_with_their_id(server, settings, answerer):
+    process = start_bot(server, settings, NEWSBOT_ALLOWED_USERS="1,2")
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+        server.push(server.message("Who sent troops?", user_id=4242))
+        assert "4242" in server.wait_for(lambda: replies(server))[0]["text"]
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def test_a_429_delays_the_reply_instead_of_dropping_it(server, bot):
+    server.fail_next["sendMessage"] = 1
+    server.push(server.message("Hvornår faldt regeringen?"))
+    server.wait_for(lambda: len(replies(server)) >= 2)  # the 429'd attempt, then the retry
+    assert "Onsdag" in replies(server)[-1]["text"]
+
+
+def test_a_long_answer_is_split_under_the_limit(server, bot):
+    from bot.frontends.render import split_message, utf16_length
+
+    text = ("Sætning med emoji 😀 og lidt mere tekst. " * 300).strip()
+    pieces = split_message(text)
+    assert len(pieces) > 1 and all(utf16_length(p) <= 4096 for p in pieces)
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_refused_question_does_not_stop_the_bot_and_sigterm_stops_it_cleanly(server, settings, answerer):
+    process = start_bot(server, settings)
+    server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+    server.push(server.message("x" * 2000))  # over the limit: a polite refusal
+    refusal = server.wait_for(lambda: replies(server))[0]
+    assert "too long" in refusal["text"] or "for langt" in refusal["text"]
+    server.push(server.message("Who sent troops?"))
+    server.wait_for(lambda: len(replies(server)) >= 2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+
+
+def test_webhook_mode_checks_the_secret(server, settings, answerer):
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = start_bot(server, settings, ["--webhook", f"https://example.invalid/telegram", "--listen", "127.0.0.1", "--port", str(port)],
+                        TELEGRAM_WEBHOOK_SECRET="s3cret")
+    try:
+        set_hook = server.wait_for(lambda: server.calls_to("setWebhook"), timeout=90)[0]
+        assert set_hook["secret_token"] == "s3cret"
+        update = server.push(server.message("Hvornår faldt regeringen?"))
+        server.updates.clear()
+        body = json.dumps(update).encode()
+
+        def post(secret: str) -> int | None:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/telegram", data=body, method="POST",
+                                             headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+            try:
+                return urllib.request.urlopen(request, timeout=10).status
+            except urllib.error.HTTPError as error:
+                return error.code
+            except OSError:  # not listening yet
+                return None
+
+        assert server.wait_for(lambda: post("wrong"), timeout=30) == 403
+        assert post("s3cret") == 200
+        assert "Onsdag" in server.wait_for(lambda: replies(server))[0]["text"]
+    finally:
+        process.terminate()
+        process.wait(20)
