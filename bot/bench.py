@@ -111,6 +111,9 @@ def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict
         _quality("newsbot chain (extractive)", items, answerer.ask),
         _quality("same retrieval, no gate", items, no_gate(answerer)),
     ]
+    if not quick:
+        results["telegram"] = telegram_load(settings, questions)
+        results["telegram_saturation"] = telegram_load(settings, questions, rate=1000.0, total=300)
     if not quick and settings.llm != "extractive":
         generator, _ = load_answerer(settings)
         if generator.composer.fluent:
@@ -136,6 +139,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"| index build (seeds, from scratch) | {results['index_build_s']} s |",
         f"| peak RSS of the bench process | {results['peak_rss_mib']} MiB |",
     ]
+    for key, label in (("telegram", "Telegram message in → reply out"), ("telegram_saturation", "Telegram at saturation")):
+        if key in results:
+            t = results[key]
+            lines.append(
+                f"| {label} ({t['offered']} questions, {t['chats']} chats, offered {t['rate_per_s']}/s) | "
+                f"answered {t['answered']}, p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms, {t['throughput_per_s']} answers/s |"
+            )
     return "\n".join(lines)
 
 
@@ -146,3 +156,52 @@ def write_results(results: dict[str, Any], out: Path) -> str:
     write_json_atomically(out / "bench.json", results)
     write_text_atomically(out / "bench.md", table + "\n")
     return table
+
+
+def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rate: float = 10.0, total: int = 500) -> dict[str, Any]:
+    """The real `newsbot telegram` process against the local Bot API server: `total` questions
+    from `chats` chats offered at `rate` per second; message in → first reply out."""
+    import itertools
+
+    from bot.frontends.fake_telegram import FakeTelegram
+
+    server = FakeTelegram().start()
+    env = {**os.environ, "NEWSBOT_LLM": "extractive", "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir),
+           "NEWSBOT_INDEX_DIR": str(settings.index_dir), "TELEGRAM_BOT_TOKEN": server.token,
+           "TELEGRAM_API_BASE_URL": server.base_url, "NEWSBOT_RATE_LIMIT": "1000", "NEWSBOT_ALLOWED_USERS": "*"}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "telegram"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
+        sent_at: dict[tuple[int, int], float] = {}
+        cycle = itertools.cycle(questions)
+        started = time.perf_counter()
+        for i in range(total):
+            due = started + i / rate
+            time.sleep(max(0.0, due - time.perf_counter()))
+            chat = 10_000 + i % chats
+            message = server.message(next(cycle), chat_id=chat, user_id=chat)
+            sent_at[(chat, message["message_id"])] = time.perf_counter()
+            server.push(message)
+        deadline = time.perf_counter() + 120
+        latencies: list[float] = []
+        while time.perf_counter() < deadline:
+            with server._lock:
+                replies = [(p, t) for (name, p), t in zip(server.calls, server.call_times) if name == "sendMessage"]
+            if len(replies) >= total:
+                break
+            time.sleep(0.1)
+        seen: set[tuple[int, int]] = set()
+        for params, at in replies:
+            key = (int(params["chat_id"]), int(params["reply_parameters"]["message_id"]))
+            if key in sent_at and key not in seen:
+                seen.add(key)
+                latencies.append((at - sent_at[key]) * 1000)
+        elapsed = time.perf_counter() - started
+        return {"offered": total, "answered": len(seen), "rate_per_s": rate, "chats": chats,
+                "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+                "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
+                "throughput_per_s": round(len(seen) / elapsed, 1)}
+    finally:
+        process.terminate()
+        process.wait(30)
+        server.stop()

@@ -86,3 +86,15 @@ def test_eval_prints_totals(env):
     result = run_newsbot(["eval", str(DEV_QA)], env)
     assert result.returncode == 0
     assert "evidence hits 16/16" in result.stdout.decode()
+
+
+def test_default_settings_answer_without_any_configuration(env):
+    plain_env = {k: v for k, v in env.items() if k != "NEWSBOT_LLM"}
+    result = run_newsbot(["ask", "--json", "Hvem sendte tropper?"], plain_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["backend"] == "extractive"
+
+
+def test_an_unknown_backend_lists_the_available_ones(env):
+    result = run_newsbot(["ask", "Who?"], {**env, "NEWSBOT_LLM": "gpt-17"})
+    assert result.returncode == 2 and b"Available: auto, extractive" in result.stderr

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, newsbot_env
-from tests.fake_telegram import FakeTelegram, html_error
+from bot.frontends.fake_telegram import FakeTelegram, html_error
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -10,7 +10,7 @@ from telegram import Update
 from bot.config import Settings
 from bot.frontends.conversation import Conversations, RateLimiter
 from bot.frontends.telegram import build_application
-from tests.fake_telegram import FakeTelegram
+from bot.frontends.fake_telegram import FakeTelegram
 
 
 class ExplodingAnswerer:

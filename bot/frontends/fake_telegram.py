@@ -1,4 +1,4 @@
-"""A small Bot API server for tests (aiohttp on 127.0.0.1, port 0), validating like Telegram.
+"""A small Bot API server for tests and benchmarks (aiohttp on 127.0.0.1, port 0), validating like Telegram.
 
 It implements what python-telegram-bot calls in polling and webhook mode, records every call,
 checks the 4096-character limit (UTF-16 units), HTML entities, and replies to messages that
@@ -38,8 +38,6 @@ class _HTMLCheck(HTMLParser):
 
 def html_error(text: str) -> str:
     """'' when Telegram would accept `text` in HTML mode."""
-    if "<" in text.replace("&lt;", ""):
-        pass
     checker = _HTMLCheck()
     checker.feed(text)
     checker.close()
@@ -60,6 +58,7 @@ class FakeTelegram:
         self.token = token
         self.bot = {"id": 999, "is_bot": True, "first_name": "Newsbot", "username": bot_username}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_times: list[float] = []  # time.perf_counter() of each call, for latency benchmarks
         self.updates: list[dict[str, Any]] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.fail_next: dict[str, int] = {}
@@ -177,6 +176,7 @@ class FakeTelegram:
         if method != "getUpdates":
             with self._lock:
                 self.calls.append((method, params))
+                self.call_times.append(time.perf_counter())
         if self.fail_next.get(method):
             self.fail_next[method] -= 1
             return self._error(429, "Too Many Requests: retry after 1", retry_after=1)
