@@ -6,7 +6,6 @@ Markdown table, writes it and a JSON file, and names the machine it ran on.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource

@@ -46,6 +46,7 @@ class Article:
     title: str
     paragraphs: list[str]
     content_hash: str
+    file_name: str = ""
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -107,6 +108,7 @@ def parse_article(path: Path) -> Article:
         title=title,
         paragraphs=paragraphs,
         content_hash=hashlib.sha256(raw).hexdigest(),
+        file_name=path.name,
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -172,7 +171,7 @@ def test_webhook_mode_checks_the_secret(server, settings, answerer):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = start_bot(server, settings, ["--webhook", f"https://example.invalid/telegram", "--listen", "127.0.0.1", "--port", str(port)],
+    process = start_bot(server, settings, ["--webhook", "https://example.invalid/telegram", "--listen", "127.0.0.1", "--port", str(port)],
                         TELEGRAM_WEBHOOK_SECRET="s3cret")
     try:
         set_hook = server.wait_for(lambda: server.calls_to("setWebhook"), timeout=90)[0]

@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from langchain_core.documents import Document
 
 from bot.documents import Article, chunk_article, load_articles
@@ -74,13 +73,13 @@ class NewsIndex:
 
         return cls(embeddings, store(), store(), store(), {})
 
-    def add_article(self, article: Article, file_name: str) -> None:
+    def add_article(self, article: Article) -> None:
         chunks, sentences = chunk_article(article)
         self.chunks.add_documents(chunks)
         self.sentences.add_documents(sentences)
         self._add_terms(chunks, article)
         self.articles[article.doc_id] = {
-            "file": file_name,
+            "file": article.file_name,
             "sha256": article.content_hash,
             "source": article.source,
             "date": article.date,
@@ -174,7 +173,6 @@ def open_index(
     """The index for the seeds folder: loaded if current, updated if seeds changed, rebuilt if needed."""
     started = time.perf_counter()
     articles = {a.doc_id: a for a in load_articles(seeds_dir)}
-    files = {a.doc_id: f"{a.doc_id}" for a in articles.values()}
     report = BuildReport()
     with _build_lock(index_dir):
         index: NewsIndex | None = None
@@ -197,13 +195,13 @@ def open_index(
         for doc_id in stale:
             index.remove_article(doc_id)
         for done, doc_id in enumerate(fresh, start=1):
-            index.add_article(articles[doc_id], files[doc_id])
+            index.add_article(articles[doc_id])
             progress("embedding articles", done, len(fresh))
         if stale or fresh or report.action == "built":
             if report.action == "loaded":
                 report.action = "updated"
             _commit(index_dir, index, embeddings)
-        report.added = [d for d in fresh]
+        report.added = fresh
         report.removed = [d for d in stale if d not in articles]
     report.chunks, report.sentences = len(index.chunks), len(index.sentences)
     report.seconds = time.perf_counter() - started
