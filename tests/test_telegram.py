@@ -196,3 +196,14 @@ def test_webhook_mode_checks_the_secret(server, settings, answerer):
     finally:
         process.terminate()
         process.wait(20)
+
+
+def test_inline_mode_offers_the_answer_with_its_source(server, bot):
+    server.push({"id": "iq1", "from": {"id": 42, "is_bot": False, "first_name": "Rita", "language_code": "en"},
+                 "query": "Hvornår faldt regeringen?", "offset": ""}, kind="inline_query")
+    answered = server.wait_for(lambda: server.calls_to("answerInlineQuery"))[0]
+    assert answered["inline_query_id"] == "iq1"
+    result = answered["results"][0]
+    content = result["input_message_content"]
+    assert "Onsdag faldt regeringen" in content["message_text"] and "ritzau, 2022-01" in content["message_text"]
+    assert html_error(content["message_text"]) == ""
