@@ -11,8 +11,8 @@ scores 0.77–0.86, an answerable one 0.79–0.91), so the gate combines signals
   means the article is about something else);
 - whether the answer type the question asks for (a quantity, a time) occurs in the evidence.
 
-The thresholds are fitted on the calibration half of tests/fixtures/gate_questions.jsonl
-(`python -m bot.answering.calibrate`) and kept in bot/data/gate_thresholds.json; nothing in
+The thresholds were chosen by a grid search on the calibration half of
+tests/fixtures/gate_questions.jsonl and are kept in bot/data/gate_thresholds.json; nothing in
 here knows about a particular article. A logistic regression over the same signals did worse
 on the held-out half (see the README), so the gate is a small rule over them.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -50,7 +50,7 @@ def thresholds() -> dict[str, float]:
 
 @dataclass(frozen=True)
 class GateFeatures:
-    """The signals the gate weighs; also reported by `newsbot ask --explain`."""
+    """The signals the gate weighs."""
 
     best_score: float
     margin: float
@@ -58,9 +58,6 @@ class GateFeatures:
     weakest_term: float  # the question term found least well anywhere in the evidence
     names_found: float
     answer_type_found: float
-
-    def vector(self) -> np.ndarray:
-        return np.array(list(asdict(self).values()), dtype=np.float64)
 
 
 @dataclass(frozen=True)

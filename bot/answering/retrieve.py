@@ -46,13 +46,8 @@ class Passage:
 class Retrieval:
     """What the gate and the composers work from."""
 
-    question_vector: np.ndarray
     passages: list[Passage]  # best first
     baseline: float  # a typical retrieved sentence's similarity to the question
-
-    @property
-    def best(self) -> Passage | None:
-        return self.passages[0] if self.passages else None
 
 
 def _sentence(doc: Document, score: float) -> Sentence:
@@ -108,7 +103,7 @@ def retrieve(index: NewsIndex, question_vector: np.ndarray) -> Retrieval:
     chunk_hits = index.chunks.similarity_search_by_vector_with_score(question_vector, TOP_CHUNKS)
     sentence_hits = index.sentences.similarity_search_by_vector_with_score(question_vector, TOP_SENTENCES)
     if not sentence_hits:
-        return Retrieval(question_vector, [], 0.0)
+        return Retrieval([], 0.0)
     chunk_score = {doc.id: score for doc, score in chunk_hits}
     missing = list({d.metadata["chunk_id"] for d, _ in sentence_hits} - set(chunk_score))
     for chunk_id, vector in zip(missing, index.chunks.vectors(missing)):
@@ -126,4 +121,4 @@ def retrieve(index: NewsIndex, question_vector: np.ndarray) -> Retrieval:
         if _sentence_id(sentence) not in used:
             passages.append(_passage(index, sentence, score, used))
     baseline = float(np.median([similarity for _, similarity in sentence_hits]))
-    return Retrieval(question_vector, passages, baseline)
+    return Retrieval(passages, baseline)
