@@ -80,6 +80,7 @@ class Answerer:
             RunnablePassthrough.assign(started=RunnableLambda(lambda _: time.perf_counter()), timings=RunnableLambda(lambda _: {}))
             | RunnablePassthrough.assign(text=RunnableLambda(lambda s: check_question(s["question"].text, self.settings.max_question_chars)))
             | RunnablePassthrough.assign(language=RunnableLambda(lambda s: s["question"].language or detect_language(s["text"])))
+            | RunnablePassthrough.assign(query=RunnableLambda(self._query))
             | RunnablePassthrough.assign(retrieval=RunnableLambda(timed("retrieve", self._retrieve)))
             | RunnablePassthrough.assign(decision=RunnableLambda(timed("gate", self._decide)))
             | RunnableLambda(timed("generate", self._compose))
@@ -95,18 +96,18 @@ class Answerer:
 
         return run
 
-    def _retrieve(self, state: dict[str, Any]) -> Retrieval:
-        query = state["text"]
+    @staticmethod
+    def _query(state: dict[str, Any]) -> str:
+        """What is searched and gated: the question, after the earlier one it follows up."""
         context = state["question"].context
-        if context:
-            query = f"{context} {query}"
-        vector = self.index.embeddings.embed_questions([query])[0]
+        return f"{context} {state['text']}" if context else state["text"]
+
+    def _retrieve(self, state: dict[str, Any]) -> Retrieval:
+        vector = self.index.embeddings.embed_questions([state["query"]])[0]
         return retrieve(self.index, vector)
 
     def _decide(self, state: dict[str, Any]) -> GateDecision:
-        text = state["text"]
-        context = state["question"].context
-        return self.gate.decide(f"{context} {text}" if context else text, state["language"], state["retrieval"])
+        return self.gate.decide(state["query"], state["language"], state["retrieval"])
 
     def _compose(self, state: dict[str, Any]) -> Answer:
         language: Lang = state["language"]
