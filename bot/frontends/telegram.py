@@ -60,8 +60,8 @@ def _user_language(update: Update) -> Lang:
     return "da" if code.startswith("da") else "en"
 
 
-def _chat_key(update: Update) -> str:
-    return f"telegram:{update.effective_chat.id}" if update.effective_chat else "telegram:inline"
+def _chat_key(chat_id: int) -> str:
+    return f"telegram:{chat_id}"
 
 
 async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
@@ -90,7 +90,7 @@ async def _send_answer(message: Message, context: BotContext, question: str) -> 
         await message.reply_text(str(error))
         return
     await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-    answer = await conversations.answer(_chat_key_for(message), question)
+    answer = await conversations.answer(_chat_key(message.chat_id), question)
     key = uuid.uuid4().hex[:16]
     conversations.remember(key, answer)
     markup = (
@@ -110,10 +110,6 @@ async def _send_answer(message: Message, context: BotContext, question: str) -> 
             await sent.edit_text(_pieces(final)[0], parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
-def _chat_key_for(message: Message) -> str:
-    return f"telegram:{message.chat_id}"
-
-
 def _pieces(answer: Answer) -> list[str]:
     """The rendered answer in pieces of at most 4096 UTF-16 units; split as plain text, then escaped."""
     whole = telegram_html(answer)
@@ -131,7 +127,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     """What the bot knows, with examples in both languages."""
-    language = context.conversations.chat(_chat_key(update)).language or _user_language(update)
+    language = context.conversations.chat(_chat_key(update.effective_chat.id)).language or _user_language(update)
     await update.effective_message.reply_text(reply("help", language, articles=context.conversations.articles_summary()))
 
 
@@ -144,7 +140,7 @@ async def sources(update: Update, context: BotContext) -> None:
 
 async def set_language(update: Update, context: BotContext) -> None:
     """/lang da|en|auto: force the answer language for this chat."""
-    state = context.conversations.chat(_chat_key(update))
+    state = context.conversations.chat(_chat_key(update.effective_chat.id))
     choice = (context.args[0].lower() if context.args else "")
     language = state.language or _user_language(update)
     if choice not in ("da", "en", "auto"):
@@ -156,7 +152,7 @@ async def set_language(update: Update, context: BotContext) -> None:
 
 async def new_conversation(update: Update, context: BotContext) -> None:
     """/new: forget the previous question of this chat."""
-    state = context.conversations.chat(_chat_key(update))
+    state = context.conversations.chat(_chat_key(update.effective_chat.id))
     state.previous = ""
     await update.effective_message.reply_text(reply("new_conversation", state.language or _user_language(update)))
 
