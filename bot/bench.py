@@ -20,6 +20,7 @@ from bot.answering.chain import Answerer, Question, citations_from
 from bot.answering.retrieve import retrieve
 from bot.config import Settings
 from bot.evaluation import EvalReport, load_qa
+from bot.lang import detect_language
 from bot.types import Answer
 
 
@@ -56,8 +57,6 @@ def no_gate(answerer: Answerer):
         vector = answerer.index.embeddings.embed_questions([question])[0]
         retrieval = retrieve(answerer.index, vector)
         citations = citations_from(retrieval)
-        from bot.lang import detect_language
-
         language = detect_language(question)
         text = answerer.extractive.compose(question, language, citations).text
         return Answer(question, language, text, True, citations)

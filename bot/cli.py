@@ -82,9 +82,8 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
     """
     from bot.answering.chain import Question
 
-    settings = _settings()
+    answerer, _ = _answerer(_settings())
     if question == "-":
-        answerer, _ = _answerer(settings)
         failed = False
         for number, raw in enumerate(sys.stdin.buffer, start=1):
             try:
@@ -98,7 +97,6 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
                 failed = True
                 _emit_line_error(str(error), number, as_json)
         sys.exit(EXIT_BAD_INPUT if failed else 0)
-    answerer, _ = _answerer(settings)
     first = answerer.answer(Question(_decode_argument(question), lang))
     if as_json:
         click.echo(json.dumps(answerer.refine(first).to_json(), ensure_ascii=False))
