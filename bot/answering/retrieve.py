@@ -73,10 +73,12 @@ def _neighbour(index: NewsIndex, sentence: Sentence, step: int) -> Document | No
         candidates = [f"{sentence.doc_id}:p{sentence.paragraph}.s{sentence.index + 1}", f"{sentence.doc_id}:p{sentence.paragraph + 1}.s0"]
     elif sentence.index > 0:
         candidates = [f"{sentence.doc_id}:p{sentence.paragraph}.s{sentence.index - 1}"]
-    else:
-        chunk = index.chunks.get_by_ids([f"{sentence.doc_id}:p{sentence.paragraph - 1}.0"])
-        last = len(chunk[0].metadata["sentences"]) - 1 if chunk else -1
-        candidates = [f"{sentence.doc_id}:p{sentence.paragraph - 1}.s{last}"] if chunk else []
+    else:  # the last sentence of the previous paragraph, which may be split into several chunks
+        last, part = -1, 0
+        while chunk := index.chunks.get_by_ids([f"{sentence.doc_id}:p{sentence.paragraph - 1}.{part}"]):
+            last += len(chunk[0].metadata["sentences"])
+            part += 1
+        candidates = [f"{sentence.doc_id}:p{sentence.paragraph - 1}.s{last}"] if last >= 0 else []
     for candidate in candidates:
         found = index.sentences.get_by_ids([candidate])
         if found:
