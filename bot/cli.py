@@ -13,6 +13,7 @@ import click
 
 from bot.config import Settings
 from bot.errors import NewsbotError
+from bot.texts import reply
 from bot.frontends.render import plain
 
 EXIT_BAD_INPUT = 2
@@ -107,7 +108,7 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
         if final.verified:
             click.echo(f"\n{final.answer}  ({final.backend}, verified)")
         else:
-            click.echo("\n(The generated answer could not be verified against the article; the quotes above stand.)")
+            click.echo("\n" + reply("unverified", first.language))
 
 
 def _emit_line_error(message: str, number: int, as_json: bool) -> None:
@@ -206,7 +207,8 @@ def evaluate(qa_file: Path, as_json: bool) -> None:
     click.echo(
         f"\nevidence hits {totals['evidence_hits']}/{totals['answerable']} · answer hits {totals['answer_hits']}/{totals['answerable']} · "
         f"correct declines {totals['correct_declines']}/{totals['unanswerable']} · false declines {totals['false_declines']} · "
-        f"language {totals['language_matches']}/{totals['questions']} · verified {totals['verified']}/{totals['questions']} · "
+        f"language {totals['language_matches']}/{totals['questions']} · generated+verified {totals['generated']} · "
+        f"fallen back to quotes {totals['fallbacks']} · "
         f"p50 {totals['p50_ms']} ms · p95 {totals['p95_ms']} ms · backend {answerer.composer.name}"
     )
 

@@ -47,6 +47,7 @@ class ItemResult:
     expect_hit: bool | None
     language_ok: bool
     verified: bool
+    generated: bool  # a generator's verified answer was shown (not the extractive one)
     ms: float
 
 
@@ -66,6 +67,7 @@ class EvalReport:
             expect_hit=(answer.answerable and groups_hit(item.get("expect", []), answer.answer)) if answerable else None,
             language_ok=answer.language == item.get("lang", answer.language),
             verified=answer.verified,
+            generated=answer.backend != "extractive",
             ms=ms,
         )
         self.items.append(result)
@@ -85,6 +87,8 @@ class EvalReport:
             "false_declines": sum(r.declined for r in answerable),
             "language_matches": sum(r.language_ok for r in self.items),
             "verified": sum(r.verified for r in self.items),
+            "generated": sum(r.generated for r in self.items),
+            "fallbacks": sum(not r.verified for r in self.items),
             "p50_ms": round(statistics.median(times), 1),
             "p95_ms": round(times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))], 1),
         }

@@ -52,7 +52,9 @@ class Answer:
     answerable: bool
     citations: list[Citation] = field(default_factory=list)
     backend: str = "extractive"
-    verified: bool = True
+    verified: bool = True  # False: a generated answer failed its checks and this is the extractive one
+    fallback: str = ""  # why the generated answer was not shown
+    generated: str = ""  # the rejected generated text, for debugging (`--json` only)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -64,5 +66,6 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "backend": self.backend,
             "verified": self.verified,
+            **({"fallback": self.fallback, "rejected": self.generated} if self.fallback else {}),
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }

@@ -1,5 +1,6 @@
 """The real `newsbot` process: the JSON contract and every bad-input case."""
 
+import importlib.util
 import json
 
 import pytest
@@ -92,7 +93,19 @@ def test_default_settings_answer_without_any_configuration(env):
     plain_env = {k: v for k, v in env.items() if k != "NEWSBOT_LLM"}
     result = run_newsbot(["ask", "--json", "Hvem sendte tropper?"], plain_env)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["backend"] == "extractive"
+    answer = json.loads(result.stdout)
+    local = importlib.util.find_spec("llama_cpp") is not None  # with the [local] extra, auto means the local model
+    assert answer["answerable"] and answer["language"] == "da"
+    assert answer["backend"] == "llamacpp" or (answer["backend"] == "extractive" and answer["verified"] is not local)
+
+
+def test_a_missing_model_file_gives_one_line_and_the_quotes(env, tmp_path):
+    result = run_newsbot(["ask", "Who sent troops?"], {**env, "NEWSBOT_LLM": "llamacpp", "NEWSBOT_LLM_MODEL": str(tmp_path / "nope.gguf")})
+    if importlib.util.find_spec("llama_cpp") is None:
+        assert result.returncode == 0 and b"pip install" in result.stderr
+    else:
+        assert result.returncode == 0 and b"nope.gguf" in result.stderr and b"Traceback" not in result.stderr
+    assert "«" in result.stdout.decode()
 
 
 def test_an_unknown_backend_lists_the_available_ones(env):

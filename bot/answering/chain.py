@@ -16,15 +16,18 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from bot.answering.composers import Composer, ExtractiveComposer
+from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval, retrieve
+from bot.answering.verify import AnswerVerifier, ClaimJudge
 from bot.config import Settings
 from bot.errors import InputError
 from bot.lang import detect_language
 from bot.store.news_index import NewsIndex
 from bot.texts import reply
 from bot.types import Answer, Citation, Lang
+
+GENERATION_RETRIES = 1  # a rejected generated answer is asked for once more, with the reasons
 
 
 @dataclass
@@ -71,6 +74,8 @@ class Answerer:
         self.gate = AnswerabilityGate(index)
         self.extractive = ExtractiveComposer()
         self.composer = composer or self.extractive
+        self.verifier = AnswerVerifier()
+        self.judge = ClaimJudge(self.composer.model) if isinstance(self.composer, GeneratorComposer) else None
         self.chain = self._build_chain()
 
     # --- the chain ------------------------------------------------------------
@@ -150,16 +155,43 @@ class Answerer:
         return self.chain.invoke({"question": question})
 
     def refine(self, answer: Answer) -> Answer:
-        """The fluent, verified answer when a generator is configured; otherwise `answer` unchanged."""
+        """The fluent answer when a generator is configured and what it wrote passes verification;
+        otherwise `answer` unchanged, with `verified=False` and the reason when a generator was tried."""
         if not answer.answerable or not self.composer.fluent:
             return answer
         started = time.perf_counter()
-        composition = self.composer.compose(answer.question, answer.language, answer.citations)
+        retry: tuple[str, str] | None = None
+        for _attempt in range(1 + GENERATION_RETRIES):
+            composition = self.composer.compose(answer.question, answer.language, answer.citations, retry)
+            text = composition.text
+            if composition.problem:
+                problems = [composition.problem]
+                break
+            text = self.verifier.add_missing_citation(composition.text, answer.language, answer.citations)
+            problems = self._problems(answer, composition.text, text)
+            if not problems:
+                break
+            retry = (composition.text, "; ".join(problems))
         generate_ms = (time.perf_counter() - started) * 1000
         timings = {**answer.timings_ms, "generate": generate_ms, "total": answer.timings_ms.get("total", 0.0) + generate_ms}
-        if not composition.verified:
-            return replace(answer, backend="extractive", verified=False, timings_ms=timings)
-        return replace(answer, answer=composition.text, backend=composition.backend, verified=True, timings_ms=timings)
+        if problems:
+            return replace(answer, verified=False, fallback="; ".join(problems), generated=text, timings_ms=timings)
+        return replace(answer, answer=text, backend=composition.backend, verified=True, timings_ms=timings)
+
+    def _problems(self, answer: Answer, generated: str, text: str) -> list[str]:
+        """Everything wrong with a generated answer: the verifier's checks, then the model's own."""
+        problems = self.verifier.verify(text, answer.question, answer.language, answer.citations).problems
+        if not problems and self.judge and self._crosses_languages(answer):
+            try:
+                if not self.judge.supported(answer.question, answer.language, answer.citations, generated):
+                    problems.append("a claim the sentences don't state")
+            except Exception as exc:  # the same server that just answered may still fail; never show unchecked
+                problems.append(f"the claim check failed ({type(exc).__name__})")
+        return problems
+
+    @staticmethod
+    def _crosses_languages(answer: Answer) -> bool:
+        return detect_language(" ".join(c.quote for c in answer.citations), default="da") != answer.language
 
     def ask(self, question: str | Question) -> Answer:
         """The best answer this configuration gives: extractive, then refined when possible."""

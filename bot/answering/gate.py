@@ -83,14 +83,14 @@ def passes(features: GateFeatures, limits: dict[str, float]) -> tuple[bool, str]
     return True, "answered"
 
 
-def _spelling_match(a: str, b: str) -> bool:
+def spelling_match(a: str, b: str) -> bool:
     fa, fb = fold(a), fold(b)
     if min(len(fa), len(fb)) < 4:
         return fa == fb
     return difflib.SequenceMatcher(None, fa, fb).ratio() >= SPELLING_SIMILARITY
 
 
-def _compound_match(a: str, b: str) -> bool:
+def compound_match(a: str, b: str) -> bool:
     """Danish compounds: 'brændstofpriserne' holds 'brændstof'."""
     short, long = sorted((fold(a), fold(b)), key=len)
     return len(short) >= 5 and short in long
@@ -137,7 +137,7 @@ class TermMatcher:
                 scores.append(float(any(e.is_number and e.lower == term.lower for e in evidence_terms)))
                 continue
             if any(
-                e.stem == term.stem or _spelling_match(e.lower, term.lower) or _compound_match(e.lower, term.lower)
+                e.stem == term.stem or spelling_match(e.lower, term.lower) or compound_match(e.lower, term.lower)
                 for e in evidence_terms
                 if not e.is_number
             ):

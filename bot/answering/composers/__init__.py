@@ -1,7 +1,8 @@
-"""Answer composers, chosen by NEWSBOT_LLM. A new backend is one module plus one line in `_COMPOSERS`.
+"""Answer composers, chosen by NEWSBOT_LLM: `extractive`, or a generator backend from `bot.generators`.
 
-Only `extractive` exists so far; generator backends (llama.cpp, OpenAI-compatible, Ollama)
-plug in here as `Composer`s with `fluent = True`, and `Answerer.refine` verifies them.
+`auto` takes the local llama.cpp model when the `[local]` extra is installed, else `extractive`.
+A generator that can't be loaded (missing file, bad checksum) is reported once and the bot
+answers extractively rather than not at all.
 """
 
 from __future__ import annotations
@@ -10,27 +11,30 @@ from collections.abc import Callable
 
 from bot.answering.composers.base import Composer, Composition
 from bot.answering.composers.extractive import ExtractiveComposer
+from bot.answering.composers.generator import GeneratorComposer
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.errors import BackendUnavailable, ConfigError
+from bot.generators import CHAT_MODELS, local_model_available
 
-__all__ = ["Composer", "Composition", "ExtractiveComposer", "load_composer", "available_composers"]
-
-_COMPOSERS: dict[str, Callable[[Settings], Composer]] = {
-    "extractive": lambda settings: ExtractiveComposer(),
-}
-_AUTO_ORDER = ["extractive"]  # best first; generators go in front as they are added
+__all__ = ["Composer", "Composition", "ExtractiveComposer", "GeneratorComposer", "load_composer", "available_composers"]
 
 
 def available_composers() -> list[str]:
-    return sorted(_COMPOSERS)
+    return ["extractive", *sorted(CHAT_MODELS)]
 
 
 def load_composer(settings: Settings, notify: Callable[[str], None] = lambda message: None) -> Composer:
-    """The composer NEWSBOT_LLM names; `auto` picks the best one available."""
+    """The composer NEWSBOT_LLM names; falls back to extractive (with a message) when a model can't load."""
     name = settings.llm.strip().lower()
     if name == "auto":
-        return _COMPOSERS[_AUTO_ORDER[0]](settings)
-    factory = _COMPOSERS.get(name)
+        name = "llamacpp" if local_model_available(settings) else "extractive"
+    if name == "extractive":
+        return ExtractiveComposer()
+    factory = CHAT_MODELS.get(name)
     if factory is None:
         raise ConfigError(f"Unknown NEWSBOT_LLM {settings.llm!r}. Available: auto, {', '.join(available_composers())}.")
-    return factory(settings)
+    try:
+        return GeneratorComposer(factory(settings, notify), name)
+    except BackendUnavailable as exc:
+        notify(f"{exc} Answering with quotes from the article instead (extractive).")
+        return ExtractiveComposer()

@@ -12,7 +12,8 @@ from bot.types import Citation, Lang
 class Composition:
     text: str
     backend: str
-    verified: bool = True
+    verified: bool = True  # extractive text is the article's own; generated text is checked after
+    problem: str = ""  # why a generator produced nothing usable
 
 
 class Composer(ABC):
@@ -22,5 +23,6 @@ class Composer(ABC):
     fluent: bool = False
 
     @abstractmethod
-    def compose(self, question: str, language: Lang, citations: list[Citation]) -> Composition:
-        """The answer text for an answerable question, citing `citations` as [n]."""
+    def compose(self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None) -> Composition:
+        """The answer text for an answerable question, citing `citations` as [n]; `retry` is an
+        earlier attempt and why it was rejected (only fluent composers are ever asked again)."""

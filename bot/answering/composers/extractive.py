@@ -27,7 +27,7 @@ class ExtractiveComposer(Composer):
 
     name = "extractive"
 
-    def compose(self, question: str, language: Lang, citations: list[Citation]) -> Composition:
+    def compose(self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None) -> Composition:
         shown = shown_citations(citations)
         quotes = " ".join(quoted(c) for c in shown)
         article_language = detect_language(" ".join(c.quote for c in shown), default="da")

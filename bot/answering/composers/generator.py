@@ -1,0 +1,67 @@
+"""The generator composer: a chat model writes one or two sentences from the numbered quotes.
+
+The model sees only the best few sentences, never the whole article (measured: with the whole
+article it answered from outside knowledge), and never decides whether to decline — the gate
+did that already. The system prompt is the same for every question and comes first, so a local
+model's prompt cache reuses it. What the model writes is verified by `Answerer.refine`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.messages import AIMessage, HumanMessage
+
+from bot.answering.composers.base import Composer, Composition
+from bot.texts import raw, reply
+from bot.types import Citation, Lang
+
+log = logging.getLogger(__name__)
+
+MAX_ANSWER_CHARS = 700  # two sentences; anything longer is rambling or garbage
+_ECHO = re.compile(r"^\s*(?:sentences|sætninger|\[\d+\]\s*\S+(?:\s+\S+){6,}\s*\[\d+\])", re.IGNORECASE)  # the prompt's list, parroted
+_LEAD_IN = re.compile(r"^\s*(?:answer(?: in english)?|svar(?: på dansk)?)\s*:\s*", re.IGNORECASE)
+
+
+def numbered(citations: list[Citation]) -> str:
+    """The quotes as the model sees them; the source and date only when there are several articles."""
+    several = len({c.doc_id for c in citations}) > 1
+    return "\n".join(f"[{c.n}] " + (f"({c.source}, {c.date}) " if several else "") + c.quote for c in citations)
+
+
+def prompt_for(language: Lang) -> ChatPromptTemplate:
+    """The shared system prompt, then the user turn in the question's language."""
+    return ChatPromptTemplate.from_messages([("system", raw("system")), ("human", raw(f"user.{language}"))])
+
+
+def tidy(text: str) -> str:
+    return " ".join(_LEAD_IN.sub("", text.strip().strip('"')).split())
+
+
+class GeneratorComposer(Composer):
+    """Any LangChain chat model as a composer; errors become a fallback, never a crash."""
+
+    fluent = True
+
+    def __init__(self, model: BaseChatModel, name: str) -> None:
+        self.model = model
+        self.name = name
+
+    def compose(self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None) -> Composition:
+        """`retry` is an earlier answer and what was wrong with it: asked again in the same
+        conversation (the prompt cache keeps that cheap), the model usually fixes it."""
+        messages = prompt_for(language).format_messages(sentences=numbered(citations), question=question)
+        if retry:
+            messages += [AIMessage(retry[0]), HumanMessage(reply("retry", language, problems=retry[1]))]
+        try:
+            text = tidy(StrOutputParser().invoke(self.model.invoke(messages)))
+        except Exception as exc:  # a server down, a timeout, a malformed reply: every failure falls back
+            log.warning("The %s generator failed: %s", self.name, exc)
+            return Composition("", self.name, verified=False, problem=f"the {self.name} generator failed ({type(exc).__name__}: {exc})")
+        if not text or len(text) > MAX_ANSWER_CHARS or _ECHO.match(text):
+            return Composition(text, self.name, verified=False, problem=f"the {self.name} generator returned no usable answer")
+        return Composition(text, self.name, verified=False)

@@ -1,0 +1,78 @@
+"""Chat models that write fluent answers, chosen by NEWSBOT_LLM; each is a LangChain `BaseChatModel`.
+
+    llamacpp   a local GGUF file (NEWSBOT_LLM_MODEL, default: the embedded Qwen2.5 1.5B)
+    openai     any OpenAI-compatible server (NEWSBOT_LLM_BASE_URL, NEWSBOT_LLM_MODEL, OPENAI_API_KEY)
+    ollama     an Ollama server (NEWSBOT_LLM_BASE_URL, NEWSBOT_LLM_MODEL)
+
+A new backend is one function here plus one line in `CHAT_MODELS`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+
+from bot.config import Settings
+from bot.errors import ConfigError, missing_extra
+from bot.generators.model_file import default_model_path, parts_installed
+
+MAX_ANSWER_TOKENS = 160
+Notify = Callable[[str], None]
+
+
+def llamacpp(settings: Settings, notify: Notify) -> BaseChatModel:
+    from bot.generators.llamacpp import ChatLlamaCpp
+
+    path = Path(settings.llm_model).expanduser() if settings.llm_model else default_model_path(settings.data_dir, notify)
+    return ChatLlamaCpp(model_path=path, max_tokens=MAX_ANSWER_TOKENS)
+
+
+def openai(settings: Settings, notify: Notify) -> BaseChatModel:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise missing_extra("langchain-openai", "openai") from exc
+    if not settings.llm_model:
+        raise ConfigError("NEWSBOT_LLM=openai needs NEWSBOT_LLM_MODEL, the model's name on the server.")
+    return ChatOpenAI(
+        model=settings.llm_model,
+        base_url=settings.llm_base_url or None,
+        api_key=settings.openai_api_key or "not-needed",
+        timeout=settings.llm_timeout,
+        max_retries=1,
+        temperature=0,
+        max_completion_tokens=MAX_ANSWER_TOKENS,
+    )
+
+
+def ollama(settings: Settings, notify: Notify) -> BaseChatModel:
+    try:
+        from langchain_ollama import ChatOllama
+    except ImportError as exc:
+        raise missing_extra("langchain-ollama", "ollama") from exc
+    if not settings.llm_model:
+        raise ConfigError("NEWSBOT_LLM=ollama needs NEWSBOT_LLM_MODEL, e.g. qwen2.5:1.5b.")
+    return ChatOllama(
+        model=settings.llm_model,
+        base_url=settings.llm_base_url or None,
+        temperature=0,
+        num_predict=MAX_ANSWER_TOKENS,
+        client_kwargs={"timeout": settings.llm_timeout},
+    )
+
+
+CHAT_MODELS: dict[str, Callable[[Settings, Notify], BaseChatModel]] = {
+    "llamacpp": llamacpp,
+    "openai": openai,
+    "ollama": ollama,
+}
+
+
+def local_model_available(settings: Settings) -> bool:
+    """Whether `auto` can use llama.cpp: the package is installed and a model file is at hand."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return False
+    return Path(settings.llm_model).expanduser().is_file() if settings.llm_model else parts_installed()

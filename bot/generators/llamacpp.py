@@ -1,0 +1,88 @@
+"""A LangChain chat model over llama-cpp-python, so a local GGUF file answers like any chat model.
+
+LangChain's own ChatLlamaCpp lives in the sunset langchain-community package; this is the
+small part of it we need: messages in, one completion out, greedy and short. llama.cpp keeps
+the tokens of the previous prompt, so a prompt that starts with the same system message
+reuses that work (the prompt cache) — which is why the system prompt comes first and never varies.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ConfigDict, PrivateAttr
+
+from bot.errors import BackendUnavailable, missing_extra
+
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+class ChatLlamaCpp(BaseChatModel):
+    """A GGUF model loaded once per process; calls are serialised (a llama.cpp context isn't thread-safe)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: Path
+    n_ctx: int = 2048
+    n_threads: int = max(1, os.cpu_count() or 1)
+    max_tokens: int = 160
+    temperature: float = 0.0
+
+    _llama: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def model_post_init(self, context: Any) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise missing_extra("llama-cpp-python", "local") from exc
+        if not self.model_path.is_file():
+            raise BackendUnavailable(f"No model file at {self.model_path}.", hint="Set NEWSBOT_LLM_MODEL to a .gguf file.")
+        try:
+            self._llama = Llama(
+                model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise BackendUnavailable(f"llama.cpp could not load {self.model_path.name}: {exc}.") from exc
+
+    @property
+    def _llm_type(self) -> str:
+        return "llamacpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": str(self.model_path), "n_ctx": self.n_ctx, "max_tokens": self.max_tokens}
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        with self._lock:
+            result = self._llama.create_chat_completion(
+                messages=chat,
+                temperature=self.temperature,
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                stop=stop,
+            )
+        choice = result["choices"][0]
+        usage = result.get("usage", {})
+        message = AIMessage(
+            content=choice["message"].get("content") or "",
+            usage_metadata={
+                "input_tokens": usage.get("prompt_tokens", 0),
+                "output_tokens": usage.get("completion_tokens", 0),
+                "total_tokens": usage.get("total_tokens", 0),
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message, generation_info={"finish_reason": choice.get("finish_reason")})])

@@ -1,0 +1,80 @@
+"""The verifier: a generated answer is shown only if the sentences it cites back every number,
+name and claim in it. Citations are the real article's, retrieved for each question."""
+
+import pytest
+
+from bot.answering.verify import AnswerVerifier, numbers_in, same_name
+
+
+@pytest.fixture(scope="module")
+def check(answerer):
+    verifier = AnswerVerifier()
+
+    def run(question: str, generated: str, language: str = "en") -> list[str]:
+        citations = answerer.answer(question).citations
+        text = verifier.add_missing_citation(generated, language, citations)
+        return verifier.verify(text, question, language, citations).problems
+
+    return run
+
+
+def test_faithful_english_answers_over_the_danish_article_pass(check):
+    assert check("Who sent troops to Kazakhstan?", "A Russian-led military alliance sent troops to Kazakhstan [1].") == []
+    assert check("How many people were injured?", "More than 1,000 people have been injured in the unrest [1].") == []
+    assert check("Which countries are in the alliance?", "Russia, Belarus, Armenia, Tajikistan, Kyrgyzstan and Kazakhstan [1].") == []
+    assert check("How long have the protests been going on?", "The protests are in their third day [1].") == []
+
+
+def test_faithful_danish_answer_passes(check):
+    assert check("Hvornår faldt regeringen?", "Regeringen faldt onsdag på grund af urolighederne [1].", "da") == []
+
+
+def test_an_injected_wrong_number_is_caught(check):
+    problems = check("How many people were injured?", "More than 2000 people have been injured [1].")
+    assert any("numbers" in p and "2000" in p for p in problems)
+    assert any("numbers" in p for p in check("How long have the protests been going on?", "The protests have lasted five days [1]."))
+
+
+def test_names_absent_from_the_cited_sentences_are_caught(check):
+    problems = check("Who sent troops to Kazakhstan?", "Troops were sent to Kazakhstan by President Putin [1].")
+    assert any("names" in p and "Putin" in p for p in problems)
+    problems = check("What is the name of Kazakhstan's president?", "The president is Nursultan Nazarbayev [1].")
+    assert any("Nazarbayev" in p for p in problems)
+    problems = check("Which countries are in the alliance?", "Russia, Ukraine and Armenia are in the alliance [1].")
+    assert any("Ukraine" in p for p in problems) and not any("Armenia," in p for p in problems)
+
+
+def test_an_injected_unsupported_clause_is_caught_in_the_same_language(check):
+    problems = check("Hvornår faldt regeringen?", "Regeringen faldt onsdag, fordi præsidenten afskedigede ministrene efter en skandale [1].", "da")
+    assert any("adds" in p for p in problems)
+
+
+def test_citations_must_point_at_given_sentences(check):
+    assert any("not given" in p for p in check("Who sent troops to Kazakhstan?", "A Russian-led alliance sent troops [7]."))
+
+
+def test_an_answer_without_citation_gets_the_sentence_it_rests_on(answerer):
+    citations = answerer.answer("How many people were injured?").citations
+    text = AnswerVerifier().add_missing_citation("More than 1000 people were injured.", "en", citations)
+    assert text == "More than 1000 people were injured [1]."
+
+
+def test_an_answer_in_the_wrong_language_is_caught(check):
+    problems = check("Who sent troops to Kazakhstan?", "En russisk-ledet militæralliance har sendt tropper til Kasakhstan [1].")
+    assert any("written in da" in p for p in problems)
+
+
+def test_an_answer_that_only_repeats_the_question_is_caught(check):
+    assert any("repeats" in p for p in check("Hvem sendte tropper?", "Tropperne sendte tropper [1].", "da"))
+
+
+def test_numbers_are_read_in_every_notation():
+    assert numbers_in("1.000 og 1,000 og 1000") == {"1000"}
+    assert "3" in numbers_in("three days", "en") and "3" in numbers_in("for tredje dag")
+    assert "~100" in numbers_in("hundreds of protesters") and "~100" in numbers_in("Hundreder af demonstranter")
+
+
+def test_names_match_across_spelling_and_language_but_not_across_people():
+    assert same_name("Tokayev", "Tokajev") and same_name("Kazakhstan", "Kasakhstan")
+    assert same_name("Belarus", "Hviderusland") and same_name("Wednesday", "onsdag")
+    assert not same_name("Nazarbayev", "Tokajev") and not same_name("Ukraine", "Rusland")
