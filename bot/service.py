@@ -22,7 +22,8 @@ def load_answerer(
     """An Answerer over an up-to-date index (built or updated as needed)."""
     embeddings = load_embeddings(settings.embeddings)
     index, report = open_index(
-        settings.seeds_dir, settings.index_dir, embeddings, rebuild=rebuild, notify=notify, progress=progress
+        settings.seeds_dir, settings.index_dir, embeddings, rebuild=rebuild, notify=notify, progress=progress,
+        backend=settings.store_backend(),
     )
     chosen = load_composer(settings, notify) if composer else None
     return Answerer(settings, index, chosen), report

@@ -40,3 +40,22 @@ def test_vectors_are_normalised_so_scores_are_cosines(embeddings):
     vector = np.ones(embeddings.dimension, dtype=np.float32) * 3
     store.add_vectors(vector[None, :], [Document(page_content="v")])
     assert store.similarity_search_by_vector_with_score(vector, 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_large_store_switches_to_hnsw_and_still_deletes(monkeypatch, embeddings):
+    import faiss
+    import numpy as np
+    from langchain_core.documents import Document
+
+    from bot.store import faiss_store
+
+    monkeypatch.setattr(faiss_store, "HNSW_FROM", 50)
+    store = faiss_store.FaissVectorStore(embeddings, 8)
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((60, 8)).astype(np.float32)
+    store.add_vectors(vectors, [Document(id=f"d{i}", page_content=f"text {i}") for i in range(60)])
+    assert isinstance(faiss.downcast_index(store.index.index), faiss.IndexHNSWFlat)
+    hit, score = store.similarity_search_by_vector_with_score(vectors[7], k=1)[0]
+    assert hit.id == "d7" and score > 0.99
+    store.delete(["d7"])
+    assert len(store) == 59 and store.similarity_search_by_vector_with_score(vectors[7], k=1)[0][0].id != "d7"

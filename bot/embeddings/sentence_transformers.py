@@ -16,11 +16,16 @@ class SentenceTransformerEmbeddings(NewsbotEmbeddings):
 
     def __init__(self, name_or_path: str, device: str = "cpu") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as error:
             raise missing_extra("sentence-transformers", "st") from error
         try:
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
             self._model = SentenceTransformer(name_or_path, device=device, local_files_only=True)
         except Exception as error:
             raise BackendUnavailable(
@@ -29,7 +34,8 @@ class SentenceTransformerEmbeddings(NewsbotEmbeddings):
             ) from error
         label = str(Path(name_or_path).resolve()) if Path(name_or_path).exists() else name_or_path
         self.model_id = f"sentence-transformers:{label}"
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
         prompts = getattr(self._model, "prompts", {}) or {}
         self._query_prompt = prompts.get("query")
         self._passage_prompt = prompts.get("passage") or prompts.get("document")

@@ -3,19 +3,18 @@ step with the seeds folder.
 
 Layout under the index folder:
 
-    manifest.json        embedding model, dimension, a sha256 per seed, the live generation
-    gen-<n>/             chunks / sentences / terms, each as <name>.faiss + <name>.json
+    manifest.json        embedding model, dimension, vector store, a sha256 per seed, the live generation
+    gen-<n>/             chunks / sentences / terms, each as <name>.faiss + <name>.json (FAISS)
 
-A build writes a whole new generation folder and then replaces manifest.json in one
-rename, so a crash mid-build leaves the previous index loadable. A corrupt or
-mismatched index is reported in one line and rebuilt.
+A build writes a whole new generation (a folder, or Milvus collections; see `backends`) and
+then replaces manifest.json in one rename, so a crash mid-build leaves the previous index
+loadable. A corrupt or mismatched index is reported in one line and rebuilt.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,10 +28,9 @@ from bot.embeddings.base import NewsbotEmbeddings
 from bot.errors import IndexCorrupt, InputError
 from bot.lang import content_terms
 from bot.store.atomic import write_json_atomically
-from bot.store.faiss_store import FaissVectorStore
+from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
 
-MANIFEST_VERSION = 2
-STORES = ("chunks", "sentences", "terms")
+MANIFEST_VERSION = 3
 Notify = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -52,26 +50,19 @@ class BuildReport:
 class NewsIndex:
     """The three stores plus the articles' metadata; what retrieval searches."""
 
-    def __init__(
-        self,
-        embeddings: NewsbotEmbeddings,
-        chunks: FaissVectorStore,
-        sentences: FaissVectorStore,
-        terms: FaissVectorStore,
-        articles: dict[str, dict],
-    ) -> None:
+    def __init__(self, embeddings: NewsbotEmbeddings, chunks, sentences, terms, articles: dict[str, dict], generation: str) -> None:
         self.embeddings = embeddings
+        self.generation = generation
         self.chunks = chunks
         self.sentences = sentences
         self.terms = terms
         self.articles = articles  # doc_id -> {file, sha256, source, date, title}
 
     @classmethod
-    def empty(cls, embeddings: NewsbotEmbeddings) -> "NewsIndex":
-        def store() -> FaissVectorStore:
-            return FaissVectorStore(embeddings, embeddings.dimension)
-
-        return cls(embeddings, store(), store(), store(), {})
+    def empty(cls, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> "NewsIndex":
+        generation = new_generation()
+        stores = [backend.create(embeddings, generation, name) for name in STORES]
+        return cls(embeddings, *stores, articles={}, generation=generation)
 
     def add_article(self, article: Article) -> None:
         chunks, sentences = chunk_article(article)
@@ -93,19 +84,16 @@ class NewsIndex:
             for term in content_terms(chunk.page_content, "da"):
                 if not term.is_number:
                     words.setdefault(term.lower, term.stem)
-        new = [w for w in words if not self.terms.get_by_ids([w])]
+        known = {d.id for d in self.terms.get_by_ids(list(words))}
+        new = [w for w in words if w not in known]
         if new:
             vectors = self.embeddings.embed_questions(new)
             self.terms.add_vectors(vectors, [Document(id=w, page_content=w, metadata={"stem": words[w]}) for w in new])
 
     def remove_article(self, doc_id: str) -> None:
         for store in (self.chunks, self.sentences):
-            store.delete([d.id for d in store.documents() if d.metadata.get("doc_id") == doc_id])
+            store.delete([d.id for d in store.documents_of(doc_id)])
         self.articles.pop(doc_id, None)
-
-    def save(self, folder: Path) -> None:
-        for name in STORES:
-            getattr(self, name).save(folder, name)
 
 
 def _read_manifest(index_dir: Path) -> dict | None:
@@ -121,12 +109,12 @@ def _read_manifest(index_dir: Path) -> dict | None:
         raise IndexCorrupt(f"The index manifest {path} can't be read ({type(error).__name__}).") from error
 
 
-def _load(index_dir: Path, manifest: dict, embeddings: NewsbotEmbeddings) -> NewsIndex:
-    folder = index_dir / manifest["generation"]
-    stores = [FaissVectorStore.load(folder, name, embeddings) for name in STORES]
+def _load(index_dir: Path, manifest: dict, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> NewsIndex:
+    generation = manifest["generation"]
+    stores = [backend.load(index_dir, generation, name, embeddings) for name in STORES]
     if any(store.dimension != embeddings.dimension for store in stores):
         raise IndexCorrupt(f"The index in {index_dir} has vectors of another dimension.")
-    return NewsIndex(embeddings, *stores, articles=manifest["articles"])
+    return NewsIndex(embeddings, *stores, articles=manifest["articles"], generation=generation)
 
 
 @contextmanager
@@ -141,24 +129,23 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _commit(index_dir: Path, index: NewsIndex, embeddings: NewsbotEmbeddings) -> None:
-    """Write a new generation, then switch the manifest to it, then drop the old ones."""
-    generation = f"gen-{time.time_ns()}"
-    index.save(index_dir / generation)
+def _commit(index_dir: Path, index: NewsIndex, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> None:
+    """Persist the generation, then switch the manifest to it, then drop the old ones."""
+    generation = backend.persist(index, index_dir)
+    index.generation = generation
     write_json_atomically(
         index_dir / "manifest.json",
         {
             "version": MANIFEST_VERSION,
             "embedding_model": embeddings.model_id,
             "dimension": embeddings.dimension,
+            "vector_store": backend.name,
             "generation": generation,
             "articles": index.articles,
             "counts": {name: len(getattr(index, name)) for name in STORES},
         },
     )
-    for old in index_dir.glob("gen-*"):
-        if old.name != generation:
-            shutil.rmtree(old, ignore_errors=True)
+    backend.drop_except(index_dir, generation)
 
 
 def open_index(
@@ -169,8 +156,10 @@ def open_index(
     rebuild: bool = False,
     notify: Notify = lambda message: None,
     progress: Progress = lambda stage, done, total: None,
+    backend: StoreBackend | None = None,
 ) -> tuple[NewsIndex, BuildReport]:
     """The index for the seeds folder: loaded if current, updated if seeds changed, rebuilt if needed."""
+    backend = backend or FaissBackend()
     started = time.perf_counter()
     articles = {a.doc_id: a for a in load_articles(seeds_dir)}
     report = BuildReport()
@@ -183,12 +172,14 @@ def open_index(
                     notify(
                         f"The index was built with {manifest.get('embedding_model')}, not {embeddings.model_id}; rebuilding it."
                     )
+                elif manifest and manifest.get("vector_store") != backend.name:
+                    notify(f"The index is stored in {manifest.get('vector_store')}, not {backend.name}; rebuilding it.")
                 elif manifest:
-                    index = _load(index_dir, manifest, embeddings)
+                    index = _load(index_dir, manifest, embeddings, backend)
             except IndexCorrupt as error:
                 notify(f"{error} Rebuilding it.")
         if index is None:
-            index = NewsIndex.empty(embeddings)
+            index = NewsIndex.empty(embeddings, backend)
             report.action = "built"
         stale = [d for d, meta in index.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash]
         fresh = [d for d in articles if d not in index.articles or d in stale]
@@ -200,7 +191,7 @@ def open_index(
         if stale or fresh or report.action == "built":
             if report.action == "loaded":
                 report.action = "updated"
-            _commit(index_dir, index, embeddings)
+            _commit(index_dir, index, embeddings, backend)
         report.added = fresh
         report.removed = [d for d in stale if d not in articles]
     report.chunks, report.sentences = len(index.chunks), len(index.sentences)

@@ -1,0 +1,124 @@
+"""The Milvus store: the same small surface as `FaissVectorStore`, over langchain-milvus.
+
+For an archive or traffic that outgrows one machine: every bot worker points NEWSBOT_MILVUS_URI
+at one Milvus cluster (http://host:19530); with a file path it runs Milvus Lite in-process
+(the `[milvus]` extra), which the tests use. Search goes through langchain-milvus's `Milvus`
+vector store; ids, metadata and vectors are read back with its pymilvus client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from langchain_core.documents import Document
+
+from bot.embeddings.base import NewsbotEmbeddings, normalise
+from bot.errors import BackendUnavailable, missing_extra
+
+PAGE = 16_384  # Milvus's largest query page
+
+
+class MilvusStore:
+    """One collection: documents with string ids, inner-product search over unit vectors."""
+
+    def __init__(self, embeddings: NewsbotEmbeddings, uri: str, collection: str, *, create: bool) -> None:
+        try:
+            from langchain_milvus import Milvus
+        except ImportError as error:
+            raise missing_extra("langchain-milvus", "milvus") from error
+        self.embeddings = embeddings
+        self.dimension = embeddings.dimension
+        self.collection = collection
+        try:
+            self.store = Milvus(
+                embedding_function=embeddings,
+                collection_name=collection,
+                connection_args={"uri": uri},
+                auto_id=False,
+                primary_field="pk",
+                text_field="text",
+                vector_field="vector",
+                index_params={"metric_type": "IP", "index_type": "FLAT"},
+                search_params={"metric_type": "IP"},
+                consistency_level="Strong",
+                drop_old=create,
+            )
+        except Exception as error:  # pymilvus raises its own hierarchy; any of it means "not reachable"
+            raise BackendUnavailable(f"Can't open Milvus at {uri} ({type(error).__name__}: {error}).", "Check NEWSBOT_MILVUS_URI.") from error
+        self.client = self.store.client
+
+    def __len__(self) -> int:
+        if not self.client.has_collection(self.collection):
+            return 0
+        return int(self.client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
+
+    # --- writing ----------------------------------------------------------------
+    def add_vectors(self, vectors: np.ndarray, documents: Sequence[Document]) -> list[str]:
+        if not len(documents):
+            return []
+        ids = [d.id or f"auto-{i}" for i, d in enumerate(documents)]
+        self.delete([d.id for d in self.get_by_ids(ids)])
+        metadatas = [{"doc_id": d.metadata.get("doc_id", ""), "meta": json.dumps(d.metadata, ensure_ascii=False)} for d in documents]
+        self.store.add_embeddings(
+            texts=[d.page_content for d in documents], embeddings=normalise(vectors).tolist(), metadatas=metadatas, ids=ids
+        )
+        return ids
+
+    def add_documents(self, documents: list[Document]) -> list[str]:
+        return self.add_vectors(self.embeddings.embed_passages([d.page_content for d in documents]), documents)
+
+    def delete(self, ids: list[str] | None = None) -> bool:
+        if not ids or not self.client.has_collection(self.collection):
+            return False
+        self.client.delete(self.collection, ids=list(ids))
+        return True
+
+    def drop(self) -> None:
+        if self.client.has_collection(self.collection):
+            self.client.drop_collection(self.collection)
+
+    # --- reading ----------------------------------------------------------------
+    def _query(self, filter: str, fields: list[str]) -> list[dict[str, Any]]:
+        if not self.client.has_collection(self.collection):
+            return []
+        rows: list[dict[str, Any]] = []
+        iterator = self.client.query_iterator(self.collection, batch_size=PAGE, filter=filter, output_fields=fields)
+        while batch := iterator.next():
+            rows += batch
+        iterator.close()
+        return rows
+
+    @staticmethod
+    def _document(row: dict[str, Any]) -> Document:
+        return Document(id=row["pk"], page_content=row["text"], metadata=json.loads(row["meta"]))
+
+    def get_by_ids(self, ids: Sequence[str]) -> list[Document]:
+        if not ids:
+            return []
+        rows = {r["pk"]: r for r in self._query(f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "text", "meta"])}
+        return [self._document(rows[i]) for i in ids if i in rows]
+
+    def documents(self) -> list[Document]:
+        return [self._document(r) for r in sorted(self._query("", ["pk", "text", "meta"]), key=lambda r: r["pk"])]
+
+    def documents_of(self, doc_id: str) -> list[Document]:
+        return [self._document(r) for r in self._query(f"doc_id == {json.dumps(doc_id, ensure_ascii=False)}", ["pk", "text", "meta"])]
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        if not ids:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        rows = {r["pk"]: r["vector"] for r in self._query(f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "vector"])}
+        return np.asarray([rows[i] for i in ids], dtype=np.float32)
+
+    def similarity_search_by_vector_with_score(
+        self, vector: Sequence[float] | np.ndarray, k: int = 4, filter: dict[str, Any] | None = None
+    ) -> list[tuple[Document, float]]:
+        if not self.client.has_collection(self.collection):
+            return []
+        query = normalise(np.asarray(vector, dtype=np.float32))[0].tolist()
+        expr = " and ".join(f"{key} == {json.dumps(value, ensure_ascii=False)}" for key, value in (filter or {}).items()) or None
+        hits = self.store.similarity_search_with_score_by_vector(query, k=k, expr=expr)
+        return [(Document(id=d.metadata["pk"], page_content=d.page_content, metadata=json.loads(d.metadata["meta"])), float(s)) for d, s in hits]
