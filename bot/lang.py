@@ -102,3 +102,21 @@ def content_terms(text: str, lang: Lang) -> list[Term]:
         terms.append(Term(word, key, stem, is_number, is_name, match.start()))
     return terms
 
+
+
+@lru_cache(maxsize=1)
+def _follow_up_cues() -> dict[str, dict[str, list[str]]]:
+    import json
+
+    data = json.loads(resources.files("bot.data").joinpath("follow_up_cues.json").read_text(encoding="utf-8"))
+    return {lang: cues for lang, cues in data.items() if not lang.startswith("_")}
+
+
+def looks_like_follow_up(text: str, lang: Lang) -> bool:
+    """"And how many were hurt?", "Who did he ask?": a question that leans on the one before it."""
+    cues = _follow_up_cues()[lang]
+    lowered = " ".join(w.lower() for w in _WORD.findall(text))
+    if any(lowered == o or lowered.startswith(o + " ") for o in cues["openers"]):
+        return True
+    words = set(lowered.split())
+    return bool(words & set(cues["pronouns"])) or len(content_terms(text, lang)) <= 1

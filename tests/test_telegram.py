@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -23,6 +24,8 @@ def server():
 
 
 def start_bot(server: FakeTelegram, settings, args=(), **env_extra: str) -> subprocess.Popen:
+    # A fresh data folder per bot: conversation history must not leak between tests.
+    env_extra.setdefault("NEWSBOT_DATA_DIR", tempfile.mkdtemp(prefix="newsbot-data-"))
     env = newsbot_env(settings, TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE_URL=server.base_url, **env_extra)
     process = subprocess.Popen([sys.executable, "-m", "bot", "telegram", *args], env=env, cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

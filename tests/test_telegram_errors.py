@@ -8,6 +8,7 @@ import pytest
 from telegram import Update
 
 from bot.config import Settings
+from bot.frontends.history import History
 from bot.frontends.conversation import Conversations, RateLimiter
 from bot.frontends.telegram import build_application
 from bot.frontends.fake_telegram import FakeTelegram
@@ -31,11 +32,12 @@ class ExplodingAnswerer:
 
 
 @pytest.mark.filterwarnings("ignore")
-def test_an_exception_while_answering_apologises_and_the_next_question_is_answered(answerer):
+def test_an_exception_while_answering_apologises_and_the_next_question_is_answered(answerer, tmp_path):
     server = FakeTelegram().start()
     try:
         settings = Settings(telegram_bot_token=server.token, telegram_api_base_url=server.base_url, _env_file=None)
-        application = build_application(settings, Conversations(ExplodingAnswerer(answerer), None, RateLimiter(100)))
+        history = History(tmp_path / "history.sqlite3")
+        application = build_application(settings, Conversations(ExplodingAnswerer(answerer), None, RateLimiter(100), history))
 
         async def scenario() -> None:
             async with application:

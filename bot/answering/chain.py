@@ -101,11 +101,17 @@ class Answerer:
 
         return run
 
-    @staticmethod
-    def _query(state: dict[str, Any]) -> str:
-        """What is searched and gated: the question, after the earlier one it follows up."""
+    def _query(self, state: dict[str, Any]) -> str:
+        """What is searched and gated: the question, read after the earlier one it follows up —
+        condensed into one standalone question by the generator when there is one."""
         context = state["question"].context
-        return f"{context} {state['text']}" if context else state["text"]
+        if not context:
+            return state["text"]
+        if isinstance(self.composer, GeneratorComposer):
+            standalone = self.composer.condense(context, state["text"], state["language"])
+            if standalone:
+                return standalone
+        return f"{context} {state['text']}"
 
     def _retrieve(self, state: dict[str, Any]) -> Retrieval:
         vector = self.index.embeddings.embed_questions([state["query"]])[0]

@@ -6,12 +6,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.answering.chain import Answerer, Question, check_question
-from bot.lang import detect_language
+from bot.config import Settings
+from bot.frontends.history import History
+from bot.lang import detect_language, looks_like_follow_up
 from bot.types import Answer, Lang
+
+T = TypeVar("T")
+MAX_CONTEXT_CHARS = 400  # how much of a conversation's running question is kept as context
 
 
 class RateLimiter:
@@ -39,19 +46,13 @@ class RateLimiter:
 
 
 @dataclass
-class ChatState:
-    language: Lang | None = None  # forced answer language (/lang), None = the question's
-    previous: str = ""  # the last question, for follow-ups
-
-
-@dataclass
 class Conversations:
-    """Per-chat state plus a bounded cache of answers (for "show quotes" buttons)."""
+    """Conversation memory (persistent `History`), plus a bounded cache of answers (for "show quotes" buttons)."""
 
     answerer: Answerer
     allowed_users: set[int] | None
     rate: RateLimiter
-    chats: dict[str, ChatState] = field(default_factory=dict)
+    history: History
     answers: OrderedDict[str, Answer] = field(default_factory=OrderedDict)
     max_answers: int = 1000
 
@@ -63,32 +64,49 @@ class Conversations:
     def is_allowed(self, user_id: int | None) -> bool:
         return self.allowed_users is None or (user_id is not None and user_id in self.allowed_users)
 
-    def chat(self, key: str) -> ChatState:
-        return self.chats.setdefault(key, ChatState())
+    def language(self, key: str) -> Lang | None:
+        """The answer language forced with /lang in this conversation, or None."""
+        return self.history.language(key)
+
+    def set_language(self, key: str, choice: str) -> None:
+        self.history.set_language(key, None if choice == "auto" else choice)  # type: ignore[arg-type]
+
+    def forget(self, key: str) -> None:
+        """/new: the next question starts a fresh conversation."""
+        self.history.clear(key)
 
     def reply_language(self, key: str, text: str) -> Lang:
-        return self.chat(key).language or detect_language(text)
+        return self.language(key) or detect_language(text)
 
     def check(self, text: str) -> str:
         return check_question(text, self.answerer.settings.max_question_chars, detect_language(text))
 
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        """Run answering work in the single answering thread, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
     async def answer(self, key: str, text: str, follow_up: bool = True) -> Answer:
-        """The extractive answer; a follow-up question is read in the light of the previous one."""
-        state = self.chat(key)
-        question = Question(text, state.language)
-        loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(self._executor, self.answerer.answer, question)
-        if follow_up and not answer.answerable and state.previous:
-            contextual = Question(text, state.language or answer.language, context=state.previous)
-            retry = await loop.run_in_executor(self._executor, self.answerer.answer, contextual)
-            if retry.answerable:
-                answer = retry
-        state.previous = text
+        """The extractive answer. In a conversation, a question that leans on the previous one
+        ("and how many were hurt?") is read together with it; one that the article answers on
+        its own is answered on its own."""
+        forced = self.language(key)
+        previous = self.history.previous(key) if follow_up else ""
+        alone = Question(text, forced)
+        together = Question(text, forced, context=previous)
+        language = forced or detect_language(text)
+        used_context = bool(previous) and looks_like_follow_up(text, language)
+        answer = await self.run(self.answerer.answer, together if used_context else alone)
+        if previous and not answer.answerable:  # the other reading, in case it answers
+            other = await self.run(self.answerer.answer, alone if used_context else together)
+            if other.answerable:
+                answer, used_context = other, not used_context
+        if follow_up:
+            # A follow-up keeps its context for the next one ("who?" → "and why?" → "and when?").
+            self.history.add(key, f"{previous} {text}"[-MAX_CONTEXT_CHARS:].strip() if used_context else text)
         return answer
 
     async def refine(self, answer: Answer) -> Answer:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.answerer.refine, answer)
+        return await self.run(self.answerer.refine, answer)
 
     def remember(self, key: str, answer: Answer) -> None:
         self.answers[key] = answer
@@ -98,3 +116,9 @@ class Conversations:
     def articles_summary(self) -> str:
         items = sorted(self.answerer.index.articles.values(), key=lambda m: m["date"], reverse=True)
         return "; ".join(f"{m['source']} {m['date']}: {m['title']}" for m in items)
+
+
+def open_conversations(settings: Settings, answerer: Answerer, rate_limit: int | None = None) -> Conversations:
+    """Conversations with the persistent history under NEWSBOT_DATA_DIR."""
+    history = History(settings.data_dir / "conversations.sqlite3", settings.history_turns)
+    return Conversations(answerer, settings.allowed_user_ids(), RateLimiter(rate_limit or settings.rate_limit), history)

@@ -38,7 +38,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
-from bot.frontends.conversation import Conversations, RateLimiter
+from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import split_message, telegram_html, telegram_quotes_html
 from bot.lang import detect_language
 from bot.texts import raw, reply
@@ -127,7 +127,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     """What the bot knows, with examples in both languages."""
-    language = context.conversations.chat(_chat_key(update.effective_chat.id)).language or _user_language(update)
+    language = context.conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)
     await update.effective_message.reply_text(reply("help", language, articles=context.conversations.articles_summary()))
 
 
@@ -140,21 +140,21 @@ async def sources(update: Update, context: BotContext) -> None:
 
 async def set_language(update: Update, context: BotContext) -> None:
     """/lang da|en|auto: force the answer language for this chat."""
-    state = context.conversations.chat(_chat_key(update.effective_chat.id))
+    conversations, key = context.conversations, _chat_key(update.effective_chat.id)
     choice = (context.args[0].lower() if context.args else "")
-    language = state.language or _user_language(update)
+    language = conversations.language(key) or _user_language(update)
     if choice not in ("da", "en", "auto"):
         await update.effective_message.reply_text(reply("lang_usage", language))
         return
-    state.language = None if choice == "auto" else choice  # type: ignore[assignment]
-    await update.effective_message.reply_text(reply("lang_set", state.language or language, setting=choice))
+    conversations.set_language(key, choice)
+    await update.effective_message.reply_text(reply("lang_set", conversations.language(key) or language, setting=choice))
 
 
 async def new_conversation(update: Update, context: BotContext) -> None:
     """/new: forget the previous question of this chat."""
-    state = context.conversations.chat(_chat_key(update.effective_chat.id))
-    state.previous = ""
-    await update.effective_message.reply_text(reply("new_conversation", state.language or _user_language(update)))
+    conversations, key = context.conversations, _chat_key(update.effective_chat.id)
+    conversations.forget(key)
+    await update.effective_message.reply_text(reply("new_conversation", conversations.language(key) or _user_language(update)))
 
 
 async def ask_command(update: Update, context: BotContext) -> None:
@@ -286,11 +286,10 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
 
     if not settings.telegram_bot_token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and export TELEGRAM_BOT_TOKEN=…")
-    allowed = settings.allowed_user_ids()
-    if allowed is None:
+    if settings.allowed_user_ids() is None:
         logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot.")
     answerer, _ = load_answerer(settings, notify=logger.warning)
-    conversations = Conversations(answerer, allowed, RateLimiter(settings.rate_limit))
+    conversations = open_conversations(settings, answerer)
     application = build_application(settings, conversations)
     if webhook_url:
         secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)

@@ -8,7 +8,7 @@ import click
 
 from bot.config import Settings
 from bot.errors import InputError
-from bot.frontends.conversation import Conversations, RateLimiter
+from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import plain
 from bot.texts import reply
 
@@ -25,13 +25,13 @@ async def _loop(conversations: Conversations) -> None:
         if command in ("/quit", "/exit"):
             return
         if command == "/new":
-            conversations.chat(key).previous = ""
+            conversations.forget(key)
             click.echo(reply("new_conversation", conversations.reply_language(key, text)))
             continue
         if command == "/lang":
             choice = argument.strip().lower()
             if choice in ("da", "en", "auto"):
-                conversations.chat(key).language = None if choice == "auto" else choice  # type: ignore[assignment]
+                conversations.set_language(key, choice)
                 click.echo(reply("lang_set", conversations.reply_language(key, text), setting=choice))
             else:
                 click.echo(reply("lang_usage", conversations.reply_language(key, text)))
@@ -58,4 +58,4 @@ def run_chat(settings: Settings) -> None:
 
     answerer, _ = load_answerer(settings, notify=lambda m: click.echo(f"newsbot: {m}", err=True))
     click.echo("newsbot chat – ask about the articles in Danish or English. /help, /lang da|en|auto, /new, /quit.")
-    asyncio.run(_loop(Conversations(answerer, None, RateLimiter(10**6))))
+    asyncio.run(_loop(open_conversations(settings.model_copy(update={"allowed_users": ""}), answerer, rate_limit=10**6)))

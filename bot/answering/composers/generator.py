@@ -51,6 +51,16 @@ class GeneratorComposer(Composer):
         self.model = model
         self.name = name
 
+    def condense(self, previous: str, question: str, language: Lang) -> str:
+        """The follow-up `question` rewritten to stand alone, or "" when the model fails."""
+        prompt = raw(f"condense.{language}").format(previous=previous, question=question)
+        try:
+            text = tidy(StrOutputParser().invoke(self.model.invoke([HumanMessage(prompt)], stop=["\n"])))
+        except Exception as exc:
+            log.warning("The %s generator could not condense a follow-up: %s", self.name, exc)
+            return ""
+        return text if 0 < len(text) <= 300 else ""
+
     def compose(self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None) -> Composition:
         """`retry` is an earlier answer and what was wrong with it: asked again in the same
         conversation (the prompt cache keeps that cheap), the model usually fixes it."""

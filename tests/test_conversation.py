@@ -1,0 +1,60 @@
+"""Follow-up questions: understood from the previous turn of the same conversation, which
+survives a restart and is forgotten by /new. Fixture conversations in both languages, where the
+second question alone finds the wrong sentence."""
+
+import asyncio
+
+import pytest
+
+from bot.frontends.conversation import open_conversations
+
+CONVERSATIONS = [
+    # (first question, follow-up, a word of the right evidence the follow-up alone misses)
+    ("How many people were injured?", "And who reported that?", "sundhedsministeriet"),
+    ("Hvad skete der med regeringen?", "Hvornår?", "faldt regeringen"),
+]
+
+
+def quotes(answer) -> str:
+    """The sentence the answer rests on (its first citation)."""
+    return answer.citations[0].quote if answer.citations else ""
+
+
+@pytest.mark.parametrize(("first", "follow_up", "evidence"), CONVERSATIONS)
+def test_a_follow_up_is_answered_from_the_previous_turn(answerer, settings, tmp_path, first, follow_up, evidence):
+    config = settings.model_copy(update={"data_dir": tmp_path})
+    assert evidence not in quotes(answerer.answer(follow_up))  # alone, it can't be answered right
+
+    async def scenario():
+        conversations = open_conversations(config, answerer)
+        await conversations.answer("telegram:1", first)
+        return await conversations.answer("telegram:1", follow_up)
+
+    answer = asyncio.run(scenario())
+    assert answer.answerable and evidence in quotes(answer)
+    assert answer.language == ("da" if follow_up == "Hvornår?" else "en")
+
+
+def test_history_survives_a_restart_and_new_starts_fresh(answerer, settings, tmp_path):
+    config = settings.model_copy(update={"data_dir": tmp_path})
+    first, follow_up, evidence = CONVERSATIONS[0]
+
+    async def ask(text: str, key: str = "telegram:7"):
+        return await open_conversations(config, answerer).answer(key, text)  # a new process each time
+
+    asyncio.run(ask(first))
+    assert evidence in quotes(asyncio.run(ask(follow_up)))
+    assert evidence not in quotes(asyncio.run(ask(follow_up, key="telegram:8")))  # another chat has no history
+    open_conversations(config, answerer).forget("telegram:7")
+    asyncio.run(ask(first, key="telegram:9"))
+    assert evidence not in quotes(asyncio.run(ask(follow_up)))
+
+
+def test_history_is_bounded_per_conversation(answerer, settings, tmp_path):
+    from bot.frontends.history import History
+
+    history = History(tmp_path / "h.sqlite3", turns=3)
+    for n in range(10):
+        history.add("slack:C1:1.0", f"question {n}")
+    rows = history._db.execute("SELECT COUNT(*) FROM turns WHERE key = ?", ("slack:C1:1.0",)).fetchone()[0]
+    assert rows == 3 and history.previous("slack:C1:1.0") == "question 9"
