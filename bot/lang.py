@@ -3,6 +3,7 @@ questions and sentences into comparable terms (Danish stemming, stopwords, numbe
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -106,8 +107,6 @@ def content_terms(text: str, lang: Lang) -> list[Term]:
 
 @lru_cache(maxsize=1)
 def _follow_up_cues() -> dict[str, dict[str, list[str]]]:
-    import json
-
     data = json.loads(resources.files("bot.data").joinpath("follow_up_cues.json").read_text(encoding="utf-8"))
     return {lang: cues for lang, cues in data.items() if not lang.startswith("_")}
 
@@ -120,3 +119,25 @@ def looks_like_follow_up(text: str, lang: Lang) -> bool:
         return True
     words = set(lowered.split())
     return bool(words & set(cues["pronouns"])) or len(content_terms(text, lang)) <= 1
+
+
+# "dozens", "hundreds", "thousands" in either language: an answer's "hundreds" needs one in the sentences.
+QUANTITY_PREFIXES = (("dozen", 12), ("dusin", 12), ("hundred", 100), ("thousand", 1000), ("tusind", 1000), ("million", 10**6))
+
+
+@lru_cache(maxsize=1)
+def _number_words() -> dict[str, dict[str, str]]:
+    data = json.loads(resources.files("bot.data").joinpath("number_words.json").read_text(encoding="utf-8"))
+    return {lang: words for lang, words in data.items() if not lang.startswith("_")}
+
+
+def numbers_in(text: str, language: Lang | None = None) -> set[str]:
+    """The numbers a text states, as digits; number words count for `language` (both when None)."""
+    found = {normalise_number(n) for n in re.findall(r"\d+(?:[.,]\d+)*", text)}
+    words = _number_words()
+    for word in re.findall(r"[^\W\d_]+", text.lower()):
+        for lang in (language,) if language else ("da", "en"):
+            if word in words[lang]:
+                found.add(words[lang][word])
+        found.update(f"~{size}" for prefix, size in QUANTITY_PREFIXES if word.startswith(prefix))
+    return found

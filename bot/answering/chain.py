@@ -19,7 +19,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval, retrieve
-from bot.answering.verify import AnswerVerifier, ClaimJudge
+from bot.answering.verify import AnswerVerifier, ClaimJudge, cited_numbers
 from bot.config import Settings
 from bot.errors import InputError
 from bot.lang import detect_language
@@ -72,7 +72,7 @@ class Answerer:
         self.settings = settings
         self.index = index
         self.gate = AnswerabilityGate(index)
-        self.extractive = ExtractiveComposer()
+        self.extractive = ExtractiveComposer(name_articles=len(index.articles) > 1)
         self.composer = composer or self.extractive
         self.verifier = AnswerVerifier()
         self.judge = ClaimJudge(self.composer.model) if isinstance(self.composer, GeneratorComposer) else None
@@ -147,11 +147,10 @@ class Answerer:
         return answer
 
     def _articles_phrase(self, language: Lang) -> str:
-        articles = self.index.articles.values()
+        articles = list(self.index.articles.values())
         if len(articles) == 1:
-            only = next(iter(articles))
-            return (f"artiklen fra {only['source']} ({only['date']})" if language == "da" else f"the {only['source']} article ({only['date']})")
-        return f"{len(articles)} artikler" if language == "da" else f"{len(articles)} articles"
+            return reply("one_article", language, source=articles[0]["source"], date=articles[0]["date"])
+        return reply("many_articles", language, count=len(articles))
 
     # --- the public API ---------------------------------------------------------
     def answer(self, question: str | Question) -> Answer:
@@ -182,7 +181,15 @@ class Answerer:
         timings = {**answer.timings_ms, "generate": generate_ms, "total": answer.timings_ms.get("total", 0.0) + generate_ms}
         if problems:
             return replace(answer, verified=False, fallback="; ".join(problems), generated=text, timings_ms=timings)
-        return replace(answer, answer=text, backend=composition.backend, verified=True, timings_ms=timings)
+        return replace(answer, answer=self._name_articles(text, answer.citations), backend=composition.backend, verified=True, timings_ms=timings)
+
+    def _name_articles(self, text: str, citations: list[Citation]) -> str:
+        """With several articles indexed, a generated answer ends by naming the ones it cites."""
+        if len(self.index.articles) < 2:
+            return text
+        cited = [c for c in citations if c.n in cited_numbers(text, len(citations))[0]]
+        labels = sorted({(c.date, c.source) for c in cited}, reverse=True)
+        return f"{text} ({'; '.join(f'{source}, {date}' for date, source in labels)})" if labels else text
 
     def _problems(self, answer: Answer, generated: str, text: str) -> list[str]:
         """Everything wrong with a generated answer: the verifier's checks, then the model's own."""

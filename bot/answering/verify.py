@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import difflib
 import gettext
-import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,7 +33,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from bot.answering.composers.generator import numbered, prompt_for
 from bot.answering.gate import compound_match, spelling_match
-from bot.lang import Term, content_terms, detect_language, fold, normalise_number
+from bot.lang import Term, content_terms, detect_language, fold, numbers_in
 from bot.texts import raw
 from bot.types import Citation, Lang
 
@@ -46,8 +45,6 @@ CLAUSE_BREAK = re.compile(
 NAME_SIMILARITY = 0.72  # folded-spelling likeness that counts as the same name (Tokajev/Tokayev 0.86)
 TERM_SUPPORTED = 0.5  # a word's TermMatcher score at which the cited sentences support it
 MIN_WORDS_FOR_LANGUAGE = 4
-# "dozens", "hundreds", "thousands" in either language: an answer's "hundreds" needs one in the sentences.
-QUANTITY_PREFIXES = (("dozen", 12), ("dusin", 12), ("hundred", 100), ("thousand", 1000), ("tusind", 1000), ("million", 10**6))
 
 
 @dataclass(frozen=True)
@@ -59,12 +56,6 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-@lru_cache(maxsize=1)
-def _number_words() -> dict[str, dict[str, str]]:
-    data = json.loads(resources.files("bot.data").joinpath("number_words.json").read_text(encoding="utf-8"))
-    return {lang: words for lang, words in data.items() if not lang.startswith("_")}
 
 
 @lru_cache(maxsize=1)
@@ -113,18 +104,6 @@ def same_name(a: str, b: str) -> bool:
         return True
     groups = _name_groups()
     return bool(groups.get(fa, frozenset()) & groups.get(fb, frozenset()))
-
-
-def numbers_in(text: str, language: Lang | None = None) -> set[str]:
-    """The numbers a text states, as digits; number words count for `language` (both when None)."""
-    found = {normalise_number(n) for n in re.findall(r"\d+(?:[.,]\d+)*", text)}
-    words = _number_words()
-    for word in re.findall(r"[^\W\d_]+", text.lower()):
-        for lang in (language,) if language else ("da", "en"):
-            if word in words[lang]:
-                found.add(words[lang][word])
-        found.update(f"~{size}" for prefix, size in QUANTITY_PREFIXES if word.startswith(prefix))
-    return found
 
 
 def cited_numbers(text: str, given: int) -> tuple[list[int], list[int]]:

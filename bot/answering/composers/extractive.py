@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.answering.composers.base import Composer, Composition
-from bot.lang import detect_language
+from bot.lang import detect_language, numbers_in
 from bot.texts import LANGUAGE_NAMES, reply
 from bot.types import Citation, Lang
 
 CLOSE_SCORE = 0.015  # a second quote is shown when it scores this close to the best
+OTHER_ARTICLE_SCORE = 0.03  # another article this close to the best that states other numbers disagrees
 
 
-def quoted(citation: Citation) -> str:
-    return f"«{citation.quote}» [{citation.n}]"
+def quoted(citation: Citation, name_article: bool) -> str:
+    label = f" ({citation.source}, {citation.date})" if name_article else ""
+    return f"«{citation.quote}» [{citation.n}]{label}"
 
 
 def shown_citations(citations: list[Citation]) -> list[Citation]:
@@ -22,16 +26,40 @@ def shown_citations(citations: list[Citation]) -> list[Citation]:
     return [c for c in citations[:2] if c.n == 1 or c.score >= best - CLOSE_SCORE]
 
 
-class ExtractiveComposer(Composer):
-    """Always available and instant. An English question gets the Danish quote, honestly labelled."""
+def disagreement(citations: list[Citation]) -> list[Citation]:
+    """When another article answers about as well and states other numbers, the best quote of
+    each article, newest first; otherwise []."""
+    if not citations:
+        return []
+    best = citations[0]
+    rival = next((c for c in citations[1:] if c.doc_id != best.doc_id and c.score >= best.score - OTHER_ARTICLE_SCORE), None)
+    if rival is None:
+        return []
+    ours, theirs = numbers_in(best.quote), numbers_in(rival.quote)
+    if not ours or not theirs or ours == theirs:
+        return []
+    return sorted([best, rival], key=lambda c: c.date, reverse=True)
 
+
+@dataclass
+class ExtractiveComposer(Composer):
+    """Always available and instant. An English question gets the Danish quote, honestly labelled.
+    With several articles indexed, each quote names its article (source, date); when two
+    articles disagree, both are quoted, newest first."""
+
+    name_articles: bool = False
     name = "extractive"
 
     def compose(self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None) -> Composition:
-        shown = shown_citations(citations)
-        quotes = " ".join(quoted(c) for c in shown)
+        differing = disagreement(citations)
+        shown = differing or shown_citations(citations)
+        name = self.name_articles or len({c.doc_id for c in shown}) > 1
+        quotes = " ".join(quoted(c, name) for c in shown)
         article_language = detect_language(" ".join(c.quote for c in shown), default="da")
-        if article_language == language:
+        label = "" if article_language == language else LANGUAGE_NAMES[language][article_language]
+        if differing:
+            in_language = reply("in_language", language, language_name=label) if label else ""
+            return Composition(reply("articles_differ", language, quotes=quotes, in_language=in_language), self.name)
+        if not label:
             return Composition(quotes, self.name)
-        label = LANGUAGE_NAMES[language][article_language]
         return Composition(reply("extractive", language, quotes=quotes, article_language=label), self.name)
