@@ -14,7 +14,6 @@ import click
 from bot.config import Settings
 from bot.errors import NewsbotError
 from bot.texts import reply
-from bot.frontends.render import plain
 
 EXIT_BAD_INPUT = 2
 
@@ -98,6 +97,8 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
                 failed = True
                 _emit_line_error(str(error), number, as_json)
         sys.exit(EXIT_BAD_INPUT if failed else 0)
+    from bot.frontends.render import plain
+
     first = answerer.answer(Question(_decode_argument(question), lang))
     if as_json:
         click.echo(json.dumps(answerer.refine(first).to_json(), ensure_ascii=False))
@@ -124,6 +125,45 @@ def chat() -> None:
     from bot.frontends.terminal import run_chat
 
     run_chat(_settings())
+
+
+def _system_language() -> str:
+    """The user's language from the locale (LC_ALL, LC_MESSAGES, LANG): Danish or English."""
+    import os
+
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable, "")
+        if value:
+            return "da" if value.lower().startswith("da") else "en"
+    return "en"
+
+
+@main.command()
+@click.option("--lang", type=click.Choice(["da", "en"]), default=None, help="Language of the briefing (default: your locale's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the briefing as JSON.")
+def brief(lang: str | None, as_json: bool) -> None:
+    """A 3–5 bullet briefing on the articles, each bullet cited.
+
+    \b
+    Cached per articles, language and backend: a repeated call loads no model.
+    Examples:
+      newsbot brief
+      newsbot brief --lang da
+    """
+    from bot.answering.brief_cache import cache_key, cached_briefing, expected_backend, fingerprint
+    from bot.documents import load_articles
+    from bot.frontends.render import brief_plain
+
+    settings = _settings()
+    language = lang or _system_language()
+    articles = load_articles(settings.seeds_dir)
+    briefing = cached_briefing(settings.data_dir, cache_key(fingerprint(articles), language, expected_backend(settings)))
+    if briefing is None:
+        from bot.answering.brief import Briefer
+
+        answerer, _ = _answerer(settings)
+        briefing = Briefer(answerer).brief(language)
+    click.echo(json.dumps(briefing.to_json(), ensure_ascii=False) if as_json else brief_plain(briefing))
 
 
 @main.command()

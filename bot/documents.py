@@ -19,10 +19,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from langchain_core.documents import Document
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from bot.errors import InputError
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 DEFAULT_SOURCE = "unknown"
@@ -131,14 +134,19 @@ def load_articles(seeds_dir: Path) -> list[Article]:
     return [parse_article(path) for path in article_paths(seeds_dir)]
 
 
-_splitter = RecursiveCharacterTextSplitter(
-    chunk_size=MAX_CHUNK_CHARS,
-    chunk_overlap=0,
-    separators=[". ", "! ", "? ", "; ", ", ", " "],
-    keep_separator="end",
-    add_start_index=True,
-    strip_whitespace=True,
-)
+@lru_cache(maxsize=1)
+def _splitter():
+    """LangChain is imported only when chunking, so reading seeds (a cached briefing) stays fast."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    return RecursiveCharacterTextSplitter(
+        chunk_size=MAX_CHUNK_CHARS,
+        chunk_overlap=0,
+        separators=[". ", "! ", "? ", "; ", ", ", " "],
+        keep_separator="end",
+        add_start_index=True,
+        strip_whitespace=True,
+    )
 
 
 def chunk_article(article: Article) -> tuple[list[Document], list[Document]]:
@@ -146,6 +154,8 @@ def chunk_article(article: Article) -> tuple[list[Document], list[Document]]:
 
     Chunk metadata keeps each sentence's span, so a citation quotes the exact sentence.
     """
+    from langchain_core.documents import Document
+
     base = {"doc_id": article.doc_id, "source": article.source, "date": article.date, "title": article.title}
     chunks: list[Document] = []
     sentences: list[Document] = []
@@ -153,7 +163,7 @@ def chunk_article(article: Article) -> tuple[list[Document], list[Document]]:
         parts = (
             [Document(page_content=paragraph, metadata={"start_index": 0})]
             if len(paragraph) <= MAX_CHUNK_CHARS
-            else _splitter.create_documents([paragraph])
+            else _splitter().create_documents([paragraph])
         )
         sentence_index = 0
         for part_number, part in enumerate(parts):

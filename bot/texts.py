@@ -9,8 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-from langchain_core.prompts import PromptTemplate
-
 from bot.types import Lang
 
 LANGUAGE_NAMES: dict[str, dict[str, str]] = {
@@ -26,12 +24,6 @@ def raw(name: str) -> str:
     return path.read_text(encoding="utf-8").rstrip("\n")
 
 
-@lru_cache(maxsize=None)
-def template(name: str, lang: Lang | None = None) -> PromptTemplate:
-    """`prompts/<name>.<lang>.txt` (or `<name>.txt`) as a LangChain PromptTemplate."""
-    return PromptTemplate.from_template(raw(f"{name}.{lang}" if lang else name))
-
-
 def reply(name: str, lang: Lang, **values: object) -> str:
-    """A user-facing reply text, filled in."""
-    return template(name, lang).format(**values)
+    """A user-facing reply text, filled in ({name} placeholders, as in the prompt templates)."""
+    return raw(f"{name}.{lang}").format(**values)

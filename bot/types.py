@@ -69,3 +69,35 @@ class Answer:
             **({"fallback": self.fallback, "rejected": self.generated} if self.fallback else {}),
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
+
+
+@dataclass
+class Bullet:
+    """One line of a briefing: the text (a quote, or its verified translation) and its source."""
+
+    text: str
+    citation: Citation
+    verified: bool = True  # False: a generated version failed its checks and this is the quote
+
+
+@dataclass
+class Briefing:
+    """3–5 cited bullets about the articles, in one language."""
+
+    language: Lang
+    backend: str
+    header: str
+    bullets: list[Bullet] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "backend": self.backend,
+            "header": self.header,
+            "bullets": [{"text": b.text, "verified": b.verified, "citation": b.citation.to_json()} for b in self.bullets],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Briefing":
+        bullets = [Bullet(b["text"], Citation(**b["citation"]), b["verified"]) for b in data["bullets"]]
+        return cls(data["language"], data["backend"], data["header"], bullets)

@@ -278,3 +278,14 @@ def test_an_unverifiable_fluent_answer_leaves_the_quote_reply_alone(server, sett
         process.send_signal(signal.SIGTERM)
         process.wait(20)
         openai.server.shutdown()
+
+
+def test_brief_sends_cited_bullets_in_the_chosen_language(server, bot):
+    server.push(server.message("/brief en"))
+    text = server.wait_for(lambda: replies(server))[0]["text"]
+    assert text.startswith("<b>Briefing on the ritzau article (2022-01)")
+    bullets = [line for line in text.splitlines() if line.startswith("• ")]
+    assert 3 <= len(bullets) <= 5 and all("ritzau, 2022-01, ¶" in line for line in bullets)
+    server.push(server.message("/brief da"))
+    danish = server.wait_for(lambda: len(replies(server)) >= 2 and replies(server))[1]["text"]
+    assert danish.startswith("<b>Overblik over artiklen fra ritzau")

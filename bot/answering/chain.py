@@ -127,7 +127,7 @@ class Answerer:
         if decision.answerable:
             text = self.extractive.compose(state["text"], language, citations).text
         else:
-            text = reply("decline", language, articles=self._articles_phrase(language))
+            text = reply("decline", language, articles=self.articles_phrase(language))
             citations = []
         timings = state["timings"]
         answer = Answer(
@@ -146,7 +146,8 @@ class Answerer:
         }
         return answer
 
-    def _articles_phrase(self, language: Lang) -> str:
+    def articles_phrase(self, language: Lang) -> str:
+        """"the ritzau article (2022-01)" or "the 3 articles I have", for declines and briefings."""
         articles = list(self.index.articles.values())
         if len(articles) == 1:
             return reply("one_article", language, source=articles[0]["source"], date=articles[0]["date"])

@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from bot.answering.brief import Briefer
 from bot.answering.chain import Answerer, Question, check_question
 from bot.config import Settings
 from bot.frontends.history import History
 from bot.lang import detect_language, looks_like_follow_up
-from bot.types import Answer, Lang
+from bot.types import Answer, Briefing, Lang
 
 T = TypeVar("T")
 MAX_CONTEXT_CHARS = 400  # how much of a conversation's running question is kept as context
@@ -60,6 +61,7 @@ class Conversations:
         # One worker: the embedding model and faiss are used from one thread at a time,
         # and the event loop stays free to receive updates while an answer is computed.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer")
+        self.briefer = Briefer(self.answerer)
 
     def is_allowed(self, user_id: int | None) -> bool:
         return self.allowed_users is None or (user_id is not None and user_id in self.allowed_users)
@@ -104,6 +106,9 @@ class Conversations:
             # A follow-up keeps its context for the next one ("who?" → "and why?" → "and when?").
             self.history.add(key, f"{previous} {text}"[-MAX_CONTEXT_CHARS:].strip() if used_context else text)
         return answer
+
+    async def brief(self, language: Lang) -> Briefing:
+        return await self.run(self.briefer.brief, language)
 
     async def refine(self, answer: Answer) -> Answer:
         return await self.run(self.answerer.refine, answer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from bot.types import Answer, Citation
+from bot.types import Answer, Briefing, Citation
 
 
 def source_label(citation: Citation) -> str:
@@ -20,6 +20,21 @@ def plain(answer: Answer) -> str:
         lines.append("Kilder:" if answer.language == "da" else "Sources:")
         for c in answer.citations:
             lines.append(f"[{c.n}] {source_label(c)}: «{c.quote}»")
+    return "\n".join(lines)
+
+
+def brief_plain(briefing: Briefing) -> str:
+    """A briefing as plain text: the header, then one bullet per line with its source."""
+    lines = [briefing.header]
+    for n, b in enumerate(briefing.bullets, start=1):
+        lines.append(f"• {b.text} [{n}] ({source_label(b.citation)})")
+    return "\n".join(lines)
+
+
+def brief_telegram_html(briefing: Briefing) -> str:
+    lines = [f"<b>{html.escape(briefing.header, quote=False)}</b>"]
+    for n, b in enumerate(briefing.bullets, start=1):
+        lines.append(f"• {html.escape(b.text, quote=False)} <i>[{n}] {html.escape(source_label(b.citation), quote=False)}</i>")
     return "\n".join(lines)
 
 

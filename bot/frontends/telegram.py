@@ -39,7 +39,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
 from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import split_message, telegram_html, telegram_quotes_html
+from bot.frontends.render import brief_telegram_html, split_message, telegram_html, telegram_quotes_html
 from bot.lang import detect_language
 from bot.texts import raw, reply
 from bot.types import Answer, Lang
@@ -157,6 +157,19 @@ async def new_conversation(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(reply("new_conversation", conversations.language(key) or _user_language(update)))
 
 
+async def brief_command(update: Update, context: BotContext) -> None:
+    """/brief [da|en]: 3–5 cited bullets on the articles (cached)."""
+    conversations = context.conversations
+    choice = (context.args[0].lower() if context.args else "")
+    language: Lang = choice if choice in ("da", "en") else conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)  # type: ignore[assignment]
+    if not await _gatekeep(update, context, ""):
+        return
+    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    briefing = await conversations.brief(language)
+    for piece in split_message(brief_telegram_html(briefing)):
+        await update.effective_message.reply_html(piece)
+
+
 async def ask_command(update: Update, context: BotContext) -> None:
     """/ask question — the way to ask in groups (and it works in private too)."""
     question = " ".join(context.args or [])
@@ -271,6 +284,7 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
     application.add_handler(CommandHandler("lang", set_language))
     application.add_handler(CommandHandler("new", new_conversation))
     application.add_handler(CommandHandler("ask", ask_command))
+    application.add_handler(CommandHandler("brief", brief_command))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, private_text))
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, group_text))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, non_text))

@@ -9,15 +9,17 @@ A new backend is one function here plus one line in `CHAT_MODELS`.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.errors import ConfigError, missing_extra
-from bot.generators.model_file import default_model_path, parts_installed
+from bot.generators.model_file import default_model_path
+
+if TYPE_CHECKING:  # LangChain loads with the first chat model, not with this package
+    from langchain_core.language_models import BaseChatModel
 
 MAX_ANSWER_TOKENS = 160
 Notify = Callable[[str], None]
@@ -69,10 +71,3 @@ CHAT_MODELS: dict[str, Callable[[Settings, Notify], BaseChatModel]] = {
     "openai": openai,
     "ollama": ollama,
 }
-
-
-def local_model_available(settings: Settings) -> bool:
-    """Whether `auto` can use llama.cpp: the package is installed and a model file is at hand."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        return False
-    return Path(settings.llm_model).expanduser().is_file() if settings.llm_model else parts_installed()

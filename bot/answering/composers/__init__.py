@@ -14,7 +14,8 @@ from bot.answering.composers.extractive import ExtractiveComposer
 from bot.answering.composers.generator import GeneratorComposer
 from bot.config import Settings
 from bot.errors import BackendUnavailable, ConfigError
-from bot.generators import CHAT_MODELS, local_model_available
+from bot.answering.brief_cache import expected_backend
+from bot.generators import CHAT_MODELS
 
 __all__ = ["Composer", "Composition", "ExtractiveComposer", "GeneratorComposer", "load_composer", "available_composers"]
 
@@ -25,9 +26,7 @@ def available_composers() -> list[str]:
 
 def load_composer(settings: Settings, notify: Callable[[str], None] = lambda message: None) -> Composer:
     """The composer NEWSBOT_LLM names; falls back to extractive (with a message) when a model can't load."""
-    name = settings.llm.strip().lower()
-    if name == "auto":
-        name = "llamacpp" if local_model_available(settings) else "extractive"
+    name = expected_backend(settings)
     if name == "extractive":
         return ExtractiveComposer()
     factory = CHAT_MODELS.get(name)

@@ -1,0 +1,51 @@
+"""The briefing cache: one JSON file per set of articles, language and backend under
+NEWSBOT_DATA_DIR/briefs. Light to import, so a cached `newsbot brief` loads no model."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+from bot.config import Settings
+from bot.documents import Article
+from bot.store.atomic import write_json_atomically
+from bot.types import Briefing, Lang
+
+
+def expected_backend(settings: Settings) -> str:
+    """The composer NEWSBOT_LLM gives when its model loads, without loading anything."""
+    name = settings.llm.strip().lower()
+    if name != "auto":
+        return name
+    from bot.generators.model_file import parts_installed
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return "extractive"
+    return "llamacpp" if (Path(settings.llm_model).expanduser().is_file() if settings.llm_model else parts_installed()) else "extractive"
+
+
+def cache_key(articles: dict[str, str], language: Lang, backend: str) -> str:
+    """The key for a briefing on `articles` (doc id → sha256 of the seed file)."""
+    return hashlib.sha256(json.dumps([sorted(articles.items()), language, backend]).encode()).hexdigest()[:32]
+
+
+def fingerprint(articles: list[Article]) -> dict[str, str]:
+    return {a.doc_id: a.content_hash for a in articles}
+
+
+def cache_path(data_dir: Path, key: str) -> Path:
+    return data_dir / "briefs" / f"{key}.json"
+
+
+def cached_briefing(data_dir: Path, key: str) -> Briefing | None:
+    """A briefing from the disk cache, or None (also for an unreadable cache file)."""
+    try:
+        return Briefing.from_json(json.loads(cache_path(data_dir, key).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store_briefing(data_dir: Path, key: str, briefing: Briefing) -> None:
+    write_json_atomically(cache_path(data_dir, key), briefing.to_json())
