@@ -274,8 +274,7 @@ def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rat
         deadline = time.perf_counter() + 120
         latencies: list[float] = []
         while time.perf_counter() < deadline:
-            with server._lock:
-                replies = [(p, t) for (name, p), t in zip(server.calls, server.call_times) if name == "sendMessage"]
+            replies = server.timed_calls("sendMessage")
             if len(replies) >= total:
                 break
             time.sleep(0.1)

@@ -81,6 +81,7 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
       printf 'Who sent troops?\\nHvornår faldt regeringen?\\n' | newsbot ask --json -
     """
     from bot.answering.chain import Question
+    from bot.frontends.render import plain
 
     answerer, _ = _answerer(_settings())
     if question == "-":
@@ -97,8 +98,6 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
                 failed = True
                 _emit_line_error(str(error), number, as_json)
         sys.exit(EXIT_BAD_INPUT if failed else 0)
-    from bot.frontends.render import plain
-
     first = answerer.answer(Question(_decode_argument(question), lang))
     if as_json:
         click.echo(json.dumps(answerer.refine(first).to_json(), ensure_ascii=False))
@@ -285,3 +284,19 @@ def telegram(webhook_url: str | None, listen: str, port: int) -> None:
     logging.getLogger().setLevel(logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     run(_settings(), webhook_url, listen, port)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=3000, show_default=True, help="Port to listen on.")
+def slack(host: str, port: int) -> None:
+    """Run the Slack app over HTTP at /slack/events (needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET).
+
+    \b
+    In your Slack app's settings, point Event Subscriptions (app_mention) and the
+    /ask and /brief slash commands at https://YOUR-HOST/slack/events.
+    """
+    from bot.frontends.slack import run
+
+    logging.getLogger().setLevel(logging.INFO)
+    run(_settings(), host, port)

@@ -25,7 +25,6 @@ import gettext
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser

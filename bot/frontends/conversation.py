@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -28,10 +28,10 @@ class RateLimiter:
     def __init__(self, limit: int, window: float = 60.0) -> None:
         self.limit = limit
         self.window = window
-        self._asked: dict[int, deque[float]] = {}
-        self._warned: set[int] = set()
+        self._asked: dict[Hashable, deque[float]] = {}
+        self._warned: set[Hashable] = set()
 
-    def allow(self, user_id: int) -> tuple[bool, bool]:
+    def allow(self, user_id: Hashable) -> tuple[bool, bool]:
         """(allowed, warn): `warn` is True only for the first refused question of a burst."""
         now = time.monotonic()
         asked = self._asked.setdefault(user_id, deque())

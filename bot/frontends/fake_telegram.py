@@ -7,14 +7,15 @@ exist, and answers 429 with retry_after when a test asks for it.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
+import asyncio
 from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
+
+from bot.frontends.local_server import LocalServer
 
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote", "tg-spoiler", "span"}
 JSON_FIELDS = {"reply_parameters", "reply_markup", "results", "commands", "entities", "allowed_updates", "link_preview_options"}
@@ -51,58 +52,26 @@ def html_error(text: str) -> str:
     return ""
 
 
-class FakeTelegram:
+class FakeTelegram(LocalServer):
     """Run with `start()`; push updates with `push()`; wait on `wait_for()`."""
 
     def __init__(self, token: str = "123:TEST", bot_username: str = "newsbot_test_bot") -> None:
+        super().__init__()
         self.token = token
         self.bot = {"id": 999, "is_bot": True, "first_name": "Newsbot", "username": bot_username}
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.call_times: list[float] = []  # time.perf_counter() of each call, for latency benchmarks
         self.updates: list[dict[str, Any]] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.fail_next: dict[str, int] = {}
         self.next_update_id = 1
         self.next_message_id = 1000
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
-    # --- test API ---------------------------------------------------------------
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
-    def start(self) -> "FakeTelegram":
-        ready = threading.Event()
-
-        def serve() -> None:
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
-            app = web.Application()
-            app.router.add_route("POST", "/bot{token}/{method}", self._handle)
-            app.router.add_route("GET", "/bot{token}/{method}", self._handle)
-            runner = web.AppRunner(app)
-            self._loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            self._loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]
-            self._runner = runner
-            ready.set()
-            self._loop.run_forever()
-            self._loop.run_until_complete(runner.cleanup())
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread:
-            self._thread.join(5)
+    def routes(self, app: web.Application) -> None:
+        app.router.add_route("POST", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/bot{token}/{method}", self._handle)
 
     def message(self, text: str | None, *, chat_id: int = 1, user_id: int = 42, chat_type: str = "private",
                 language_code: str = "en", reply_to: dict | None = None, entities: list | None = None,
@@ -137,20 +106,6 @@ class FakeTelegram:
             self.updates.append(update)
         return update
 
-    def calls_to(self, method: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [params for name, params in self.calls if name == method]
-
-    def wait_for(self, predicate, timeout: float = 60.0):
-        """Block until `predicate()` is truthy (checked as calls arrive); return its value."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        raise AssertionError(f"timed out; calls so far: {[name for name, _ in self.calls]}")
-
     # --- the Bot API -------------------------------------------------------------------
     async def _params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":
@@ -174,9 +129,7 @@ class FakeTelegram:
         method = request.match_info["method"]
         params = await self._params(request)
         if method != "getUpdates":
-            with self._lock:
-                self.calls.append((method, params))
-                self.call_times.append(time.perf_counter())
+            self.record(method, params)
         if self.fail_next.get(method):
             self.fail_next[method] -= 1
             return self._error(429, "Too Many Requests: retry after 1", retry_after=1)

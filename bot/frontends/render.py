@@ -55,6 +55,42 @@ def telegram_quotes_html(answer: Answer) -> str:
     )
 
 
+# --- Slack (Block Kit) ---------------------------------------------------------
+SLACK_SECTION_LIMIT = 3000
+
+
+def slack_escape(text: str) -> str:
+    """Slack's mrkdwn control characters (&, <, >) as entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _section(text: str) -> dict:
+    if len(text) > SLACK_SECTION_LIMIT:
+        text = text[: SLACK_SECTION_LIMIT - 1] + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SLACK_SECTION_LIMIT]}]}
+
+
+def slack_blocks(answer: Answer) -> list[dict]:
+    """The answer, then each quoted sentence with its source: a handful of blocks, far below Slack's 50."""
+    blocks = [_section(slack_escape(answer.answer))]
+    for c in answer.citations:
+        blocks.append(_section(f"*[{c.n}]* " + "\n".join("> " + line for line in slack_escape(c.quote).splitlines())))
+        blocks.append(_context(slack_escape(source_label(c))))
+    return blocks
+
+
+def slack_brief_blocks(briefing: Briefing) -> list[dict]:
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": briefing.header[:150]}}]
+    for n, b in enumerate(briefing.bullets, start=1):
+        blocks.append(_section(f"• {slack_escape(b.text)} *[{n}]*"))
+        blocks.append(_context(slack_escape(source_label(b.citation))))
+    return blocks
+
+
 def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 

@@ -1,0 +1,177 @@
+"""The Slack app (slack-bolt, HTTP mode at /slack/events): `/ask` and `/brief` slash commands,
+and @mentions answered in the thread with Block Kit.
+
+Bolt verifies every request's signature (a bad or stale one gets 401 and runs nothing) and,
+as `process_before_response` is off, acknowledges first and answers after — inside Slack's
+3 seconds however slow the answer. A retried event (X-Slack-Retry-Num) whose first delivery
+we already took is acknowledged and dropped. Works against any Web API at SLACK_API_URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.errors import ConfigError, InputError
+from bot.frontends.conversation import Conversations, open_conversations
+from bot.frontends.render import slack_blocks, slack_brief_blocks, slack_escape
+from bot.lang import detect_language
+from bot.texts import reply
+from bot.types import Answer, Lang
+
+logger = logging.getLogger(__name__)
+MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+class SeenEvents:
+    """The last event ids taken, so a retried delivery isn't answered twice."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, event_id: str) -> bool:
+        if event_id in self._ids:
+            return False
+        self._ids[event_id] = None
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return True
+
+
+def _conversations(context: AsyncBoltContext) -> Conversations:
+    return context["conversations"]
+
+
+async def _allowed(conversations: Conversations, user: str, language: Lang, send: Callable[[str], Awaitable[Any]]) -> bool:
+    """The per-user rate limit; says so once when someone hits it."""
+    allowed, warn = conversations.rate.allow(user)
+    if not allowed and warn:
+        await send(reply("rate_limited", language, limit=conversations.rate.limit))
+    return allowed
+
+
+def _fluent_wanted(conversations: Conversations, answer: Answer) -> bool:
+    return answer.answerable and conversations.answerer.composer.fluent
+
+
+# --- listeners -------------------------------------------------------------------
+async def ask_command(ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    """/ask question — one-shot (no follow-up context), answered in the channel."""
+    await ack()
+    conversations = _conversations(context)
+    text = command.get("text", "")
+    language = detect_language(text)
+    if not text.strip():
+        await respond(text=reply("ask_usage", language), response_type="ephemeral")
+        return
+    try:
+        question = conversations.check(text)
+    except InputError as error:
+        await respond(text=str(error), response_type="ephemeral")
+        return
+    if not await _allowed(conversations, command["user_id"], language, lambda t: respond(text=t, response_type="ephemeral")):
+        return
+    answer = await conversations.answer(f"slack-command:{command['user_id']}", question, follow_up=False)
+    asked = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<@{command['user_id']}>: {slack_escape(question)}"}]}
+    await respond(text=answer.answer, blocks=[asked, *slack_blocks(answer)], response_type="in_channel")
+    if _fluent_wanted(conversations, answer):
+        final = await conversations.refine(answer)
+        if final.verified and final.answer != answer.answer:
+            await respond(text=final.answer, blocks=[asked, *slack_blocks(final)], response_type="in_channel", replace_original=True)
+
+
+async def brief_command(ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+    """/brief [da|en] — 3–5 cited bullets on the articles (English unless asked for Danish)."""
+    await ack()
+    choice = command.get("text", "").strip().lower()
+    language: Lang = "da" if choice == "da" else "en"
+    briefing = await _conversations(context).brief(language)
+    await respond(text=briefing.header, blocks=slack_brief_blocks(briefing), response_type="in_channel")
+
+
+async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    """@newsbot question — answered in the thread; the thread's earlier questions give context."""
+    conversations = _conversations(context)
+    channel, thread_ts = event["channel"], event.get("thread_ts") or event["ts"]
+    text = " ".join(MENTION.sub(" ", event.get("text", "")).split())
+    language = detect_language(text)
+
+    async def send(message: str) -> Any:
+        return await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message)
+
+    if not text:
+        await send(reply("help", language, articles=conversations.articles_summary()))
+        return
+    try:
+        question = conversations.check(text)
+    except InputError as error:
+        await send(str(error))
+        return
+    if not await _allowed(conversations, event.get("user", ""), language, send):
+        return
+    answer = await conversations.answer(f"slack:{channel}:{thread_ts}", question)
+    posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer.answer, blocks=slack_blocks(answer))
+    if _fluent_wanted(conversations, answer):
+        final = await conversations.refine(answer)
+        if final.verified and final.answer != answer.answer:
+            await client.chat_update(channel=channel, ts=posted["ts"], text=final.answer, blocks=slack_blocks(final))
+
+
+async def other_message(event: dict) -> None:
+    """Plain channel messages aren't questions; only mentions and commands are."""
+
+
+async def on_error(error: Exception, body: dict) -> None:
+    logger.error("Exception while handling a Slack request", exc_info=error)
+
+
+# --- wiring ----------------------------------------------------------------------
+def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
+    """All wiring in one place."""
+    if not settings.slack_bot_token or not settings.slack_signing_secret:
+        raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (from your Slack app's settings).")
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    app = AsyncApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret, client=client)
+    seen = SeenEvents()
+
+    async def share_state(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        context["conversations"] = conversations
+        await next()
+
+    async def drop_retried_events(req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
+        event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
+        if event_id and not seen.first_time(event_id):
+            logger.info("Dropping a retried delivery of %s (X-Slack-Retry-Num %s)", event_id, req.headers.get("x-slack-retry-num"))
+            return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
+        return await next()
+
+    app.middleware(drop_retried_events)
+    app.middleware(share_state)
+    app.command("/ask")(ask_command)
+    app.command("/brief")(brief_command)
+    app.event("app_mention")(app_mention)
+    app.event("message")(other_message)
+    app.error(on_error)
+    return app
+
+
+def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
+    """Serve the app over HTTP at /slack/events until stopped (SIGINT or SIGTERM)."""
+    from bot.service import load_answerer
+
+    if not settings.slack_bot_token or not settings.slack_signing_secret:
+        raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (from your Slack app's settings).")
+    answerer, _ = load_answerer(settings, notify=logger.warning)
+    app = build_app(settings, open_conversations(settings, answerer))
+    logger.info("Slack app listening on http://%s:%d/slack/events", host, port)
+    app.start(port=port, path="/slack/events", host=host)

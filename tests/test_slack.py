@@ -1,0 +1,159 @@
+"""End to end: the real `newsbot slack` process, signed events and commands POSTed to it, its Web
+API calls recorded by the local fake Slack server (which checks token, thread and Block Kit)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from bot.frontends.fake_slack import FakeSlack, block_kit_error, post_signed
+from bot.frontends.render import slack_blocks
+from bot.types import Answer, Citation
+from tests.conftest import ROOT, newsbot_env
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+JSON, FORM = "application/json", "application/x-www-form-urlencoded"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def slack():
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def bot(slack, settings, answerer):  # `answerer` builds the index first
+    port = free_port()
+    env = newsbot_env(settings, SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.base_url,
+                      NEWSBOT_DATA_DIR=tempfile.mkdtemp(prefix="newsbot-slack-"))
+    process = subprocess.Popen([sys.executable, "-m", "bot", "slack", "--port", str(port)], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/slack/events"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=1)
+        except urllib.error.HTTPError:
+            break  # it answers (401: unsigned), so it is up
+        except OSError:
+            time.sleep(0.3)
+    yield url
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def mention(slack: FakeSlack, url: str, text: str, thread_ts: str | None = None) -> dict:
+    message = slack.user_message("C0NEWS", f"<@{slack.bot_user}> {text}", thread_ts=thread_ts)
+    status, _ = post_signed(url, slack.mention_event(message), SECRET, JSON)
+    assert status == 200
+    return message
+
+
+def test_a_mention_is_answered_in_its_thread_with_quote_and_source(slack, bot):
+    started = time.perf_counter()
+    message = mention(slack, bot, "Who sent troops to Kazakhstan?")
+    assert time.perf_counter() - started < 3  # acknowledged within Slack's 3 seconds
+    reply = slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))[0]
+    assert reply["text"].startswith("The article (in Danish) says: «En russisk-ledet militæralliance")
+    blocks = reply["blocks"]
+    assert block_kit_error(blocks) == "" and blocks[0]["type"] == "section"
+    assert any(b["type"] == "section" and b["text"]["text"].startswith("*[1]* > En russisk-ledet") for b in blocks)
+    assert any(b["type"] == "context" and "ritzau, 2022-01, ¶1" in b["elements"][0]["text"] for b in blocks)
+    assert slack.calls_to("auth.test")  # Bolt checked the bot token
+
+
+def test_a_danish_mention_gets_a_danish_answer_and_a_decline_says_so(slack, bot):
+    first = mention(slack, bot, "Hvornår faldt regeringen?")
+    second = mention(slack, bot, "Hvad koster en liter benzin i Kasakhstan?")
+    assert slack.wait_for(lambda: slack.thread_replies("C0NEWS", first["ts"]))[0]["text"] == "«Onsdag faldt regeringen på grund af urolighederne.» [1]"
+    assert slack.wait_for(lambda: slack.thread_replies("C0NEWS", second["ts"]))[0]["text"].startswith("Det fremgår ikke af artiklen")
+
+
+def test_a_follow_up_in_the_thread_uses_the_earlier_question_and_a_new_thread_starts_fresh(slack, bot):
+    first = mention(slack, bot, "How many people were injured?")
+    slack.wait_for(lambda: slack.thread_replies("C0NEWS", first["ts"]))
+    mention(slack, bot, "And who reported that?", thread_ts=first["ts"])
+    replies = slack.wait_for(lambda: len(slack.thread_replies("C0NEWS", first["ts"])) >= 2 and slack.thread_replies("C0NEWS", first["ts"]))
+    assert "sundhedsministeriet" in replies[1]["text"]
+    fresh = mention(slack, bot, "And who reported that?")
+    alone = slack.wait_for(lambda: slack.thread_replies("C0NEWS", fresh["ts"]))[0]
+    assert not alone["text"].startswith("The article (in Danish) says: «I alt er mere end 1000")
+
+
+def test_the_ask_slash_command_is_acknowledged_then_answered_at_the_response_url(slack, bot):
+    body, response_id = slack.slash_command("/ask", "Hvem bad om hjælp fra nabolandene?")
+    started = time.perf_counter()
+    status, ack = post_signed(bot, body, SECRET, FORM)
+    assert status == 200 and time.perf_counter() - started < 3
+    payload = slack.wait_for(lambda: slack.responses.get(response_id))[0]
+    assert payload["response_type"] == "in_channel" and "Tokajev" in payload["text"]
+    assert "Hvem bad om hjælp fra nabolandene?" in payload["blocks"][0]["elements"][0]["text"]
+
+
+def test_brief_slash_command_sends_cited_bullets(slack, bot):
+    body, response_id = slack.slash_command("/brief", "da")
+    assert post_signed(bot, body, SECRET, FORM)[0] == 200
+    payload = slack.wait_for(lambda: slack.responses.get(response_id))[0]
+    assert payload["blocks"][0]["type"] == "header" and payload["text"].startswith("Overblik over artiklen fra ritzau")
+    bullets = [b for b in payload["blocks"] if b["type"] == "section"]
+    assert 3 <= len(bullets) <= 5 and block_kit_error(payload["blocks"]) == ""
+
+
+def test_a_bad_or_stale_signature_gets_401_and_nothing_is_done(slack, bot):
+    message = slack.user_message("C0NEWS", f"<@{slack.bot_user}> Who sent troops?")
+    event = slack.mention_event(message)
+    assert post_signed(bot, event, SECRET, JSON, bad_signature=True)[0] == 401
+    assert post_signed(bot, event, SECRET, JSON, timestamp=int(time.time()) - 600)[0] == 401
+    body, response_id = slack.slash_command("/ask", "Who sent troops?")
+    assert post_signed(bot, body, "wrong-secret", FORM)[0] == 401
+    time.sleep(1.5)
+    assert slack.calls_to("chat.postMessage") == [] and response_id not in slack.responses
+
+
+def test_a_retried_event_is_not_answered_twice(slack, bot):
+    message = slack.user_message("C0NEWS", f"<@{slack.bot_user}> Who sent troops to Kazakhstan?")
+    event = slack.mention_event(message)
+    assert post_signed(bot, event, SECRET, JSON)[0] == 200
+    assert post_signed(bot, event, SECRET, JSON, retry_num=1)[0] == 200
+    assert post_signed(bot, event, SECRET, JSON, retry_num=2)[0] == 200
+    slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))
+    time.sleep(1.5)
+    assert len(slack.thread_replies("C0NEWS", message["ts"])) == 1
+
+
+def test_an_empty_slash_command_explains_itself_privately(slack, bot):
+    body, response_id = slack.slash_command("/ask", "   ")
+    assert post_signed(bot, body, SECRET, FORM)[0] == 200
+    payload = slack.wait_for(lambda: slack.responses.get(response_id))[0]
+    assert payload["response_type"] == "ephemeral" and "/ask" in payload["text"]
+
+
+def test_block_kit_stays_within_slacks_limits_for_a_huge_answer():
+    huge = "x" * 10_000
+    citation = Citation(1, "y & <z> " * 800, "d", "ritzau", "2022-01", 3, 0.9)
+    blocks = slack_blocks(Answer("q", "en", huge, True, [citation] * 3))
+    assert block_kit_error(blocks) == "" and "&amp; &lt;z&gt;" in blocks[1]["text"]["text"]
+
+
+def test_missing_slack_settings_are_one_clear_line(settings):
+    from tests.conftest import run_newsbot
+
+    result = run_newsbot(["slack"], newsbot_env(settings))
+    assert result.returncode == 2 and b"SLACK_BOT_TOKEN" in result.stderr and b"Traceback" not in result.stderr
