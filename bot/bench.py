@@ -159,6 +159,8 @@ def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict
             results["generator"] = {"backend": name, **generator_speed(generator, questions)}
         results["telegram"] = telegram_load(settings, questions)
         results["telegram_saturation"] = telegram_load(settings, questions, rate=1000.0, total=300)
+        results["slack"] = slack_load(settings, questions)
+    results["brief"] = brief_speed(settings)
     articles = load_articles(settings.seeds_dir)
     sizes, embed = ([1_000, 10_000], 100) if quick else ([1_000, 10_000, 100_000, 1_000_000], 1_000)
     results["scale"] = scale_curve(embeddings, articles, questions, sizes, embed)
@@ -208,17 +210,26 @@ def markdown(results: dict[str, Any]) -> str:
                 f"answered {t['answered']}, p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms, {t['throughput_per_s']} answers/s; "
                 f"RSS idle {t['rss_idle_mib']} MiB, peak {t['rss_peak_mib']} MiB |"
             )
+    if "slack" in results:
+        k = results["slack"]
+        lines.append(
+            f"| Slack mention → thread reply ({k['offered']} mentions, offered {k['rate_per_s']}/s) | answered {k['answered']}, "
+            f"p50 {k['p50_ms']} ms, p95 {k['p95_ms']} ms; acknowledged p50 {k['ack_p50_ms']} ms, max {k['ack_max_ms']} ms; "
+            f"RSS idle {k['rss_idle_mib']} MiB, peak {k['rss_peak_mib']} MiB |"
+        )
+    b = results["brief"]
+    lines.append(f"| `newsbot brief` from a warm cache: lookup / whole CLI call | {b['cached_lookup_ms']} ms / {b['cli_wall_ms']:.0f} ms |")
     scale = results["scale"]
     lines += [
         "",
         f"Scale (SYNTHETIC archive; {scale['embedded_chunks']} chunks embedded for real at {scale['embed_chunks_per_s']} chunks/s, "
-        f"larger sizes are perturbed copies of those vectors; the store switches to HNSW from {scale['hnsw_from']:,} chunks):",
+        f"larger sizes are perturbed copies of those vectors; the store switches to IVF from {scale['approximate_from']:,} chunks; recall@10 counts ties):",
         "",
-        "| chunks | flat build/s | flat disk | flat RSS | flat query p50 | HNSW build/s | HNSW disk | HNSW RSS | HNSW query p50 | HNSW recall@10 | default |",
+        "| chunks | flat build/s | flat disk | flat RSS | flat query p50 | IVF build/s | IVF disk | IVF RSS | IVF query p50 | IVF recall@10 | default |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in scale["rows"]:
-        f, h = row["flat"], row["hnsw"]
+        f, h = row["flat"], row["ivf"]
         lines.append(
             f"| {row['chunks']:,} | {f['build_chunks_per_s']:,} | {f['disk_mib']} MiB | {f['rss_added_mib']} MiB | {f['query_p50_ms']} ms | "
             f"{h['build_chunks_per_s']:,} | {h['disk_mib']} MiB | {h['rss_added_mib']} MiB | {h['query_p50_ms']} ms | {h['recall_at_10']} | {row['default']} |"
@@ -294,3 +305,81 @@ def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rat
         process.terminate()
         process.wait(30)
         server.stop()
+
+
+def slack_load(settings: Settings, questions: list[str], total: int = 200, rate: float = 5.0) -> dict[str, Any]:
+    """The real `newsbot slack` process against the local Web API server: `total` signed
+    mentions at `rate` per second, each in its own thread; mention → acknowledgement, and
+    mention → thread reply (chat.postMessage), measured as Slack would see them."""
+    import itertools
+    import socket
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.frontends.fake_slack import FakeSlack, post_signed, wait_until_serving
+
+    secret = "bench-signing-secret"
+    server = FakeSlack().start()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "NEWSBOT_LLM": "extractive", "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir), "NEWSBOT_INDEX_DIR": str(settings.index_dir),
+           "NEWSBOT_DATA_DIR": tempfile.mkdtemp(prefix="newsbot-bench-"), "NEWSBOT_RATE_LIMIT": "100000",
+           "SLACK_BOT_TOKEN": server.token, "SLACK_SIGNING_SECRET": secret, "SLACK_API_URL": server.base_url}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "slack", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/slack/events"
+    try:
+        wait_until_serving(url)
+        rss_idle = _rss_of(process.pid, "VmRSS")
+        sent: dict[str, float] = {}
+        acks: list[float] = []
+        cycle = itertools.cycle(questions)
+
+        def send(i: int) -> None:
+            message = server.user_message("C0BENCH", f"<@{server.bot_user}> {next(cycle)}")
+            body = server.mention_event(message)
+            started = time.perf_counter()
+            sent[message["ts"]] = started
+            post_signed(url, body, secret, "application/json")
+            acks.append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for i in range(total):
+                time.sleep(max(0.0, started + i / rate - time.perf_counter()))
+                pool.submit(send, i)
+        latencies: dict[str, float] = {}
+        deadline = time.perf_counter() + 120
+        while time.perf_counter() < deadline and len(latencies) < total:
+            for params, at in server.timed_calls("chat.postMessage"):
+                ts = params.get("thread_ts")
+                if ts in sent and ts not in latencies:
+                    latencies[ts] = (at - sent[ts]) * 1000
+            time.sleep(0.1)
+        values = list(latencies.values())
+        return {"offered": total, "answered": len(values), "rate_per_s": rate,
+                "ack_p50_ms": round(statistics.median(acks), 1) if acks else None, "ack_max_ms": round(max(acks), 1) if acks else None,
+                "p50_ms": round(statistics.median(values), 1) if values else None, "p95_ms": round(percentile(values, 0.95), 1) if values else None,
+                "rss_idle_mib": rss_idle, "rss_peak_mib": _rss_of(process.pid, "VmHWM")}
+    finally:
+        process.terminate()
+        process.wait(30)
+        server.stop()
+
+
+def brief_speed(settings: Settings) -> dict[str, Any]:
+    """`newsbot brief` from a warm cache: the cache lookup in-process, and the whole CLI call."""
+    from bot.answering.brief_cache import cache_key, cached_briefing, expected_backend, fingerprint
+    from bot.documents import load_articles
+
+    env = {**os.environ, "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir), "NEWSBOT_INDEX_DIR": str(settings.index_dir), "NEWSBOT_DATA_DIR": str(settings.data_dir)}
+    subprocess.run([sys.executable, "-m", "bot", "brief", "--lang", "en"], env=env, capture_output=True, check=True)  # fills the cache
+    lookups, calls = [], []
+    for _ in range(5):
+        t = time.perf_counter()
+        cached_briefing(settings.data_dir, cache_key(fingerprint(load_articles(settings.seeds_dir)), "en", expected_backend(settings)))
+        lookups.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bot", "brief", "--lang", "en"], env=env, capture_output=True, check=True)
+        calls.append((time.perf_counter() - t) * 1000)
+    return {"cached_lookup_ms": round(statistics.median(lookups), 2), "cli_wall_ms": round(statistics.median(calls), 0)}

@@ -9,11 +9,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import pytest
 
-from bot.frontends.fake_slack import FakeSlack, block_kit_error, post_signed
+from bot.frontends.fake_slack import FakeSlack, block_kit_error, post_signed, wait_until_serving
 from bot.frontends.render import slack_blocks
 from bot.types import Answer, Citation
 from tests.conftest import ROOT, newsbot_env
@@ -43,14 +42,7 @@ def bot(slack, settings, answerer):  # `answerer` builds the index first
     process = subprocess.Popen([sys.executable, "-m", "bot", "slack", "--port", str(port)], env=env, cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/slack/events"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=1)
-        except urllib.error.HTTPError:
-            break  # it answers (401: unsigned), so it is up
-        except OSError:
-            time.sleep(0.3)
+    wait_until_serving(url)
     yield url
     process.send_signal(signal.SIGTERM)
     try:

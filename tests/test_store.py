@@ -42,20 +42,22 @@ def test_vectors_are_normalised_so_scores_are_cosines(embeddings):
     assert store.similarity_search_by_vector_with_score(vector, 1)[0][1] == pytest.approx(1.0, abs=1e-5)
 
 
-def test_a_large_store_switches_to_hnsw_and_still_deletes(monkeypatch, embeddings):
-    import faiss
+def test_a_large_store_switches_to_ivf_and_still_finds_reloads_and_deletes(monkeypatch, embeddings, tmp_path):
     import numpy as np
     from langchain_core.documents import Document
 
     from bot.store import faiss_store
 
-    monkeypatch.setattr(faiss_store, "HNSW_FROM", 50)
+    monkeypatch.setattr(faiss_store, "APPROXIMATE_FROM", 2000)
     store = faiss_store.FaissVectorStore(embeddings, 8)
-    rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((60, 8)).astype(np.float32)
-    store.add_vectors(vectors, [Document(id=f"d{i}", page_content=f"text {i}") for i in range(60)])
-    assert isinstance(faiss.downcast_index(store.index.index), faiss.IndexHNSWFlat)
+    vectors = np.random.default_rng(0).standard_normal((2100, 8)).astype(np.float32)
+    store.add_vectors(vectors, [Document(id=f"d{i}", page_content=f"text {i}") for i in range(2100)])
+    assert store.approximate
     hit, score = store.similarity_search_by_vector_with_score(vectors[7], k=1)[0]
     assert hit.id == "d7" and score > 0.99
-    store.delete(["d7"])
-    assert len(store) == 59 and store.similarity_search_by_vector_with_score(vectors[7], k=1)[0][0].id != "d7"
+    store.save(tmp_path, "chunks")
+    loaded = faiss_store.FaissVectorStore.load(tmp_path, "chunks", embeddings)
+    assert loaded.approximate and loaded.similarity_search_by_vector_with_score(vectors[7], k=1)[0][0].id == "d7"
+    assert np.allclose(loaded.vectors(["d7"])[0], vectors[7] / np.linalg.norm(vectors[7]), atol=1e-5)
+    loaded.delete(["d7"])
+    assert len(loaded) == 2099 and loaded.similarity_search_by_vector_with_score(vectors[7], k=1)[0][0].id != "d7"

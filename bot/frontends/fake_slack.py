@@ -70,6 +70,18 @@ def post_signed(url: str, body: bytes, secret: str, content_type: str, *, timest
         return error.code, error.read()
 
 
+def wait_until_serving(url: str, timeout: float = 120.0) -> None:
+    """Block until the app at `url` answers HTTP (an unsigned POST gets its 401)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            post_signed(url, b"{}", "not-the-secret", "application/json")
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"nothing answers at {url}")
+
+
 class FakeSlack(LocalServer):
     """Run with `start()`; make user messages with `user_message()`; build payloads with
     `mention_event()` / `slash_command()`; read what the bot did with `calls_to()`."""
