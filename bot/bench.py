@@ -187,6 +187,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {q['pipeline']} | {q['evidence_hits']}/{q['answerable']} | {q['answer_hits']}/{q['answerable']} | "
             f"{q['correct_declines']}/{q['unanswerable']} | {q['false_declines']} | {q['language_matches']}/{q['questions']} | {q['p50_ms']} |"
         )
+    rows = {q["pipeline"]: q for q in results["quality"]}
+    pairs = [(ours, theirs) for ours in rows for theirs in rows if ours.startswith("newsbot chain") and theirs.startswith("plain LangChain RAG")
+             and ("+" in theirs) == ("verified" in ours)]
+    for ours, theirs in pairs:
+        ratio = rows[ours]["p50_ms"] / rows[theirs]["p50_ms"] if rows[theirs]["p50_ms"] else float("nan")
+        lines.append(f"\np50 of {ours} / {theirs}: {ratio:.2f}×")
     lat = results["latency_ms"]
     rss = results["peak_rss_mib"]
     lines += [
