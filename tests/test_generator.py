@@ -4,6 +4,7 @@ recorded Ollama exchange. Whatever the model does, what is shown is verified or 
 import hashlib
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -117,6 +118,37 @@ def test_an_openai_server_that_is_down_gives_the_quotes(answerer, settings):
     composer = load_composer(down)
     answer = Answerer(settings, answerer.index, composer).ask("Who sent troops to Kazakhstan?")
     assert answer.backend == "extractive" and not answer.verified and "openai generator failed" in answer.fallback
+
+
+class SlowOrGarbageOpenAI(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that answers too late (path /slow) or with garbage (/garbage)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path.startswith("/slow"):
+            time.sleep(4)
+        body = b"<html>502 Bad Gateway</html>" if self.path.startswith("/garbage") else b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("path", ["/slow/v1", "/garbage/v1"])
+def test_an_openai_server_that_is_slow_or_returns_garbage_gives_the_quotes(answerer, settings, path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowOrGarbageOpenAI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = settings.model_copy(update={"llm": "openai", "llm_model": "m", "llm_base_url": f"http://127.0.0.1:{server.server_port}{path}", "llm_timeout": 1})
+        answer = Answerer(settings, answerer.index, load_composer(config)).ask("Who sent troops to Kazakhstan?")
+    finally:
+        server.shutdown()
+    assert answer.backend == "extractive" and not answer.verified and "openai generator failed" in answer.fallback
+    assert answer.answer.startswith("The article (in Danish) says")
 
 
 def test_a_missing_model_file_is_reported_and_the_bot_answers_with_quotes(settings, tmp_path):
