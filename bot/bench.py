@@ -375,7 +375,8 @@ def slack_load(settings: Settings, questions: list[str], total: int = 200, rate:
 
 def brief_speed(settings: Settings) -> dict[str, Any]:
     """`newsbot brief` from a warm cache: the cache lookup in-process, and the whole CLI call."""
-    from bot.answering.brief_cache import cache_key, cached_briefing, expected_backend, fingerprint
+    from bot.answering.brief_cache import cache_key, cached_briefing, fingerprint
+    from bot.generators import expected_backend
     from bot.documents import load_articles
 
     env = {**os.environ, "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir), "NEWSBOT_INDEX_DIR": str(settings.index_dir), "NEWSBOT_DATA_DIR": str(settings.data_dir)}

@@ -149,7 +149,8 @@ def brief(lang: str | None, as_json: bool) -> None:
       newsbot brief
       newsbot brief --lang da
     """
-    from bot.answering.brief_cache import cache_key, cached_briefing, expected_backend, fingerprint
+    from bot.answering.brief_cache import cache_key, cached_briefing, fingerprint
+    from bot.generators import expected_backend
     from bot.documents import load_articles
     from bot.frontends.render import brief_plain
 

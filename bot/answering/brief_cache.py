@@ -4,26 +4,12 @@ NEWSBOT_DATA_DIR/briefs. Light to import, so a cached `newsbot brief` loads no m
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
-from bot.config import Settings
 from bot.documents import Article
 from bot.store.atomic import write_json_atomically
 from bot.types import Briefing, Lang
-
-
-def expected_backend(settings: Settings) -> str:
-    """The composer NEWSBOT_LLM gives when its model loads, without loading anything."""
-    name = settings.llm.strip().lower()
-    if name != "auto":
-        return name
-    from bot.generators.model_file import parts_installed
-
-    if importlib.util.find_spec("llama_cpp") is None:
-        return "extractive"
-    return "llamacpp" if (Path(settings.llm_model).expanduser().is_file() if settings.llm_model else parts_installed()) else "extractive"
 
 
 def cache_key(articles: dict[str, str], language: Lang, backend: str) -> str:

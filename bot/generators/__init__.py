@@ -9,6 +9,7 @@ A new backend is one function here plus one line in `CHAT_MODELS`.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.errors import ConfigError, missing_extra
-from bot.generators.model_file import default_model_path
+from bot.generators.model_file import default_model_path, parts_installed
 
 if TYPE_CHECKING:  # LangChain loads with the first chat model, not with this package
     from langchain_core.language_models import BaseChatModel
@@ -71,3 +72,13 @@ CHAT_MODELS: dict[str, Callable[[Settings, Notify], BaseChatModel]] = {
     "openai": openai,
     "ollama": ollama,
 }
+
+
+def expected_backend(settings: Settings) -> str:
+    """The composer NEWSBOT_LLM gives when its model loads, without loading anything."""
+    name = settings.llm.strip().lower()
+    if name != "auto":
+        return name
+    if importlib.util.find_spec("llama_cpp") is None:
+        return "extractive"
+    return "llamacpp" if (Path(settings.llm_model).expanduser().is_file() if settings.llm_model else parts_installed()) else "extractive"

@@ -14,8 +14,7 @@ from bot.answering.composers.extractive import ExtractiveComposer
 from bot.answering.composers.generator import GeneratorComposer
 from bot.config import Settings
 from bot.errors import BackendUnavailable, ConfigError
-from bot.answering.brief_cache import expected_backend
-from bot.generators import CHAT_MODELS
+from bot.generators import CHAT_MODELS, expected_backend
 
 __all__ = ["Composer", "Composition", "ExtractiveComposer", "GeneratorComposer", "load_composer", "available_composers"]
 

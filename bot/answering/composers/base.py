@@ -12,7 +12,6 @@ from bot.types import Citation, Lang
 class Composition:
     text: str
     backend: str
-    verified: bool = True  # extractive text is the article's own; generated text is checked after
     problem: str = ""  # why a generator produced nothing usable
 
 

@@ -71,7 +71,7 @@ class GeneratorComposer(Composer):
             text = tidy(StrOutputParser().invoke(self.model.invoke(messages)))
         except Exception as exc:  # a server down, a timeout, a malformed reply: every failure falls back
             log.warning("The %s generator failed: %s", self.name, exc)
-            return Composition("", self.name, verified=False, problem=f"the {self.name} generator failed ({type(exc).__name__}: {exc})")
+            return Composition("", self.name, problem=f"the {self.name} generator failed ({type(exc).__name__}: {exc})")
         if not text or len(text) > MAX_ANSWER_CHARS or _ECHO.match(text):
-            return Composition(text, self.name, verified=False, problem=f"the {self.name} generator returned no usable answer")
-        return Composition(text, self.name, verified=False)
+            return Composition(text, self.name, problem=f"the {self.name} generator returned no usable answer")
+        return Composition(text, self.name)
