@@ -65,8 +65,9 @@ def test_an_answer_in_the_wrong_language_is_caught(check):
     assert any("written in da" in p for p in problems)
 
 
-def test_an_answer_that_only_repeats_the_question_is_caught(check):
+def test_an_answer_that_only_repeats_the_question_or_cites_is_caught(check):
     assert any("repeats" in p for p in check("Hvem sendte tropper?", "Tropperne sendte tropper [1].", "da"))
+    assert any("nothing but citations" in p for p in check("How many protesters were killed?", "[2]"))
 
 
 def test_numbers_are_read_in_every_notation():
