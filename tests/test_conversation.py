@@ -58,3 +58,36 @@ def test_history_is_bounded_per_conversation(answerer, settings, tmp_path):
         history.add("slack:C1:1.0", f"question {n}")
     rows = history._db.execute("SELECT COUNT(*) FROM turns WHERE key = ?", ("slack:C1:1.0",)).fetchone()[0]
     assert rows == 3 and history.previous("slack:C1:1.0") == "question 9"
+
+
+def test_quotes_keep_coming_while_a_slow_model_writes_and_a_backlog_is_shed(answerer, settings, tmp_path):
+    import time
+
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from bot.answering.chain import Answerer
+    from bot.answering.composers import GeneratorComposer
+    from bot.frontends import conversation
+
+    class SlowModel(FakeListChatModel):
+        def _call(self, *args, **kwargs):
+            time.sleep(0.4)
+            return super()._call(*args, **kwargs)
+
+    slow = Answerer(settings, answerer.index, GeneratorComposer(SlowModel(responses=["A Russian-led alliance sent troops [1].", "yes"]), "slow"))
+    conversations = open_conversations(settings.model_copy(update={"data_dir": tmp_path}), slow)
+
+    async def scenario():
+        first = await conversations.answer("k", "Who sent troops to Kazakhstan?")
+        refinements = [asyncio.create_task(conversations.refine(first)) for _ in range(conversation.MAX_WAITING_REFINEMENTS + 3)]
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        quick = await conversations.answer("other", "Hvornår faldt regeringen?")  # not stuck behind the model
+        waited = time.perf_counter() - started
+        done = await asyncio.gather(*refinements)
+        return quick, waited, done
+
+    quick, waited, done = asyncio.run(scenario())
+    assert quick.answerable and waited < 0.4 * 2
+    assert sum(d.backend == "slow" for d in done) == conversation.MAX_WAITING_REFINEMENTS
+    assert sum(d.backend == "extractive" and d.verified for d in done) == 3  # shed: the quotes stand

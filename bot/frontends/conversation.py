@@ -20,6 +20,7 @@ from bot.types import Answer, Briefing, Lang
 
 T = TypeVar("T")
 MAX_CONTEXT_CHARS = 400  # how much of a conversation's running question is kept as context
+MAX_WAITING_REFINEMENTS = 4  # generated answers queued at most; beyond, the quotes stand
 
 
 class RateLimiter:
@@ -61,6 +62,9 @@ class Conversations:
         # One worker: the embedding model and faiss are used from one thread at a time,
         # and the event loop stays free to receive updates while an answer is computed.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer")
+        # Generation gets its own thread, so quotes keep coming while a model writes (seconds).
+        self._generator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
+        self._refining = 0
         self.briefer = Briefer(self.answerer)
 
     def is_allowed(self, user_id: int | None) -> bool:
@@ -111,7 +115,16 @@ class Conversations:
         return await self.run(self.briefer.brief, language)
 
     async def refine(self, answer: Answer) -> Answer:
-        return await self.run(self.answerer.refine, answer)
+        """The fluent answer, written in the generation thread. When more than a few are already
+        waiting, the quotes stand (returned unchanged): a busy bot stays fast and honest rather
+        than answering ever later."""
+        if self._refining >= MAX_WAITING_REFINEMENTS:
+            return answer
+        self._refining += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._generator, self.answerer.refine, answer)
+        finally:
+            self._refining -= 1
 
     def remember(self, key: str, answer: Answer) -> None:
         self.answers[key] = answer
