@@ -160,6 +160,8 @@ def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict
         results["telegram"] = telegram_load(settings, questions)
         results["telegram_saturation"] = telegram_load(settings, questions, rate=1000.0, total=300)
         results["slack"] = slack_load(settings, questions)
+        if "generator" in results:
+            results["telegram_generator"] = telegram_load(settings, questions, chats=60, rate=1.0, total=60, llm=settings.llm if settings.llm != "extractive" else "auto")
     results["brief"] = brief_speed(settings)
     articles = load_articles(settings.seeds_dir)
     sizes, embed = ([1_000, 10_000], 100) if quick else ([1_000, 10_000, 100_000, 1_000_000], 1_000)
@@ -208,12 +210,14 @@ def markdown(results: dict[str, Any]) -> str:
     if "generator" in results:
         g = results["generator"]
         lines.append(f"| generated answer ({g['backend']}, {g['answers']} answers) p50 / p95 | {g['p50_ms']:.0f} / {g['p95_ms']:.0f} ms, {g['tokens_per_s']} tokens/s |")
-    for key, label in (("telegram", "Telegram message in → reply out"), ("telegram_saturation", "Telegram at saturation")):
+    for key, label in (("telegram", "Telegram message in → reply out"), ("telegram_saturation", "Telegram at saturation"),
+                       ("telegram_generator", "Telegram with the generator: in → quote reply; in → edited into the fluent answer")):
         if key in results:
             t = results[key]
+            edits = f"; {t['edited']} edited into a fluent answer, p50 {t['edit_p50_ms']:.0f} ms" if t.get("edited") else ""
             lines.append(
                 f"| {label} ({t['offered']} questions, {t['chats']} chats, offered {t['rate_per_s']}/s) | "
-                f"answered {t['answered']}, p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms, {t['throughput_per_s']} answers/s; "
+                f"answered {t['answered']}, p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms, {t['throughput_per_s']} answers/s{edits}; "
                 f"RSS idle {t['rss_idle_mib']} MiB, peak {t['rss_peak_mib']} MiB |"
             )
     if "slack" in results:
@@ -263,15 +267,23 @@ def _rss_of(pid: int, field: str) -> float | None:
     return None
 
 
-def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rate: float = 10.0, total: int = 500) -> dict[str, Any]:
+def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rate: float = 10.0, total: int = 500, llm: str = "extractive") -> dict[str, Any]:
     """The real `newsbot telegram` process against the local Bot API server: `total` questions
-    from `chats` chats offered at `rate` per second; message in → first reply out."""
+    from `chats` chats offered at `rate` per second; message in → first reply out, and (with a
+    generator) message in → reply edited into the fluent answer."""
     import itertools
+    import tempfile
 
     from bot.frontends.fake_telegram import FakeTelegram
+    from bot.generators import expected_backend
+    from bot.generators.model_file import default_model_path
 
     server = FakeTelegram().start()
-    env = {**os.environ, "NEWSBOT_LLM": "extractive", "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir),
+    # A fresh data folder: no conversation history from earlier runs (the model file is reused).
+    fresh = {"NEWSBOT_DATA_DIR": tempfile.mkdtemp(prefix="newsbot-bench-")}
+    if llm != "extractive" and expected_backend(settings.model_copy(update={"llm": llm})) == "llamacpp" and not settings.llm_model:
+        fresh["NEWSBOT_LLM_MODEL"] = str(default_model_path(settings.data_dir))
+    env = {**os.environ, **fresh, "NEWSBOT_LLM": llm, "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir),
            "NEWSBOT_INDEX_DIR": str(settings.index_dir), "TELEGRAM_BOT_TOKEN": server.token,
            "TELEGRAM_API_BASE_URL": server.base_url, "NEWSBOT_RATE_LIMIT": "1000", "NEWSBOT_ALLOWED_USERS": "*"}
     process = subprocess.Popen([sys.executable, "-m", "bot", "telegram"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -302,7 +314,12 @@ def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rat
                 seen.add(key)
                 latencies.append((at - sent_at[key]) * 1000)
         elapsed = time.perf_counter() - started
-        return {"offered": total, "answered": len(seen), "rate_per_s": rate, "chats": chats,
+        if llm != "extractive":  # let the generation queue drain, then time the edits (one question per chat)
+            time.sleep(30)
+        first_question_at = {chat: at for (chat, _), at in sorted(sent_at.items(), key=lambda kv: kv[1], reverse=True)}
+        edits = [(at - first_question_at[int(p["chat_id"])]) * 1000 for p, at in server.timed_calls("editMessageText") if int(p["chat_id"]) in first_question_at]
+        return {"offered": total, "answered": len(seen), "rate_per_s": rate, "chats": chats, "llm": llm,
+                "edited": len(edits), "edit_p50_ms": round(statistics.median(edits), 0) if edits else None,
                 "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
                 "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
                 "throughput_per_s": round(len(seen) / elapsed, 1),

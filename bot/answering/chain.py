@@ -37,6 +37,7 @@ class Question:
     text: str
     language: Lang | None = None  # forced answer language, or None to detect
     context: str = ""
+    condense: bool = True  # may the generator rewrite text + context into one question (seconds)?
 
 
 def check_question(text: str, limit: int, language: Lang = "en") -> str:
@@ -104,10 +105,11 @@ class Answerer:
     def _query(self, state: dict[str, Any]) -> str:
         """What is searched and gated: the question, read after the earlier one it follows up —
         condensed into one standalone question by the generator when there is one."""
-        context = state["question"].context
+        question: Question = state["question"]
+        context = question.context
         if not context:
             return state["text"]
-        if isinstance(self.composer, GeneratorComposer):
+        if question.condense and isinstance(self.composer, GeneratorComposer):
             standalone = self.composer.condense(context, state["text"], state["language"])
             if standalone:
                 return standalone

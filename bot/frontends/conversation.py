@@ -4,11 +4,13 @@ follow-up context, and answering off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from bot.answering.brief import Briefer
@@ -19,8 +21,18 @@ from bot.lang import detect_language, looks_like_follow_up
 from bot.types import Answer, Briefing, Lang
 
 T = TypeVar("T")
+GENERATION_NICENESS = 10
 MAX_CONTEXT_CHARS = 400  # how much of a conversation's running question is kept as context
-MAX_WAITING_REFINEMENTS = 4  # generated answers queued at most; beyond, the quotes stand
+MAX_WAITING_REFINEMENTS = 2  # generated answers queued at most; beyond, the quotes stand
+
+
+def _lower_priority() -> None:
+    """Nice the generation thread (Linux: per thread; llama.cpp's worker threads inherit it), so
+    that on a small machine a model writing doesn't starve the quick quote answers."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), GENERATION_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not permitted: same priority
+        pass
 
 
 class RateLimiter:
@@ -62,8 +74,8 @@ class Conversations:
         # One worker: the embedding model and faiss are used from one thread at a time,
         # and the event loop stays free to receive updates while an answer is computed.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer")
-        # Generation gets its own thread, so quotes keep coming while a model writes (seconds).
-        self._generator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
+        # Generation gets its own, lower-priority thread, so quotes keep coming while a model writes.
+        self._generator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate", initializer=_lower_priority)
         self._refining = 0
         self.briefer = Briefer(self.answerer)
 
@@ -97,13 +109,15 @@ class Conversations:
         its own is answered on its own."""
         forced = self.language(key)
         previous = self.history.previous(key) if follow_up else ""
-        alone = Question(text, forced)
-        together = Question(text, forced, context=previous)
         language = forced or detect_language(text)
+        alone = Question(text, forced)
+        # The generator condenses a follow-up only when it is free: a first reply never waits
+        # for a model that is busy writing another answer (the two questions are combined then).
+        together = Question(text, forced, context=previous, condense=self._refining == 0)
         used_context = bool(previous) and looks_like_follow_up(text, language)
         answer = await self.run(self.answerer.answer, together if used_context else alone)
-        if previous and not answer.answerable:  # the other reading, in case it answers
-            other = await self.run(self.answerer.answer, alone if used_context else together)
+        if previous and not answer.answerable:  # the other reading, in case it answers (cheaply)
+            other = await self.run(self.answerer.answer, alone if used_context else replace(together, condense=False))
             if other.answerable:
                 answer, used_context = other, not used_context
         if follow_up:
