@@ -88,7 +88,3 @@ def bm25(answerer: Answerer) -> Pipeline:
 
     return run
 
-
-def as_pipeline(answerer: Answerer) -> Pipeline:
-    return lambda question: answerer.ask(question)
-

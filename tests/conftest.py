@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,15 @@ def newsbot_env(settings, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM a bot process; kill it if it doesn't exit in time."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def run_newsbot(args: list[str], env: dict[str, str], stdin: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

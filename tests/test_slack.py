@@ -3,7 +3,6 @@ API calls recorded by the local fake Slack server (which checks token, thread an
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 from bot.frontends.fake_slack import FakeSlack, block_kit_error, post_signed, wait_until_serving
 from bot.frontends.render import slack_blocks
 from bot.types import Answer, Citation
-from tests.conftest import ROOT, newsbot_env
+from tests.conftest import ROOT, newsbot_env, stop
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 JSON, FORM = "application/json", "application/x-www-form-urlencoded"
@@ -44,11 +43,7 @@ def bot(slack, settings, answerer):  # `answerer` builds the index first
     url = f"http://127.0.0.1:{port}/slack/events"
     wait_until_serving(url)
     yield url
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)
 
 
 def mention(slack: FakeSlack, url: str, text: str, thread_ts: str | None = None) -> dict:

@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from tests.conftest import ROOT, newsbot_env
+from tests.conftest import ROOT, newsbot_env, stop
 from bot.frontends.fake_telegram import FakeTelegram, html_error
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -37,11 +37,7 @@ def bot(server, settings, answerer):  # `answerer` builds the index first
     process = start_bot(server, settings)
     server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
     yield process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)
 
 
 def replies(server: FakeTelegram, chat_id: int = 1) -> list[dict]:
@@ -258,8 +254,7 @@ def test_the_quote_reply_is_edited_into_the_verified_fluent_answer(server, setti
         assert "A Russian-led military alliance sent troops to Kazakhstan [1]" in edited["text"]
         assert "ritzau" in edited["text"]  # still with its source
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(20)
+        stop(process)
         openai.server.shutdown()
 
 
@@ -275,8 +270,7 @@ def test_an_unverifiable_fluent_answer_leaves_the_quote_reply_alone(server, sett
         server.wait_for(lambda: len(replies(server)) >= 2)
         assert server.calls_to("editMessageText") == []
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(20)
+        stop(process)
         openai.server.shutdown()
 
 

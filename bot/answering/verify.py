@@ -131,9 +131,10 @@ class AnswerVerifier:
         prose = CITATION_MARK.sub(" ", answer)
         terms = content_terms(prose, language)
 
+        question_terms = content_terms(question, language)
         if not terms:
             problems.append("says nothing but citations")
-        elif all(any(term_match(t, q) for q in content_terms(question, language)) for t in terms):
+        elif all(any(term_match(t, q) for q in question_terms) for t in terms):
             problems.append("only repeats the question")
         problems += self._check_language(prose, language, terms)
         problems += self._check_numbers(prose, language, evidence, question, citations)

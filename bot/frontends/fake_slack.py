@@ -178,7 +178,7 @@ class FakeSlack(LocalServer):
             thread_ts = params.get("thread_ts")
             if thread_ts and (channel, thread_ts) not in self.messages:
                 return {"ok": False, "error": "thread_not_found"}
-            ts = f"{int(time.time())}.{next(self._ts):06d}"
+            ts = self.new_ts()
             message = {"type": "message", "user": self.bot_user, "bot_id": "B0NEWS", "text": params.get("text", ""), "blocks": blocks, "ts": ts, "channel": channel}
             if thread_ts:
                 message["thread_ts"] = thread_ts

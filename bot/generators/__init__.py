@@ -33,15 +33,20 @@ def llamacpp(settings: Settings, notify: Notify) -> BaseChatModel:
     return ChatLlamaCpp(model_path=path, max_tokens=MAX_ANSWER_TOKENS)
 
 
+def _model_name(settings: Settings, example: str) -> str:
+    """NEWSBOT_LLM_MODEL, which server backends can't do without."""
+    if not settings.llm_model:
+        raise ConfigError(f"NEWSBOT_LLM={settings.llm} needs NEWSBOT_LLM_MODEL, {example}.")
+    return settings.llm_model
+
+
 def openai(settings: Settings, notify: Notify) -> BaseChatModel:
     try:
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
         raise missing_extra("langchain-openai", "openai") from exc
-    if not settings.llm_model:
-        raise ConfigError("NEWSBOT_LLM=openai needs NEWSBOT_LLM_MODEL, the model's name on the server.")
     return ChatOpenAI(
-        model=settings.llm_model,
+        model=_model_name(settings, "the model's name on the server"),
         base_url=settings.llm_base_url or None,
         api_key=settings.openai_api_key or "not-needed",
         timeout=settings.llm_timeout,
@@ -56,10 +61,8 @@ def ollama(settings: Settings, notify: Notify) -> BaseChatModel:
         from langchain_ollama import ChatOllama
     except ImportError as exc:
         raise missing_extra("langchain-ollama", "ollama") from exc
-    if not settings.llm_model:
-        raise ConfigError("NEWSBOT_LLM=ollama needs NEWSBOT_LLM_MODEL, e.g. qwen2.5:1.5b.")
     return ChatOllama(
-        model=settings.llm_model,
+        model=_model_name(settings, "e.g. qwen2.5:1.5b"),
         base_url=settings.llm_base_url or None,
         temperature=0,
         num_predict=MAX_ANSWER_TOKENS,

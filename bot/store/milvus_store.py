@@ -76,10 +76,6 @@ class MilvusStore:
         self.client.delete(self.collection, ids=list(ids))
         return True
 
-    def drop(self) -> None:
-        if self.client.has_collection(self.collection):
-            self.client.drop_collection(self.collection)
-
     # --- reading ----------------------------------------------------------------
     def _query(self, filter: str, fields: list[str]) -> list[dict[str, Any]]:
         if not self.client.has_collection(self.collection):
