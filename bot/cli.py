@@ -242,7 +242,12 @@ def evaluate(qa_file: Path, as_json: bool) -> None:
             verdict = (
                 ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
             )
-            click.echo(f"{result.id:>5} {verdict:8} {answer.language} {result.ms:7.1f} ms  {item['question']}")
+            facts = "" if not result.answerable else ("facts " if result.expect_hit else "NO-FACTS ")
+            click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {item['question']}")
+            if result.answerable and not result.expect_hit:
+                click.echo(f"{'':15}→ {answer.answer[:200]}")
+            if answer.fallback:
+                click.echo(f"{'':15}quoted instead of the generated answer: {answer.fallback}")
     totals = report.totals()
     if as_json:
         click.echo(json.dumps(totals))

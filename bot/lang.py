@@ -25,6 +25,10 @@ def _detector():
     return LanguageDetectorBuilder.from_languages(*_LINGUA).build()
 
 
+# English stopwords that are Danish nouns and adjectives ("Hvilken by …?" asks for a city).
+_DANISH_WORDS = frozenset({"by", "is", "sort", "type", "let", "most"})
+
+
 @lru_cache(maxsize=2)
 def stopwords(lang: Lang) -> frozenset[str]:
     text = resources.files("bot.data").joinpath(f"stopwords_{lang}.txt").read_text(encoding="utf-8")
@@ -84,7 +88,7 @@ def fold(text: str) -> str:
 def content_terms(text: str, lang: Lang) -> list[Term]:
     """The words that carry meaning: no stopwords of either language, numbers normalised."""
     terms: list[Term] = []
-    stop = stopwords(lang) | (stopwords("en") if lang == "da" else frozenset())
+    stop = stopwords(lang) | (stopwords("en") - _DANISH_WORDS if lang == "da" else frozenset())
     seen: set[str] = set()
     for match in _WORD.finditer(text):
         word = match.group(0)

@@ -80,3 +80,11 @@ def test_names_match_across_spelling_and_language_but_not_across_people():
     assert same_name("Tokayev", "Tokajev") and same_name("Kazakhstan", "Kasakhstan")
     assert same_name("Belarus", "Hviderusland") and same_name("Wednesday", "onsdag")
     assert not same_name("Nazarbayev", "Tokajev") and not same_name("Ukraine", "Rusland")
+
+
+def test_a_danish_answer_from_the_wrong_sentence_is_caught(check):
+    """One quote holds every word of the question; an answer citing another one answers something else."""
+    problems = check("Hvad er troppernes opgaver?", "Tropperne er en del af den kollektive sikkerhedspagt [2].", "da")
+    assert any("does not answer from [1]" in p for p in problems)
+    assert check("Hvad er troppernes opgaver?", "Troppernes primære opgaver er fredsbevarende [1].", "da") == []
+    assert check("Hvilken by er den største i Kasakhstan?", "Den største by er Almaty [2].", "da") == []

@@ -174,11 +174,13 @@ class Answerer:
             text = composition.text
             if composition.problem:
                 problems = [composition.problem]
-                break
-            text = self.verifier.add_missing_citation(composition.text, answer.language, answer.citations)
-            problems = self._problems(answer, composition.text, text)
-            if not problems:
-                break
+                if not text:  # the model failed, not its answer: asking again won't help
+                    break
+            else:
+                text = self.verifier.add_missing_citation(composition.text, answer.language, answer.citations)
+                problems = self._problems(answer, composition.text, text)
+                if not problems:
+                    break
             retry = (composition.text, "; ".join(problems))
         generate_ms = (time.perf_counter() - started) * 1000
         timings = {**answer.timings_ms, "generate": generate_ms, "total": answer.timings_ms.get("total", 0.0) + generate_ms}

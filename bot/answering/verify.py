@@ -21,18 +21,17 @@ any of them is not shown (the extractive answer is, and the JSON says so):
 from __future__ import annotations
 
 import difflib
-import gettext
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.messages import AIMessage, HumanMessage
 
-from bot.answering.composers.generator import numbered, prompt_for
+from bot.answering.composers.generator import prompt_for, prompt_values
 from bot.answering.gate import compound_match, spelling_match
 from bot.lang import Term, content_terms, detect_language, fold, numbers_in
+from bot.names import name_groups
 from bot.texts import raw
 from bot.types import Citation, Lang
 
@@ -57,35 +56,6 @@ class Verdict:
         return not self.problems
 
 
-@lru_cache(maxsize=1)
-def _name_groups() -> dict[str, frozenset[str]]:
-    """Folded name → keys of what it names, across English and Danish (countries, languages, days, months)."""
-    from babel import Locale
-    import pycountry
-
-    groups: dict[str, set[str]] = {}
-
-    def add(key: str, *names: str | None) -> None:
-        for name in names:
-            if name:
-                groups.setdefault(fold(name), set()).add(key)
-
-    danish = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["da"], fallback=True)
-    for country in pycountry.countries:
-        english = [getattr(country, attr, None) for attr in ("name", "common_name", "official_name")]
-        add(f"iso:{country.alpha_2}", *english, *(danish.gettext(name) for name in english if name))
-    for locale in (Locale("en"), Locale("da")):
-        for code, name in locale.territories.items():
-            add(f"iso:{code}", name)
-        for code, name in locale.languages.items():
-            add(f"lang:{code}", name)
-        for number, name in locale.days["format"]["wide"].items():
-            add(f"day:{number}", name)
-        for number, name in locale.months["format"]["wide"].items():
-            add(f"month:{number}", name)
-    return {name: frozenset(keys) for name, keys in groups.items()}
-
-
 def _transliterated(word: str) -> str:
     """Spelling without the letters Danish and English write differently (Kasakhstan/Kazakhstan)."""
     text = fold(word)
@@ -101,7 +71,7 @@ def same_name(a: str, b: str) -> bool:
         return True
     if min(len(fa), len(fb)) >= 4 and difflib.SequenceMatcher(None, _transliterated(a), _transliterated(b)).ratio() >= NAME_SIMILARITY:
         return True
-    groups = _name_groups()
+    groups = name_groups()
     return bool(groups.get(fa, frozenset()) & groups.get(fb, frozenset()))
 
 
@@ -140,6 +110,7 @@ class AnswerVerifier:
         problems += self._check_numbers(prose, language, evidence, question, citations)
         problems += self._check_names(terms, evidence, question, citations)
         problems += self._check_additions(prose, language, evidence, question)
+        problems += self._check_focus(question_terms, language, evidence, citations, cited_numbers(answer, len(citations))[0])
         return Verdict(problems)
 
     @staticmethod
@@ -186,6 +157,26 @@ class AnswerVerifier:
         ]
         return [f"names what the sentences don't: {', '.join(unknown)}"] if unknown else []
 
+    @staticmethod
+    def _check_focus(question_terms: list[Term], language: Lang, evidence: str, citations: list[Citation], cited: list[int]) -> list[str]:
+        """Same language: when one sentence holds every word of the question and the cited ones
+        don't, the answer comes from the wrong sentence ("Hvad er troppernes opgaver?" answered
+        from "Tropperne er en del af pagten" next to "Troppernes primære opgaver er …")."""
+        words = [t for t in question_terms if not t.is_number]
+        if len(words) < 2 or not cited or detect_language(evidence, default="da") != language:
+            return []
+
+        def covered(citation: Citation) -> set[str]:
+            quote_terms = content_terms(citation.quote, language)
+            return {t.lower for t in words if any(term_match(t, q) for q in quote_terms)}
+
+        cover = {c.n: covered(c) for c in citations}
+        best = max(citations, key=lambda c: len(cover[c.n]))
+        from_cited = set().union(*(cover[n] for n in cited if n in cover))
+        if len(cover[best.n]) == len(words) and len(from_cited) < len(words):
+            return [f"does not answer from [{best.n}], the sentence about {', '.join(t.surface for t in words)}"]
+        return []
+
     def _check_additions(self, prose: str, language: Lang, evidence: str, question: str) -> list[str]:
         """Same language: a clause whose content words are mostly absent from the sentences (by stem,
         spelling or compound) adds a claim of its own. Across languages word forms don't meet, and
@@ -218,7 +209,7 @@ class ClaimJudge:
         self.model = model
 
     def supported(self, question: str, language: Lang, citations: list[Citation], answer: str) -> bool:
-        messages = prompt_for(language).format_messages(sentences=numbered(citations), question=question)
+        messages = prompt_for(language).format_messages(**prompt_values(question, language, citations))
         messages += [AIMessage(answer), HumanMessage(raw("judge"))]
         verdict = StrOutputParser().invoke(self.model.invoke(messages, stop=["\n", ".", ","]))
         return not verdict.strip().lower().startswith(("no", "nej"))

@@ -17,6 +17,8 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.messages import AIMessage, HumanMessage
 
 from bot.answering.composers.base import Composer, Composition
+from bot.lang import detect_language
+from bot.names import glossary
 from bot.texts import raw, reply
 from bot.types import Citation, Lang
 
@@ -31,6 +33,21 @@ def numbered(citations: list[Citation]) -> str:
     """The quotes as the model sees them; the source and date only when there are several articles."""
     several = len({c.doc_id for c in citations}) > 1
     return "\n".join(f"[{c.n}] " + (f"({c.source}, {c.date}) " if several else "") + c.quote for c in citations)
+
+
+def names_line(citations: list[Citation], language: Lang) -> str:
+    """Quotes in another language come with what their names and quantities are called in the
+    question's language (Hviderusland = Belarus, dusinvis = dozens), which a small model gets wrong."""
+    quotes = " ".join(c.quote for c in citations)
+    if not quotes or detect_language(quotes, default=language) == language:
+        return ""
+    pairs = glossary(quotes, language)
+    return reply("names", language, pairs=", ".join(f"{word} = {name}" for word, name in pairs)) + "\n" if pairs else ""
+
+
+def prompt_values(question: str, language: Lang, citations: list[Citation]) -> dict[str, str]:
+    """What fills the user-turn template."""
+    return {"sentences": numbered(citations), "names": names_line(citations, language), "question": question}
 
 
 def prompt_for(language: Lang) -> ChatPromptTemplate:
@@ -64,7 +81,7 @@ class GeneratorComposer(Composer):
     def compose(self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None) -> Composition:
         """`retry` is an earlier answer and what was wrong with it: asked again in the same
         conversation (the prompt cache keeps that cheap), the model usually fixes it."""
-        messages = prompt_for(language).format_messages(sentences=numbered(citations), question=question)
+        messages = prompt_for(language).format_messages(**prompt_values(question, language, citations))
         if retry:
             messages += [AIMessage(retry[0]), HumanMessage(reply("retry", language, problems=retry[1]))]
         try:
@@ -72,6 +89,10 @@ class GeneratorComposer(Composer):
         except Exception as exc:  # a server down, a timeout, a malformed reply: every failure falls back
             log.warning("The %s generator failed: %s", self.name, exc)
             return Composition("", self.name, problem=f"the {self.name} generator failed ({type(exc).__name__}: {exc})")
-        if not text or len(text) > MAX_ANSWER_CHARS or _ECHO.match(text):
-            return Composition(text, self.name, problem=f"the {self.name} generator returned no usable answer")
+        if not text:
+            return Composition("", self.name, problem=f"the {self.name} generator returned no usable answer (an empty one)")
+        if _ECHO.match(text):
+            return Composition(text, self.name, problem="no usable answer: it repeats the sentences instead of answering")
+        if len(text) > MAX_ANSWER_CHARS:
+            return Composition(text, self.name, problem="no usable answer: it is longer than two sentences")
         return Composition(text, self.name)

@@ -1,0 +1,136 @@
+"""What countries, languages, days and months are called in English and in Danish.
+
+Two parts of the answering need this. The verifier must know that Hviderusland and Belarus
+are one country (e5-small word vectors can't tell: Belarus–Hviderusland 0.881 <
+Nazarbayev–Tokajev 0.891). And the generator, translating a Danish quote, needs to be told:
+the 1.5B default model wrote "Ukraine" for Hviderusland and "Hundreders" for "dusinvis".
+The names come from the Unicode CLDR (Babel) and ISO 3166 (pycountry), not a table of ours;
+only the few Danish and English words for rough quantities are listed in bot/data.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gettext
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+
+from bot.lang import fold
+from bot.types import Lang
+
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_KINDS = ("iso", "lang", "day", "month")  # when a word names several things, the first kind wins
+SPELLING_VARIANT = 0.85  # Kirgistan/Kirgisistan 0.90; Armenien/Slovenien 0.75
+
+
+@lru_cache(maxsize=1)
+def _names() -> dict[str, dict[Lang, set[str]]]:
+    """Key ("iso:BY", "day:3", …) → its names per language, as written."""
+    from babel import Locale
+    import pycountry
+
+    names: dict[str, dict[Lang, set[str]]] = {}
+
+    def add(key: str, language: Lang, *values: str | None) -> None:
+        names.setdefault(key, {"en": set(), "da": set()})[language].update(v for v in values if v)
+
+    danish = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["da"], fallback=True)
+    for country in pycountry.countries:
+        english = [getattr(country, attr, None) for attr in ("name", "common_name", "official_name")]
+        add(f"iso:{country.alpha_2}", "en", *english)
+        add(f"iso:{country.alpha_2}", "da", *(danish.gettext(name) for name in english if name))
+    for language in ("en", "da"):
+        locale = Locale(language)
+        for code, name in locale.territories.items():
+            add(f"iso:{code}", language, name)
+        for code, name in locale.languages.items():
+            add(f"lang:{code}", language, name)
+        for number, name in locale.days["format"]["wide"].items():
+            add(f"day:{number}", language, name)
+        for number, name in locale.months["format"]["wide"].items():
+            add(f"month:{number}", language, name)
+    return names
+
+
+@lru_cache(maxsize=1)
+def name_groups() -> dict[str, frozenset[str]]:
+    """Folded name → the keys of what it names, in either language."""
+    groups: dict[str, set[str]] = {}
+    for key, by_language in _names().items():
+        for values in by_language.values():
+            for value in values:
+                groups.setdefault(fold(value), set()).add(key)
+    return {name: frozenset(keys) for name, keys in groups.items()}
+
+
+@lru_cache(maxsize=1)
+def _preferred() -> dict[str, dict[Lang, str]]:
+    """Key → the one name to use per language: CLDR's (short, current), else ISO's shortest."""
+    from babel import Locale
+
+    chosen: dict[str, dict[Lang, str]] = {}
+    for language in ("en", "da"):
+        locale = Locale(language)
+        cldr = {
+            **{f"iso:{c}": n for c, n in locale.territories.items()},
+            **{f"lang:{c}": n for c, n in locale.languages.items()},
+            **{f"day:{d}": n for d, n in locale.days["format"]["wide"].items()},
+            **{f"month:{m}": n for m, n in locale.months["format"]["wide"].items()},
+        }
+        for key, by_language in _names().items():
+            name = cldr.get(key) or min(by_language[language] or by_language["en"], key=len, default=None)
+            if name:
+                chosen.setdefault(key, {})[language] = name[0].upper() + name[1:] if language == "en" else name
+    return chosen
+
+
+@lru_cache(maxsize=1)
+def _quantity_words() -> dict[str, dict[str, str]]:
+    data = json.loads(resources.files("bot.data").joinpath("quantity_words.json").read_text(encoding="utf-8"))
+    return {pair: words for pair, words in data.items() if not pair.startswith("_")}
+
+
+@lru_cache(maxsize=1)
+def _by_initial() -> dict[str, list[str]]:
+    """Folded names by their first two letters, for spelling variants (Kirgistan/Kirgisistan)."""
+    index: dict[str, list[str]] = {}
+    for name in name_groups():
+        index.setdefault(name[:2], []).append(name)
+    return index
+
+
+def _key_of(word: str) -> str | None:
+    """What a word names: as written, without a genitive s (Hvideruslands), or — for a
+    capitalised word — spelt a little differently (Kirgistan → Kirgisistan)."""
+    groups = name_groups()
+    forms = [fold(f) for f in (word, word.removesuffix("'s"), word[:-1] if word.endswith("s") else word)]
+    for form in forms:
+        if form in groups:
+            return min(groups[form], key=lambda k: _KINDS.index(k.split(":")[0]))
+    if word[0].isupper() and len(word) >= 6:
+        close = difflib.get_close_matches(forms[0], _by_initial().get(forms[0][:2], []), n=1, cutoff=SPELLING_VARIANT)
+        if close:
+            return min(groups[close[0]], key=lambda k: _KINDS.index(k.split(":")[0]))
+    return None
+
+
+def glossary(text: str, target: Lang) -> list[tuple[str, str]]:
+    """(word in `text`, what it is called in `target`) for the names and rough quantities in `text`
+    that `target` writes differently; for a model translating the text."""
+    pairs: dict[str, str] = {}
+    quantities = {word: translation for pair, words in _quantity_words().items() if pair.endswith(f">{target}") for word, translation in words.items()}
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        if word.lower() in quantities:
+            pairs.setdefault(word.lower(), quantities[word.lower()])
+            continue
+        key = _key_of(word)
+        if key is None or (key.startswith(("iso", "lang")) and not word[0].isupper()):
+            continue  # a lower-case word that spells a country is not one ("to", "by")
+        already = {fold(name) for name in _names()[key][target]}
+        name = _preferred().get(key, {}).get(target)
+        if name and not {fold(word), fold(word).removesuffix("s"), fold(word).removesuffix("'s")} & already:
+            pairs.setdefault(word, name)
+    return list(pairs.items())
