@@ -88,3 +88,10 @@ def test_a_danish_answer_from_the_wrong_sentence_is_caught(check):
     assert any("does not answer from [1]" in p for p in problems)
     assert check("Hvad er troppernes opgaver?", "Troppernes primære opgaver er fredsbevarende [1].", "da") == []
     assert check("Hvilken by er den største i Kasakhstan?", "Den største by er Almaty [2].", "da") == []
+
+
+def test_a_danish_compound_is_a_kind_of_its_last_part():
+    from bot.answering.gate import compound_match
+
+    assert compound_match("dag", "torsdag") and compound_match("dag", "onsdag") and compound_match("brændstof", "brændstofpriserne")
+    assert not compound_match("by", "Almaty") and not compound_match("dag", "dagen")

@@ -91,9 +91,10 @@ def spelling_match(a: str, b: str) -> bool:
 
 
 def compound_match(a: str, b: str) -> bool:
-    """Danish compounds: 'brændstofpriserne' holds 'brændstof'."""
+    """Danish compounds: 'brændstofpriserne' holds 'brændstof'; 'torsdag' is a 'dag' (the last
+    part of a compound names what it is, so a short word counts there)."""
     short, long = sorted((fold(a), fold(b)), key=len)
-    return len(short) >= 5 and short in long
+    return (len(short) >= 5 and short in long) or (len(short) >= 3 and len(long) >= len(short) + 3 and long.endswith(short))
 
 
 def answer_type(question: str) -> str | None:
