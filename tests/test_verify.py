@@ -95,3 +95,10 @@ def test_a_danish_compound_is_a_kind_of_its_last_part():
 
     assert compound_match("dag", "torsdag") and compound_match("dag", "onsdag") and compound_match("brændstof", "brændstofpriserne")
     assert not compound_match("by", "Almaty") and not compound_match("dag", "dagen")
+
+
+def test_an_answer_must_pass_on_that_the_article_does_not_know(check):
+    problems = check("How many troops were sent?", "Troops were sent to Kazakhstan [1].")
+    assert any("not known" in p for p in problems)
+    assert check("How many troops were sent?", "The article does not say how many troops from the pact were sent to Kazakhstan [1].") == []
+    assert check("How many people were injured?", "More than 1,000 people were injured [1].") == []

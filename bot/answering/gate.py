@@ -35,11 +35,17 @@ from bot.types import Lang
 
 SPELLING_SIMILARITY = 0.75
 EMBEDDING_Z_LOW, EMBEDDING_Z_HIGH = 1.5, 3.5
+FOCUS_TOLERANCE = 0.25  # a passage nearly as on-topic as the best may hold the answer (or say it isn't known)
 
 
 @lru_cache(maxsize=1)
 def _answer_types() -> dict[str, dict[str, list[str]]]:
-    return json.loads(resources.files("bot.data").joinpath("answer_types.json").read_text(encoding="utf-8"))
+    return json.loads(resources.files("bot.data").joinpath("answer_types.json").read_text(encoding="utf-8"))["kinds"]
+
+
+@lru_cache(maxsize=1)
+def _cues(name: str) -> list[str]:
+    return json.loads(resources.files("bot.data").joinpath("answer_types.json").read_text(encoding="utf-8"))[name]
 
 
 @lru_cache(maxsize=1)
@@ -97,10 +103,26 @@ def compound_match(a: str, b: str) -> bool:
     return (len(short) >= 5 and short in long) or (len(short) >= 3 and len(long) >= len(short) + 3 and long.endswith(short))
 
 
+def _has_cue(cues: list[str], text: str) -> bool:
+    lowered = text.lower()
+    return any(re.search(rf"\b{re.escape(cue)}\b", lowered) for cue in cues)
+
+
+def says_unknown(kind: str | None, text: str) -> bool:
+    """"Det fremgår ikke, hvor mange …": the article says it doesn't know the kind of thing asked
+    for, which answers the question (with the sentence that says so)."""
+    return kind is not None and _has_cue(_cues("unknown"), text) and _has_cue(_answer_types()[kind]["questions"], text)
+
+
+def says_not(text: str) -> bool:
+    """Whether a text holds a negation ("is not known", "fremgår ikke"): how an answer passes on that the article doesn't know."""
+    return _has_cue(_cues("negations"), text)
+
+
 def answer_type(question: str) -> str | None:
     lowered = f" {question.lower()} "
     for name, spec in _answer_types().items():
-        if any(re.search(rf"\b{re.escape(cue)}\b", lowered) for cue in spec["questions"]):
+        if _has_cue(spec["questions"], lowered):
             return name
     return None
 
@@ -109,10 +131,9 @@ def answer_type_evidence(kind: str | None, evidence: str) -> float:
     """1 when the evidence holds the kind of answer asked for, 0 when it doesn't, 0.5 when no kind is asked."""
     if kind is None:
         return 0.5
-    lowered = evidence.lower()
-    if re.search(r"\d", lowered):
+    if re.search(r"\d", evidence) or says_unknown(kind, evidence):
         return 1.0
-    return float(any(re.search(rf"\b{re.escape(cue)}\b", lowered) for cue in _answer_types()[kind]["evidence"]))
+    return float(_has_cue(_answer_types()[kind]["evidence"], evidence))
 
 
 class TermMatcher:
@@ -176,6 +197,7 @@ class AnswerabilityGate:
             return sum(w * s for w, s in zip(weights, scores)) / sum(weights) if terms else 0.5
 
         focus = max(range(len(passages)), key=lambda i: weighted(per_passage[i]))
+        kind = answer_type(question)
         anywhere = [max(column) for column in zip(*per_passage)] if terms else []
         key = [s for t, s in zip(terms, anywhere) if t.is_name or t.is_number]
         return GateFeatures(
@@ -184,7 +206,14 @@ class AnswerabilityGate:
             focus_coverage=weighted(per_passage[focus]),
             weakest_term=min(anywhere) if anywhere else 0.5,
             names_found=min(key) if key else 1.0,
-            answer_type_found=answer_type_evidence(answer_type(question), passages[focus].text),
+            answer_type_found=max(
+                [answer_type_evidence(kind, passages[focus].text)]
+                + [
+                    1.0
+                    for passage, scores in zip(passages, per_passage)
+                    if weighted(scores) >= weighted(per_passage[focus]) - FOCUS_TOLERANCE and says_unknown(kind, passage.text)
+                ]
+            ),
         )
 
     def decide(self, question: str, language: Lang, retrieval: Retrieval) -> GateDecision:

@@ -13,6 +13,9 @@ any of them is not shown (the extractive answer is, and the JSON says so):
   (Tokajev/Tokayev), or the same place, language, day or month in the other language
   (Hviderusland/Belarus, from the Unicode CLDR and ISO 3166 name lists, not a table of ours).
   e5-small word vectors can't do this: Belarus–Hviderusland scores 0.881, Nazarbayev–Tokajev 0.891;
+- not known: when a sentence says the article doesn't know what is asked, the answer says so too;
+- the right sentence: in the article's own language, an answer cites the sentence that holds every
+  word of the question when there is one;
 - additions: no clause of it rests on words the cited sentences don't support
   ("the government fell due to internal issues", when the article says: because of the unrest);
   across languages the generator judges its own answer (`ClaimJudge`), see `_check_additions`.
@@ -29,7 +32,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.messages import AIMessage, HumanMessage
 
 from bot.answering.composers.generator import prompt_for, prompt_values
-from bot.answering.gate import compound_match, spelling_match
+from bot.answering.gate import answer_type, compound_match, says_not, says_unknown, spelling_match
 from bot.lang import Term, content_terms, detect_language, fold, numbers_in
 from bot.names import name_groups
 from bot.texts import raw
@@ -110,6 +113,7 @@ class AnswerVerifier:
         problems += self._check_numbers(prose, language, evidence, question, citations)
         problems += self._check_names(terms, evidence, question, citations)
         problems += self._check_additions(prose, language, evidence, question)
+        problems += self._check_unknown(prose, question, citations)
         problems += self._check_focus(question_terms, language, evidence, citations, cited_numbers(answer, len(citations))[0])
         return Verdict(problems)
 
@@ -156,6 +160,15 @@ class AnswerVerifier:
             if t.is_name and not any(same_name(part, k) for part in t.surface.split("-") for k in known_parts)
         ]
         return [f"names what the sentences don't: {', '.join(unknown)}"] if unknown else []
+
+    @staticmethod
+    def _check_unknown(prose: str, question: str, citations: list[Citation]) -> list[str]:
+        """When the best-matching sentence says the article doesn't know what is asked ("Det fremgår
+        ikke, hvor mange styrker …"), the answer must pass that on, not answer as if it knew. (Only
+        the best one: a lower one may be about something else — other soldiers, other numbers.)"""
+        if citations and says_unknown(answer_type(question), citations[0].quote) and not says_not(prose):
+            return [f"does not say what [{citations[0].n}] says: that this is not known"]
+        return []
 
     @staticmethod
     def _check_focus(question_terms: list[Term], language: Lang, evidence: str, citations: list[Citation], cited: list[int]) -> list[str]:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_ANSWER_CHARS = 700  # two sentences; anything longer is rambling or garbage
 _ECHO = re.compile(r"^\s*(?:sentences|sætninger|\[\d+\]\s*\S+(?:\s+\S+){6,}\s*\[\d+\])", re.IGNORECASE)  # the prompt's list, parroted
+ECHO_STOPS = ["\n[", "\nQuestion:", "\nSpørgsmål:"]  # a model parroting the prompt's list stops at its second line
 _LEAD_IN = re.compile(r"^\s*(?:answer(?: in english)?|svar(?: på dansk)?)\s*:\s*", re.IGNORECASE)
 
 
@@ -85,7 +86,7 @@ class GeneratorComposer(Composer):
         if retry:
             messages += [AIMessage(retry[0]), HumanMessage(reply("retry", language, problems=retry[1]))]
         try:
-            text = tidy(StrOutputParser().invoke(self.model.invoke(messages)))
+            text = tidy(StrOutputParser().invoke(self.model.invoke(messages, stop=ECHO_STOPS)))
         except Exception as exc:  # a server down, a timeout, a malformed reply: every failure falls back
             log.warning("The %s generator failed: %s", self.name, exc)
             return Composition("", self.name, problem=f"the {self.name} generator failed ({type(exc).__name__}: {exc})")
