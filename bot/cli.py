@@ -250,7 +250,7 @@ def evaluate(qa_file: Path, as_json: bool) -> None:
                 click.echo(f"{'':15}quoted instead of the generated answer: {answer.fallback}")
     totals = report.totals()
     if as_json:
-        click.echo(json.dumps(totals))
+        click.echo(json.dumps({**totals, "gate": report.gate_by_split()}))
         return
     click.echo(
         f"\nevidence hits {totals['evidence_hits']}/{totals['answerable']} · answer hits {totals['answer_hits']}/{totals['answerable']} · "
@@ -259,6 +259,11 @@ def evaluate(qa_file: Path, as_json: bool) -> None:
         f"fallen back to quotes {totals['fallbacks']} · "
         f"p50 {totals['p50_ms']} ms · p95 {totals['p95_ms']} ms · backend {answerer.composer.name}"
     )
+    for split, gate in report.gate_by_split().items():
+        click.echo(
+            f"gate ({split}): precision {gate['precision']:.2f} · recall {gate['recall']:.2f} · "
+            f"declined {gate['declined_unanswerable']}/{gate['unanswerable']} unanswerable"
+        )
 
 
 @main.command()

@@ -49,6 +49,7 @@ class ItemResult:
     verified: bool
     generated: bool  # a generator's verified answer was shown (not the extractive one)
     ms: float
+    split: str = ""  # a QA file may split its items (e.g. calibrate / report for the gate)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class EvalReport:
             verified=answer.verified,
             generated=answer.backend != "extractive",
             ms=ms,
+            split=str(item.get("split", "")),
         )
         self.items.append(result)
         return result
@@ -92,3 +94,20 @@ class EvalReport:
             "p50_ms": round(statistics.median(times), 1),
             "p95_ms": round(times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))], 1),
         }
+
+    def gate_by_split(self) -> dict[str, dict[str, float]]:
+        """The gate as a classifier of "answer": precision and recall, per split of the file
+        (or "all"). Precision counts how many of the answered questions were answerable."""
+        results: dict[str, dict[str, float]] = {}
+        for split in sorted({r.split for r in self.items}):
+            rows = [r for r in self.items if r.split == split]
+            answered = [r for r in rows if not r.declined]
+            true_answers = sum(r.answerable for r in answered)
+            answerable = sum(r.answerable for r in rows)
+            results[split or "all"] = {
+                "precision": round(true_answers / len(answered), 2) if answered else 0.0,
+                "recall": round(true_answers / answerable, 2) if answerable else 0.0,
+                "declined_unanswerable": sum(r.declined and not r.answerable for r in rows),
+                "unanswerable": len(rows) - answerable,
+            }
+        return results
