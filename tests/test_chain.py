@@ -1,6 +1,5 @@
 """The answering chain on the shared dev set and on our own gate fixtures."""
 
-import json
 
 import pytest
 
