@@ -105,14 +105,12 @@ def _key_of(word: str) -> str | None:
     """What a word names: as written, without a genitive s (Hvideruslands), or — for a
     capitalised word — spelt a little differently (Kirgistan → Kirgisistan)."""
     groups = name_groups()
-    forms = [fold(f) for f in (word, word.removesuffix("'s"), word[:-1] if word.endswith("s") else word)]
+    forms = [fold(word), fold(word.removesuffix("s"))]
+    if word[0].isupper() and len(word) >= 6:
+        forms += difflib.get_close_matches(forms[0], _by_initial().get(forms[0][:2], []), n=1, cutoff=SPELLING_VARIANT)
     for form in forms:
         if form in groups:
             return min(groups[form], key=lambda k: _KINDS.index(k.split(":")[0]))
-    if word[0].isupper() and len(word) >= 6:
-        close = difflib.get_close_matches(forms[0], _by_initial().get(forms[0][:2], []), n=1, cutoff=SPELLING_VARIANT)
-        if close:
-            return min(groups[close[0]], key=lambda k: _KINDS.index(k.split(":")[0]))
     return None
 
 
@@ -131,6 +129,6 @@ def glossary(text: str, target: Lang) -> list[tuple[str, str]]:
             continue  # a lower-case word that spells a country is not one ("to", "by")
         already = {fold(name) for name in _names()[key][target]}
         name = _preferred().get(key, {}).get(target)
-        if name and not {fold(word), fold(word).removesuffix("s"), fold(word).removesuffix("'s")} & already:
+        if name and not {fold(word), fold(word.removesuffix("s"))} & already:
             pairs.setdefault(word, name)
     return list(pairs.items())
