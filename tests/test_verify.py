@@ -62,7 +62,7 @@ def test_an_answer_without_citation_gets_the_sentence_it_rests_on(answerer):
 
 def test_an_answer_in_the_wrong_language_is_caught(check):
     problems = check("Who sent troops to Kazakhstan?", "En russisk-ledet militæralliance har sendt tropper til Kasakhstan [1].")
-    assert any("written in da" in p for p in problems)
+    assert any("written in Danish" in p for p in problems)
 
 
 def test_an_answer_that_only_repeats_the_question_or_cites_is_caught(check):
@@ -102,3 +102,10 @@ def test_an_answer_must_pass_on_that_the_article_does_not_know(check):
     assert any("not known" in p for p in problems)
     assert check("How many troops were sent?", "The article does not say how many troops from the pact were sent to Kazakhstan [1].") == []
     assert check("How many people were injured?", "More than 1,000 people were injured [1].") == []
+
+
+def test_danish_words_copied_into_an_english_answer_are_caught(check):
+    assert any("copies" in p for p in check("What kind of soldiers arrived according to Reuters?", "Russiske faldskærmssoldater [1]."))
+    assert any("copies" in p for p in check("Which news agencies reported this?", "AFP og Reuters [1]."))
+    assert check("Which news agencies reported this?", "AFP and Reuters [1].") == []
+    assert check("What is the name of Kazakhstan's president?", "Kassym-Jomart Tokajev [1].") == []

@@ -35,7 +35,7 @@ from bot.answering.composers.generator import prompt_for, prompt_values
 from bot.answering.gate import answer_type, compound_match, says_not, says_unknown, spelling_match
 from bot.lang import Term, content_terms, detect_language, fold, numbers_in
 from bot.names import name_groups
-from bot.texts import raw
+from bot.texts import LANGUAGE_NAMES, raw
 from bot.types import Citation, Lang
 
 CITATION_MARK = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
@@ -109,7 +109,7 @@ class AnswerVerifier:
             problems.append("says nothing but citations")
         elif all(any(term_match(t, q) for q in question_terms) for t in terms):
             problems.append("only repeats the question")
-        problems += self._check_language(prose, language, terms)
+        problems += self._check_language(prose, language, terms) or self._check_copied(prose, language, evidence)
         problems += self._check_numbers(prose, language, evidence, question, citations)
         problems += self._check_names(terms, evidence, question, citations)
         problems += self._check_additions(prose, language, evidence, question)
@@ -142,7 +142,22 @@ class AnswerVerifier:
         if len(words) < MIN_WORDS_FOR_LANGUAGE:
             return []
         detected = detect_language(" ".join(words), default=language)
-        return [] if detected == language else [f"is written in {detected}, not {language}"]
+        called = LANGUAGE_NAMES["en"]
+        return [] if detected == language else [f"is written in {called[detected]}, not {called[language]}"]
+
+    @staticmethod
+    def _check_copied(prose: str, language: Lang, evidence: str) -> list[str]:
+        """Quotes in the other language copied into the answer ("Russiske faldskærmssoldater [1]"
+        for "What kind of soldiers …?") are too short for the language check: two words in a row
+        from the sentences, one of them not a name, are a copy, not a translation."""
+        if detect_language(evidence, default="da") == language:
+            return []
+        source = " ".join(w.lower() for w in re.findall(r"[^\W\d_]+", evidence))
+        words = re.findall(r"[^\W\d_]+", prose)
+        for first, second in zip(words, words[1:]):
+            if f" {first.lower()} {second.lower()} " in f" {source} " and not (first[0].isupper() and second[0].isupper()):
+                return [f"copies the sentences' words ({first} {second}) instead of writing {LANGUAGE_NAMES['en'][language]}"]
+        return []
 
     @staticmethod
     def _check_numbers(prose: str, language: Lang, evidence: str, question: str, citations: list[Citation]) -> list[str]:
