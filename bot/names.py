@@ -1,7 +1,8 @@
-"""What countries, languages, days and months are called in English and in Danish.
+"""Names across spellings and languages: what countries, languages, days and months are called
+in English and in Danish, and whether two spellings name the same person or place.
 
-Two parts of the answering need this. The verifier must know that Hviderusland and Belarus
-are one country (e5-small word vectors can't tell: Belarus–Hviderusland 0.881 <
+Two parts of the answering need this. The verifier must know that Tokajev and Tokayev are one
+man and Hviderusland and Belarus one country (e5-small word vectors can't tell: Belarus–Hviderusland 0.881 <
 Nazarbayev–Tokajev 0.891). And the generator, translating a Danish quote, needs to be told:
 the 1.5B default model wrote "Ukraine" for Hviderusland and "Hundreders" for "dusinvis".
 The names come from the Unicode CLDR (Babel) and ISO 3166 (pycountry), not a table of ours;
@@ -23,6 +24,7 @@ from bot.types import Lang
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _KINDS = ("iso", "lang", "day", "month")  # when a word names several things, the first kind wins
 SPELLING_VARIANT = 0.85  # Kirgistan/Kirgisistan 0.90; Armenien/Slovenien 0.75
+NAME_SIMILARITY = 0.72  # transliterated likeness that counts as the same person or place (Tokajev/Tokayev 0.86)
 
 
 @lru_cache(maxsize=1)
@@ -132,3 +134,22 @@ def glossary(text: str, target: Lang) -> list[tuple[str, str]]:
         if name and not {fold(word), fold(word.removesuffix("s"))} & already:
             pairs.setdefault(word, name)
     return list(pairs.items())
+
+
+def _transliterated(word: str) -> str:
+    """Spelling without the letters Danish and English write differently (Kasakhstan/Kazakhstan)."""
+    text = fold(word)
+    for a, b in (("ks", "x"), ("sj", "j"), ("z", "s"), ("y", "j"), ("c", "k"), ("ph", "f"), ("w", "v"), ("aa", "a")):
+        text = text.replace(a, b)
+    return text
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two spellings name the same thing (in either language)."""
+    fa, fb = fold(a), fold(b)
+    if fa == fb or _transliterated(a) == _transliterated(b):
+        return True
+    if min(len(fa), len(fb)) >= 4 and difflib.SequenceMatcher(None, _transliterated(a), _transliterated(b)).ratio() >= NAME_SIMILARITY:
+        return True
+    groups = name_groups()
+    return bool(groups.get(fa, frozenset()) & groups.get(fb, frozenset()))

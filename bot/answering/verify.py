@@ -23,7 +23,6 @@ any of them is not shown (the extractive answer is, and the JSON says so):
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -33,8 +32,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from bot.answering.composers.generator import prompt_for, prompt_values
 from bot.answering.gate import answer_type, compound_match, says_not, says_unknown, spelling_match
-from bot.lang import Term, content_terms, detect_language, fold, numbers_in
-from bot.names import name_groups
+from bot.lang import Term, content_terms, detect_language, numbers_in
+from bot.names import same_name
 from bot.texts import LANGUAGE_NAMES, raw
 from bot.types import Citation, Lang
 
@@ -43,7 +42,6 @@ CLAUSE_BREAK = re.compile(
     r"[;:,.!?]|\b(?:because|due to|since|as a result|after|while|but|and|fordi|på grund af|efter|mens|men|og)\b",
     re.IGNORECASE,
 )
-NAME_SIMILARITY = 0.72  # folded-spelling likeness that counts as the same name (Tokajev/Tokayev 0.86)
 TERM_SUPPORTED = 0.5  # a word's TermMatcher score at which the cited sentences support it
 MIN_WORDS_FOR_LANGUAGE = 4
 
@@ -57,25 +55,6 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _transliterated(word: str) -> str:
-    """Spelling without the letters Danish and English write differently (Kasakhstan/Kazakhstan)."""
-    text = fold(word)
-    for a, b in (("ks", "x"), ("sj", "j"), ("z", "s"), ("y", "j"), ("c", "k"), ("ph", "f"), ("w", "v"), ("aa", "a")):
-        text = text.replace(a, b)
-    return text
-
-
-def same_name(a: str, b: str) -> bool:
-    """Whether two spellings name the same thing (in either language)."""
-    fa, fb = fold(a), fold(b)
-    if fa == fb or _transliterated(a) == _transliterated(b):
-        return True
-    if min(len(fa), len(fb)) >= 4 and difflib.SequenceMatcher(None, _transliterated(a), _transliterated(b)).ratio() >= NAME_SIMILARITY:
-        return True
-    groups = name_groups()
-    return bool(groups.get(fa, frozenset()) & groups.get(fb, frozenset()))
 
 
 def cited_numbers(text: str, given: int) -> tuple[list[int], list[int]]:
