@@ -86,7 +86,16 @@ def test_eval_prints_totals(env):
 
     result = run_newsbot(["eval", str(DEV_QA)], env)
     assert result.returncode == 0
-    assert "evidence hits 16/16" in result.stdout.decode()
+    output = result.stdout.decode()
+    assert "evidence hits 16/16" in output and "gate (all): precision 1.00 · recall 1.00" in output
+
+
+def test_eval_reports_the_gate_per_split_of_the_file(env):
+    from tests.conftest import GATE_QA
+
+    result = run_newsbot(["eval", "--json", str(GATE_QA)], env)
+    gate = json.loads(result.stdout)["gate"]
+    assert set(gate) == {"calibrate", "report"} and gate["report"]["unanswerable"] == 20
 
 
 def test_default_settings_answer_without_any_configuration(env):
