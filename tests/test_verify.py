@@ -110,3 +110,13 @@ def test_danish_words_copied_into_an_english_answer_are_caught(check):
     assert any("copies" in p for p in check("Which news agencies reported this?", "AFP og Reuters [1]."))
     assert check("Which news agencies reported this?", "AFP and Reuters [1].") == []
     assert check("What is the name of Kazakhstan's president?", "Kassym-Jomart Tokajev [1].") == []
+
+
+def test_an_age_or_a_cost_needs_its_own_kind_of_answer_not_just_any_number():
+    from bot.answering.gate import answer_type, answer_type_evidence
+
+    assert answer_type("How old is Saltanat Azirbek?") == "age" and answer_type("Hvad kostede broen?") == "cost"
+    assert answer_type_evidence("age", "I alt er mere end 1000 personer kommet til skade.") == 0.0
+    assert answer_type_evidence("age", "Den 68-årige præsident bad om hjælp.") == 1.0
+    assert answer_type_evidence("cost", "Broen har kostet 40 millioner kroner.") == 1.0
+    assert answer_type_evidence("quantity", "I alt er mere end 1000 personer kommet til skade.") == 1.0

@@ -24,6 +24,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from importlib import resources
 
 import numpy as np
@@ -39,7 +40,7 @@ FOCUS_TOLERANCE = 0.25  # a passage nearly as on-topic as the best may hold the 
 
 
 @lru_cache(maxsize=1)
-def _answer_types() -> dict[str, dict[str, list[str]]]:
+def _answer_types() -> dict[str, dict[str, Any]]:
     return json.loads(resources.files("bot.data").joinpath("answer_types.json").read_text(encoding="utf-8"))["kinds"]
 
 
@@ -131,9 +132,10 @@ def answer_type_evidence(kind: str | None, evidence: str) -> float:
     """1 when the evidence holds the kind of answer asked for, 0 when it doesn't, 0.5 when no kind is asked."""
     if kind is None:
         return 0.5
-    if re.search(r"\d", evidence) or says_unknown(kind, evidence):
+    spec = _answer_types()[kind]
+    if (spec["digits"] and re.search(r"\d", evidence)) or says_unknown(kind, evidence):
         return 1.0
-    return float(_has_cue(_answer_types()[kind]["evidence"], evidence))
+    return float(_has_cue(spec["evidence"], evidence))
 
 
 class TermMatcher:
