@@ -9,7 +9,8 @@ scores 0.77–0.86, an answerable one 0.79–0.91), so the gate combines signals
   e5 embedding stands out for that term against the article vocabulary;
 - whether names and numbers in the question are all found (an absent year or name
   means the article is about something else);
-- whether the answer type the question asks for (a quantity, a time) occurs in the evidence.
+- whether the answer type the question asks for (a quantity, a time, an age, a cost) occurs in
+  the evidence, or a sentence says the article does not know it.
 
 The thresholds were chosen by a grid search on the calibration half of
 tests/fixtures/gate_questions.jsonl and are kept in bot/data/gate_thresholds.json; nothing in
