@@ -88,12 +88,14 @@ class AnswerVerifier:
             problems.append("says nothing but citations")
         elif all(any(term_match(t, q) for q in question_terms) for t in terms):
             problems.append("only repeats the question")
-        problems += self._check_language(prose, language, terms) or self._check_copied(prose, language, evidence)
+        same_language = detect_language(evidence, default="da") == language
+        problems += self._check_language(prose, language, terms) or ([] if same_language else self._check_copied(prose, language, evidence))
         problems += self._check_numbers(prose, language, evidence, question, citations)
         problems += self._check_names(terms, evidence, question, citations)
-        problems += self._check_additions(prose, language, evidence, question)
         problems += self._check_unknown(prose, question, citations)
-        problems += self._check_focus(question_terms, language, evidence, citations, cited_numbers(answer, len(citations))[0])
+        if same_language:  # across languages word forms don't meet; there the generator judges (ClaimJudge)
+            problems += self._check_additions(prose, language, evidence, question)
+            problems += self._check_focus(question_terms, language, citations, valid)
         return Verdict(problems)
 
     @staticmethod
@@ -129,8 +131,6 @@ class AnswerVerifier:
         """Quotes in the other language copied into the answer ("Russiske faldskærmssoldater [1]"
         for "What kind of soldiers …?") are too short for the language check: two words in a row
         from the sentences, one of them not a name, are a copy, not a translation."""
-        if detect_language(evidence, default="da") == language:
-            return []
         source = " ".join(w.lower() for w in re.findall(r"[^\W\d_]+", evidence))
         words = re.findall(r"[^\W\d_]+", prose)
         for first, second in zip(words, words[1:]):
@@ -165,12 +165,12 @@ class AnswerVerifier:
         return []
 
     @staticmethod
-    def _check_focus(question_terms: list[Term], language: Lang, evidence: str, citations: list[Citation], cited: list[int]) -> list[str]:
+    def _check_focus(question_terms: list[Term], language: Lang, citations: list[Citation], cited: list[int]) -> list[str]:
         """Same language: when one sentence holds every word of the question and the cited ones
         don't, the answer comes from the wrong sentence ("Hvad er troppernes opgaver?" answered
         from "Tropperne er en del af pagten" next to "Troppernes primære opgaver er …")."""
         words = [t for t in question_terms if not t.is_number]
-        if len(words) < 2 or not cited or detect_language(evidence, default="da") != language:
+        if len(words) < 2 or not cited:
             return []
 
         def covered(citation: Citation) -> set[str]:
@@ -184,14 +184,13 @@ class AnswerVerifier:
             return [f"does not answer from [{best.n}], the sentence about {', '.join(t.surface for t in words)}"]
         return []
 
-    def _check_additions(self, prose: str, language: Lang, evidence: str, question: str) -> list[str]:
+    @staticmethod
+    def _check_additions(prose: str, language: Lang, evidence: str, question: str) -> list[str]:
         """Same language: a clause whose content words are mostly absent from the sentences (by stem,
         spelling or compound) adds a claim of its own. Across languages word forms don't meet, and
         e5-small's word vectors can't tell a translation from a neighbour ('internal'–'urolighederne'
         0.865 > 'unrest'–'urolighederne' 0.847), so there the generator's own yes/no check decides
         (`ClaimJudge`, run by `Answerer.refine`)."""
-        if detect_language(evidence, default="da") != language:
-            return []
         support = content_terms(evidence, language) + content_terms(question, language)
         unsupported: list[str] = []
         for clause in CLAUSE_BREAK.split(prose):
