@@ -41,13 +41,17 @@ FOCUS_TOLERANCE = 0.25  # a passage nearly as on-topic as the best may hold the 
 
 
 @lru_cache(maxsize=1)
+def _answer_type_data() -> dict[str, Any]:
+    return json.loads(resources.files("bot.data").joinpath("answer_types.json").read_text(encoding="utf-8"))
+
+
 def _answer_types() -> dict[str, dict[str, Any]]:
-    return json.loads(resources.files("bot.data").joinpath("answer_types.json").read_text(encoding="utf-8"))["kinds"]
+    return _answer_type_data()["kinds"]
 
 
-@lru_cache(maxsize=1)
 def _cues(name: str) -> list[str]:
-    return json.loads(resources.files("bot.data").joinpath("answer_types.json").read_text(encoding="utf-8"))[name]
+    """The "unknown" phrases or the "negations"."""
+    return _answer_type_data()[name]
 
 
 @lru_cache(maxsize=1)
