@@ -30,7 +30,6 @@ NAME_SIMILARITY = 0.72  # transliterated likeness that counts as the same person
 @lru_cache(maxsize=1)
 def _names() -> dict[str, dict[Lang, set[str]]]:
     """Key ("iso:BY", "day:3", …) → its names per language, as written."""
-    from babel import Locale
     import pycountry
 
     names: dict[str, dict[Lang, set[str]]] = {}
@@ -44,16 +43,23 @@ def _names() -> dict[str, dict[Lang, set[str]]]:
         add(f"iso:{country.alpha_2}", "en", *english)
         add(f"iso:{country.alpha_2}", "da", *(danish.gettext(name) for name in english if name))
     for language in ("en", "da"):
-        locale = Locale(language)
-        for code, name in locale.territories.items():
-            add(f"iso:{code}", language, name)
-        for code, name in locale.languages.items():
-            add(f"lang:{code}", language, name)
-        for number, name in locale.days["format"]["wide"].items():
-            add(f"day:{number}", language, name)
-        for number, name in locale.months["format"]["wide"].items():
-            add(f"month:{number}", language, name)
+        for key, name in _cldr(language).items():
+            add(key, language, name)
     return names
+
+
+@lru_cache(maxsize=2)
+def _cldr(language: Lang) -> dict[str, str]:
+    """Key → CLDR's name in `language` for territories, languages, weekdays and months."""
+    from babel import Locale
+
+    locale = Locale(language)
+    return {
+        **{f"iso:{code}": name for code, name in locale.territories.items()},
+        **{f"lang:{code}": name for code, name in locale.languages.items()},
+        **{f"day:{number}": name for number, name in locale.days["format"]["wide"].items()},
+        **{f"month:{number}": name for number, name in locale.months["format"]["wide"].items()},
+    }
 
 
 @lru_cache(maxsize=1)
@@ -70,17 +76,9 @@ def name_groups() -> dict[str, frozenset[str]]:
 @lru_cache(maxsize=1)
 def _preferred() -> dict[str, dict[Lang, str]]:
     """Key → the one name to use per language: CLDR's (short, current), else ISO's shortest."""
-    from babel import Locale
-
     chosen: dict[str, dict[Lang, str]] = {}
     for language in ("en", "da"):
-        locale = Locale(language)
-        cldr = {
-            **{f"iso:{c}": n for c, n in locale.territories.items()},
-            **{f"lang:{c}": n for c, n in locale.languages.items()},
-            **{f"day:{d}": n for d, n in locale.days["format"]["wide"].items()},
-            **{f"month:{m}": n for m, n in locale.months["format"]["wide"].items()},
-        }
+        cldr = _cldr(language)
         for key, by_language in _names().items():
             name = cldr.get(key) or min(by_language[language] or by_language["en"], key=len, default=None)
             if name:

@@ -204,13 +204,14 @@ class AnswerabilityGate:
             return sum(w * s for w, s in zip(weights, scores)) / sum(weights) if terms else 0.5
 
         focus = max(range(len(passages)), key=lambda i: weighted(per_passage[i]))
+        focus_coverage = weighted(per_passage[focus])
         kind = answer_type(question)
         anywhere = [max(column) for column in zip(*per_passage)] if terms else []
         key = [s for t, s in zip(terms, anywhere) if t.is_name or t.is_number]
         return GateFeatures(
             best_score=passages[0].score,
             margin=passages[0].similarity - retrieval.baseline,
-            focus_coverage=weighted(per_passage[focus]),
+            focus_coverage=focus_coverage,
             weakest_term=min(anywhere) if anywhere else 0.5,
             names_found=min(key) if key else 1.0,
             answer_type_found=max(
@@ -218,7 +219,7 @@ class AnswerabilityGate:
                 + [
                     1.0
                     for passage, scores in zip(passages, per_passage)
-                    if weighted(scores) >= weighted(per_passage[focus]) - FOCUS_TOLERANCE and says_unknown(kind, passage.text)
+                    if weighted(scores) >= focus_coverage - FOCUS_TOLERANCE and says_unknown(kind, passage.text)
                 ]
             ),
         )
