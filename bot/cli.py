@@ -81,7 +81,7 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
       printf 'Who sent troops?\\nHvornår faldt regeringen?\\n' | newsbot ask --json -
     """
     from bot.answering.chain import Question
-    from bot.frontends.render import plain
+    from bot.frontends.render import plain, refined_plain
 
     answerer, _ = _answerer(_settings())
     if question == "-":
@@ -104,11 +104,8 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
         return
     click.echo(plain(first))
     if first.answerable and answerer.composer.fluent:
-        final = answerer.refine(first)
-        if final.verified:
-            click.echo(f"\n{final.answer}  ({final.backend}, verified)")
-        else:
-            click.echo("\n" + reply("unverified", first.language))
+        refined = refined_plain(answerer.refine(first))
+        click.echo("\n" + (refined or reply("unverified", first.language)))
 
 
 def _emit_line_error(message: str, number: int, as_json: bool) -> None:

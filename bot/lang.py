@@ -108,6 +108,12 @@ def content_terms(text: str, lang: Lang) -> list[Term]:
     return terms
 
 
+@lru_cache(maxsize=256)
+def passage_terms(text: str) -> tuple[Term, ...]:
+    """An article's words in its own language: cutting a Danish passage as English too would keep
+    Danish function words ("der", "har") as content, and "forlader" would seem to hold "der"."""
+    return tuple(content_terms(text, detect_language(text, default="da")))
+
 
 @lru_cache(maxsize=1)
 def _follow_up_cues() -> dict[str, dict[str, list[str]]]:

@@ -45,6 +45,19 @@ class BrokenModel(BaseChatModel):
         raise ConnectionError("connection refused")
 
 
+class ReadingModel(RecordingModel):
+    """A scripted model that also reads quotes as a local llama.cpp model does (`yes_margin`)."""
+
+    margin: float | None = 2.0  # None: the model fails
+    read: list[list[BaseMessage]] = []
+
+    def yes_margin(self, messages: list[BaseMessage]) -> float:
+        self.read.append(messages)
+        if self.margin is None:
+            raise RuntimeError("llama_decode returned -1")
+        return self.margin
+
+
 def answerer_with(base: Answerer, model: BaseChatModel) -> Answerer:
     return Answerer(base.settings, base.index, GeneratorComposer(model, "fake"))
 
@@ -77,6 +90,41 @@ def test_the_models_own_check_can_reject_a_claim(answerer):
     model = RecordingModel(replies=["The government fell due to internal issues [1].", "no", "The government fell due to internal issues [1].", "no"])
     answer = answerer_with(answerer, model).ask("Why did the government fall?")
     assert answer.backend == "extractive" and not answer.verified
+
+
+def test_quotes_the_model_reads_as_not_answering_become_a_decline(answerer):
+    model = ReadingModel(replies=["Kassym-Jomart Tokajev is the president of Russia [1]."], margin=-3.0, read=[], seen=[])
+    answer = answerer_with(answerer, model).ask("Who is the president of Russia?")
+    assert answer.answerable is False and answer.citations == []
+    assert answer.answer.startswith("The article doesn't say")
+    assert model.seen == []  # nothing was generated for a question the quotes don't answer
+    assert answer.to_json()["answerable"] is False
+
+
+def test_the_reading_check_shows_the_model_the_quotes_their_english_names_and_the_question(answerer):
+    model = ReadingModel(replies=["Russia, Belarus, Armenia, Tajikistan, Kyrgyzstan and Kazakhstan [1].", "yes"], margin=1.5, read=[], seen=[])
+    answer = answerer_with(answerer, model).ask("Which countries are members of the pact?")
+    assert answer.answerable and answer.citations and model.seen  # read as answered, so composed
+    system, user = model.read[0]
+    assert system.type == "system" and "yes" in system.content
+    assert "Which countries are members of the pact?" in user.content
+    assert "Hviderusland = Belarus" in user.content and "[1] " in user.content
+
+
+def test_danish_questions_are_read_in_danish_without_translations(answerer):
+    model = ReadingModel(replies=["Rusland, Hviderusland, Armenien, Tadsjikistan, Kirgistan og Kasakhstan [1].", "ja"], margin=0.5, read=[], seen=[])
+    answerer_with(answerer, model).ask("Hvilke lande er med i pagten?")
+    assert "In English" not in model.read[0][1].content
+
+
+def test_a_failing_reading_check_leaves_the_gates_decision(answerer):
+    model = ReadingModel(replies=["A Russian-led military alliance sent troops to Kazakhstan [1].", "yes"], margin=None, read=[], seen=[])
+    answer = answerer_with(answerer, model).ask("Who sent troops to Kazakhstan?")
+    assert answer.answerable and answer.verified and "Russian-led" in answer.answer
+
+
+def test_models_that_cannot_read_quotes_skip_the_check(answerer):
+    assert answerer_with(answerer, RecordingModel(replies=["x"])).reader is None
 
 
 def test_a_failing_model_falls_back_with_a_reason(answerer):

@@ -9,6 +9,7 @@ fluent one when a generator is configured, keeping the extractive one if verific
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer
-from bot.answering.gate import AnswerabilityGate, GateDecision
+from bot.answering.gate import AnswerabilityGate, GateDecision, ReadingCheck
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval, retrieve
 from bot.answering.verify import AnswerVerifier, ClaimJudge, cited_numbers
 from bot.config import Settings
@@ -26,6 +27,8 @@ from bot.lang import detect_language
 from bot.store.news_index import NewsIndex
 from bot.texts import reply
 from bot.types import Answer, Citation, Lang
+
+log = logging.getLogger(__name__)
 
 GENERATION_RETRIES = 1  # a rejected generated answer is asked for once more, with the reasons
 
@@ -76,7 +79,9 @@ class Answerer:
         self.extractive = ExtractiveComposer(name_articles=len(index.articles) > 1)
         self.composer = composer or self.extractive
         self.verifier = AnswerVerifier()
-        self.judge = ClaimJudge(self.composer.model) if isinstance(self.composer, GeneratorComposer) else None
+        generator = self.composer.model if isinstance(self.composer, GeneratorComposer) else None
+        self.judge = ClaimJudge(generator) if generator else None
+        self.reader = ReadingCheck(generator) if generator and ReadingCheck.possible(generator) else None
         self.chain = self._build_chain()
 
     # --- the chain ------------------------------------------------------------
@@ -168,6 +173,8 @@ class Answerer:
         if not answer.answerable or not self.composer.fluent:
             return answer
         started = time.perf_counter()
+        if not self._reads_as_answered(answer):
+            return self._declined(answer, (time.perf_counter() - started) * 1000)
         retry: tuple[str, str] | None = None
         for _attempt in range(1 + GENERATION_RETRIES):
             composition = self.composer.compose(answer.question, answer.language, answer.citations, retry)
@@ -187,6 +194,27 @@ class Answerer:
         if problems:
             return replace(answer, verified=False, fallback="; ".join(problems), generated=text, timings_ms=timings)
         return replace(answer, answer=self._name_articles(text, answer.citations), backend=composition.backend, verified=True, timings_ms=timings)
+
+    def _reads_as_answered(self, answer: Answer) -> bool:
+        """The generator's second opinion on the gate (`ReadingCheck`); a failing model keeps the gate's."""
+        if not self.reader:
+            return True
+        try:
+            return self.reader.finds_answer(answer.question, answer.language, answer.citations)
+        except Exception as exc:
+            log.warning("The reading check failed: %s", exc)
+            return True
+
+    def _declined(self, answer: Answer, generate_ms: float) -> Answer:
+        """The quotes didn't answer the question after all: say so, as the gate would have."""
+        return replace(
+            answer,
+            answer=reply("decline", answer.language, articles=self.articles_phrase(answer.language)),
+            answerable=False,
+            citations=[],
+            backend=self.composer.name,
+            timings_ms={**answer.timings_ms, "generate": generate_ms, "total": answer.timings_ms.get("total", 0.0) + generate_ms},
+        )
 
     def _name_articles(self, text: str, citations: list[Citation]) -> str:
         """With several articles indexed, a generated answer ends by naming the ones it cites."""

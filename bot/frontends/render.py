@@ -23,6 +23,14 @@ def plain(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def refined_plain(final: Answer) -> str | None:
+    """What a terminal adds under the quotes once the generator is done: its verified answer, or
+    its finding that the quotes don't answer the question; None when the quotes stand alone."""
+    if not final.answerable:
+        return f"{final.answer}  ({final.backend} read the quotes)"
+    return f"{final.answer}  ({final.backend}, verified)" if final.verified else None
+
+
 def brief_plain(briefing: Briefing) -> str:
     """A briefing as plain text: the header, then one bullet per line with its source."""
     lines = [briefing.header]

@@ -107,7 +107,7 @@ async def _send_answer(message: Message, context: BotContext, question: str) -> 
         final = await conversations.refine(answer)
         if final.verified and final.answer != answer.answer and len(pieces) == 1:
             conversations.remember(key, final)
-            await sent.edit_text(_pieces(final)[0], parse_mode=ParseMode.HTML, reply_markup=markup)
+            await sent.edit_text(_pieces(final)[0], parse_mode=ParseMode.HTML, reply_markup=markup if final.citations else None)
 
 
 def _pieces(answer: Answer) -> list[str]:

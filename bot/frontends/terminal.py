@@ -9,7 +9,7 @@ import click
 from bot.config import Settings
 from bot.errors import InputError
 from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import plain
+from bot.frontends.render import plain, refined_plain
 from bot.texts import reply
 
 
@@ -47,9 +47,9 @@ async def _loop(conversations: Conversations) -> None:
         answer = await conversations.answer(key, question)
         click.echo(plain(answer))
         if answer.answerable and conversations.answerer.composer.fluent:
-            final = await conversations.refine(answer)
-            if final.verified:
-                click.echo(f"\n{final.answer}  ({final.backend}, verified)")
+            refined = refined_plain(await conversations.refine(answer))
+            if refined:
+                click.echo(f"\n{refined}")
         click.echo()
 
 

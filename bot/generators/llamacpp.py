@@ -60,6 +60,28 @@ class ChatLlamaCpp(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_path": str(self.model_path), "n_ctx": self.n_ctx, "max_tokens": self.max_tokens}
 
+    def yes_margin(self, messages: list[BaseMessage]) -> float:
+        """How much likelier the reply is to start with "yes" than with "no", as a logit difference:
+        a graded verdict that a threshold can be calibrated on, where one sampled word is all or nothing."""
+        from llama_cpp import LogitsProcessorList
+
+        yes, no = self._first_tokens("yes", "Yes"), self._first_tokens("no", "No")
+        margins: list[float] = []
+
+        def capture(_input_ids: Any, scores: Any) -> Any:
+            margins.append(float(max(scores[i] for i in yes) - max(scores[i] for i in no)))
+            return scores
+
+        chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        with self._lock:
+            self._llama.create_chat_completion(
+                messages=chat, temperature=0.0, max_tokens=1, logits_processor=LogitsProcessorList([capture])
+            )
+        return margins[0]
+
+    def _first_tokens(self, *words: str) -> list[int]:
+        return [self._llama.tokenize(word.encode(), add_bos=False)[0] for word in words]
+
     def _generate(
         self,
         messages: list[BaseMessage],
