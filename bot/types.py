@@ -55,6 +55,7 @@ class Answer:
     verified: bool = True  # False: a generated answer failed its checks and this is the extractive one
     fallback: str = ""  # why the generated answer was not shown
     generated: str = ""  # the rejected generated text, for debugging (`--json` only)
+    doubtful: bool = False  # the gate passed it though a question word isn't in the quotes as written
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

@@ -91,3 +91,10 @@ def test_openai_backend_with_the_server_gone_answers_with_quotes(settings):
     env = newsbot_env(settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=f"http://127.0.0.1:{free_port()}/v1", NEWSBOT_LLM_MODEL="qwen-local", NEWSBOT_LLM_TIMEOUT="5")
     answer = ask(env, "Who sent troops to Kazakhstan?")
     assert answer["backend"] == "extractive" and answer["verified"] is False and "openai generator failed" in answer["fallback"]
+
+
+def test_local_model_reads_the_quotes_and_declines_what_they_dont_answer(settings, model_path):
+    # The gate lets this through: the quotes have times and "start"-like words, but no curfew.
+    answer = ask(newsbot_env(settings, NEWSBOT_LLM="llamacpp"), "What time does the curfew start?")
+    assert answer["answerable"] is False and answer["citations"] == []
+    assert answer["answer"].startswith("The article doesn't say")

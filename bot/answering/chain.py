@@ -145,6 +145,7 @@ class Answerer:
             citations=citations,
             backend="extractive",
             verified=True,
+            doubtful=decision.doubtful,
         )
         answer.timings_ms = {
             "retrieve": timings.get("retrieve", 0.0) + timings.get("gate", 0.0),
@@ -196,8 +197,10 @@ class Answerer:
         return replace(answer, answer=self._name_articles(text, answer.citations), backend=composition.backend, verified=True, timings_ms=timings)
 
     def _reads_as_answered(self, answer: Answer) -> bool:
-        """The generator's second opinion on the gate (`ReadingCheck`); a failing model keeps the gate's."""
-        if not self.reader:
+        """The generator's second opinion on a doubtful pass of the gate (`ReadingCheck`): when every
+        question word is in the quotes as written, the model's reading caught nothing more (measured)
+        and costs a second. A failing model keeps the gate's decision."""
+        if not self.reader or not answer.doubtful:
             return True
         try:
             return self.reader.finds_answer(answer.question, answer.language, answer.citations)

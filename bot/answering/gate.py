@@ -86,6 +86,11 @@ class GateDecision:
     reason: str  # which signal declined, or "answered"
     features: GateFeatures
 
+    @property
+    def doubtful(self) -> bool:
+        """Passed, though some question term was found only by likeness: worth a model's reading."""
+        return self.answerable and self.features.weakest_term < thresholds()["reading_below_term"]
+
 
 def passes(features: GateFeatures, limits: dict[str, float]) -> tuple[bool, str]:
     """The rule: every name/number found, the asked-for kind of answer present, no question

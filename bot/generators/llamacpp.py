@@ -21,6 +21,7 @@ from pydantic import ConfigDict, PrivateAttr
 
 from bot.errors import BackendUnavailable, missing_extra
 
+PROMPT_CACHE_BYTES = 256 << 20  # a few dozen prompt states of this model (~30 KB a token)
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
@@ -40,7 +41,7 @@ class ChatLlamaCpp(BaseChatModel):
 
     def model_post_init(self, context: Any) -> None:
         try:
-            from llama_cpp import Llama
+            from llama_cpp import Llama, LlamaRAMCache
         except ImportError as exc:
             raise missing_extra("llama-cpp-python", "local") from exc
         if not self.model_path.is_file():
@@ -49,6 +50,9 @@ class ChatLlamaCpp(BaseChatModel):
             self._llama = Llama(
                 model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
             )
+            # Answers and reading checks begin with different system prompts; keeping the states of
+            # recent prompts lets each resume from its own prefix instead of evaluating it again.
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=PROMPT_CACHE_BYTES))
         except (ValueError, RuntimeError) as exc:
             raise BackendUnavailable(f"llama.cpp could not load {self.model_path.name}: {exc}.") from exc
 
