@@ -13,7 +13,6 @@ import click
 
 from bot.config import Settings
 from bot.errors import NewsbotError
-from bot.texts import reply
 
 EXIT_BAD_INPUT = 2
 
@@ -103,9 +102,10 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
         click.echo(json.dumps(answerer.refine(first).to_json(), ensure_ascii=False))
         return
     click.echo(plain(first))
-    if first.answerable and answerer.composer.fluent:
-        refined = refined_plain(answerer.refine(first))
-        click.echo("\n" + (refined or reply("unverified", first.language)))
+    if answerer.may_refine(first):
+        refined = refined_plain(answerer.refine(first), first)
+        if refined:
+            click.echo("\n" + refined)
 
 
 def _emit_line_error(message: str, number: int, as_json: bool) -> None:

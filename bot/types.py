@@ -55,7 +55,8 @@ class Answer:
     verified: bool = True  # False: a generated answer failed its checks and this is the extractive one
     fallback: str = ""  # why the generated answer was not shown
     generated: str = ""  # the rejected generated text, for debugging (`--json` only)
-    doubtful: bool = False  # the gate passed it though a question word isn't in the quotes as written
+    doubtful: bool = False  # the gate's decision rests on word likeness (see GateDecision.doubtful)
+    candidates: list[Citation] = field(default_factory=list)  # the quotes a doubtful decline was made over
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

@@ -295,7 +295,40 @@ def test_a_checksum_mismatch_is_a_clear_error_and_leaves_no_file(tmp_path, monke
 def test_the_terminal_shows_under_the_quotes_what_the_model_made_of_them(answerer):
     from bot.frontends.render import refined_plain
 
-    read_as_unanswered = answerer_with(answerer, ReadingModel(replies=["x"], margin=-3.0, read=[], seen=[])).ask("What is the capital of Kazakhstan?")
-    assert refined_plain(read_as_unanswered).startswith("The article doesn't say")
-    fallen_back = answerer_with(answerer, BrokenModel()).ask("Who sent troops to Kazakhstan?")
-    assert refined_plain(fallen_back) is None  # the quotes above stand alone
+    reader = answerer_with(answerer, ReadingModel(replies=["x"], margin=-3.0, read=[], seen=[]))
+    first = reader.answer("What is the capital of Kazakhstan?")
+    assert refined_plain(reader.refine(first), first) == "(fake read the quotes) " + reply_decline()
+    broken = answerer_with(answerer, BrokenModel())
+    first = broken.answer("Who sent troops to Kazakhstan?")
+    assert refined_plain(broken.refine(first), first).startswith("(The generated answer did not check out")
+
+
+def reply_decline() -> str:
+    from bot.texts import reply
+
+    return reply("decline", "en", articles=reply("one_article", "en", source="ritzau", date="2022-01"))
+
+
+def test_a_decline_for_one_missing_word_is_read_and_answered_when_the_model_reads_yes(answerer):
+    model = ReadingModel(replies=["The police spokesperson is Saltanat Azirbek [2].", "yes"], margin=0.8, read=[], seen=[])
+    fluent = answerer_with(answerer, model)
+    first = fluent.answer("Who is the police spokesperson?")
+    assert first.answerable is False and first.citations == [] and fluent.may_refine(first)
+    final = fluent.refine(first)
+    assert final.answerable and final.citations and "Saltanat Azirbek" in " ".join(c.quote for c in final.citations)
+    assert model.read and model.seen  # read, then composed
+    assert final.to_json()["answerable"] is True and "candidates" not in final.to_json()
+
+
+def test_a_decline_for_one_missing_word_stands_when_the_model_does_not_read_yes(answerer):
+    model = ReadingModel(replies=["x"], margin=-0.2, read=[], seen=[])
+    answer = answerer_with(answerer, model).ask("Who is the police spokesperson?")
+    assert answer.answerable is False and answer.citations == [] and model.seen == []
+
+
+def test_a_decline_for_a_missing_name_is_never_read_again(answerer):
+    model = ReadingModel(replies=["x"], margin=3.0, read=[], seen=[])
+    fluent = answerer_with(answerer, model)
+    first = fluent.answer("What did the United Nations say about the troops?")
+    assert not fluent.may_refine(first)
+    assert fluent.ask("What did the United Nations say about the troops?").answerable is False and model.read == []

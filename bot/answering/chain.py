@@ -130,22 +130,22 @@ class Answerer:
     def _compose(self, state: dict[str, Any]) -> Answer:
         language: Lang = state["language"]
         decision: GateDecision = state["decision"]
-        citations = citations_from(state["retrieval"])
+        quotes = citations_from(state["retrieval"])
         if decision.answerable:
-            text = self.extractive.compose(state["text"], language, citations).text
+            text = self.extractive.compose(state["text"], language, quotes).text
         else:
             text = reply("decline", language, articles=self.articles_phrase(language))
-            citations = []
         timings = state["timings"]
         answer = Answer(
             question=state["text"],
             language=language,
             answer=text,
             answerable=decision.answerable,
-            citations=citations,
+            citations=quotes if decision.answerable else [],
             backend="extractive",
             verified=True,
             doubtful=decision.doubtful,
+            candidates=quotes if decision.doubtful and not decision.answerable else [],
         )
         answer.timings_ms = {
             "retrieve": timings.get("retrieve", 0.0) + timings.get("gate", 0.0),
@@ -171,11 +171,13 @@ class Answerer:
     def refine(self, answer: Answer) -> Answer:
         """The fluent answer when a generator is configured and what it wrote passes verification;
         otherwise `answer` unchanged, with `verified=False` and the reason when a generator was tried."""
-        if not answer.answerable or not self.composer.fluent:
+        if not self.may_refine(answer):
             return answer
         started = time.perf_counter()
         if not self._reads_as_answered(answer):
-            return self._declined(answer, (time.perf_counter() - started) * 1000)
+            return self._declined(answer, (time.perf_counter() - started) * 1000) if answer.answerable else answer
+        if not answer.answerable:
+            answer = self._rescued(answer)
         retry: tuple[str, str] | None = None
         for _attempt in range(1 + GENERATION_RETRIES):
             composition = self.composer.compose(answer.question, answer.language, answer.citations, retry)
@@ -196,17 +198,29 @@ class Answerer:
             return replace(answer, verified=False, fallback="; ".join(problems), generated=text, timings_ms=timings)
         return replace(answer, answer=self._name_articles(text, answer.citations), backend=composition.backend, verified=True, timings_ms=timings)
 
+    def may_refine(self, answer: Answer) -> bool:
+        """Whether `refine` may change this answer: a generator writes answers, and a decline that
+        rests on one missing word is read again by the local model."""
+        return self.composer.fluent and (answer.answerable or (answer.doubtful and self.reader is not None))
+
     def _reads_as_answered(self, answer: Answer) -> bool:
-        """The generator's second opinion on a doubtful pass of the gate (`ReadingCheck`): when every
-        question word is in the quotes as written, the model's reading caught nothing more (measured)
-        and costs a second. A failing model keeps the gate's decision."""
+        """The generator's second opinion on a doubtful decision of the gate (`ReadingCheck`); when
+        every question word is in the quotes as written, its reading caught nothing more (measured)
+        and would cost a second. A failing model keeps the gate's decision."""
         if not self.reader or not answer.doubtful:
-            return True
+            return answer.answerable
+        quotes = answer.citations or answer.candidates
         try:
-            return self.reader.finds_answer(answer.question, answer.language, answer.citations)
+            return self.reader.finds_answer(answer.question, answer.language, quotes, gate_passed=answer.answerable)
         except Exception as exc:
             log.warning("The reading check failed: %s", exc)
-            return True
+            return answer.answerable
+
+    def _rescued(self, answer: Answer) -> Answer:
+        """A decline the model read as answered: the quotes it read become the answer's."""
+        quotes = answer.candidates
+        text = self.extractive.compose(answer.question, answer.language, quotes).text
+        return replace(answer, answer=text, answerable=True, citations=quotes, candidates=[])
 
     def _declined(self, answer: Answer, generate_ms: float) -> Answer:
         """The quotes didn't answer the question after all: say so, as the gate would have."""

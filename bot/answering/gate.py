@@ -45,6 +45,7 @@ from bot.types import Citation, Lang
 
 SPELLING_SIMILARITY = 0.75
 EMBEDDING_Z_LOW, EMBEDDING_Z_HIGH = 1.5, 3.5
+MISSING_TERM = "a term of the question is not in the article"
 FOCUS_TOLERANCE = 0.25  # a passage nearly as on-topic as the best may hold the answer (or say it isn't known)
 
 
@@ -88,8 +89,12 @@ class GateDecision:
 
     @property
     def doubtful(self) -> bool:
-        """Passed, though some question term was found only by likeness: worth a model's reading."""
-        return self.answerable and self.features.weakest_term < thresholds()["reading_below_term"]
+        """Whether the decision rests on word likeness, so a model's reading is worth a second:
+        passed though a question term was found only by likeness ("capital" near "største by"),
+        or declined for one term alone ("spokesman", which e5 doesn't see in "talsmand")."""
+        if self.answerable:
+            return self.features.weakest_term < thresholds()["reading_below_term"]
+        return self.reason == MISSING_TERM
 
 
 def passes(features: GateFeatures, limits: dict[str, float]) -> tuple[bool, str]:
@@ -100,7 +105,7 @@ def passes(features: GateFeatures, limits: dict[str, float]) -> tuple[bool, str]
     if features.answer_type_found < 0.25:
         return False, "the evidence holds no answer of the kind asked for"
     if features.weakest_term < limits["weakest_term"] and features.answer_type_found < 0.75:
-        return False, "a term of the question is not in the article"
+        return False, MISSING_TERM
     if features.focus_coverage < limits["focus_coverage"]:
         return False, "no passage covers the question"
     if features.best_score + features.margin < limits["evidence_strength"]:
@@ -245,8 +250,8 @@ class AnswerabilityGate:
 
 class ReadingCheck:
     """The generator reads the quotes and says whether they answer the question; its yes/no is
-    read as a logit margin (`yes_margin`, which the local llama.cpp model offers), declining
-    below the calibrated `reading_margin`. The prompt is in English for both languages, as the
+    read as a logit margin (`yes_margin`, which the local llama.cpp model offers) and compared
+    with calibrated thresholds. The prompt is in English for both languages, as the
     small model follows English instructions best; foreign names come glossed, as for answers."""
 
     def __init__(self, model: Any) -> None:
@@ -262,5 +267,8 @@ class ReadingCheck:
         )
         return self.model.yes_margin([SystemMessage(raw("reading")), HumanMessage(user)])
 
-    def finds_answer(self, question: str, language: Lang, citations: list[Citation]) -> bool:
-        return self.margin(question, language, citations) >= thresholds()["reading_margin"]
+    def finds_answer(self, question: str, language: Lang, citations: list[Citation], gate_passed: bool) -> bool:
+        """A pass stands unless the model clearly reads no (`reading_margin`); a decline for a
+        missing term is overturned only when it reads yes (`rescue_margin`)."""
+        limit = thresholds()["reading_margin" if gate_passed else "rescue_margin"]
+        return self.margin(question, language, citations) >= limit

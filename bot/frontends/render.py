@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+from bot.texts import reply
 from bot.types import Answer, Briefing, Citation
 
 
@@ -23,12 +24,19 @@ def plain(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def refined_plain(final: Answer) -> str | None:
-    """What a terminal adds under the quotes once the generator is done: its verified answer, or
-    its finding that the quotes don't answer the question; None when the quotes stand alone."""
-    if not final.answerable:
-        return f"{final.answer}  ({final.backend} read the quotes)"
-    return f"{final.answer}  ({final.backend}, verified)" if final.verified else None
+def replaces(final: Answer, first: Answer) -> bool:
+    """Whether the refined answer should replace the one already shown: a verified fluent answer,
+    or the local model's reading turning a decline into quotes or quotes into a decline."""
+    return final.answer != first.answer and (final.verified or final.answerable != first.answerable)
+
+
+def refined_plain(final: Answer, first: Answer) -> str | None:
+    """What a terminal adds under the first answer once the generator is done; None for nothing."""
+    if not replaces(final, first):
+        return None if final.verified else reply("unverified", first.language)
+    if final.answerable != first.answerable:
+        return f"({final.backend} read the quotes) " + (plain(final) if final.answerable else final.answer)
+    return f"{final.answer}  ({final.backend}, verified)"
 
 
 def brief_plain(briefing: Briefing) -> str:

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
 from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import slack_blocks, slack_brief_blocks, slack_escape
+from bot.frontends.render import replaces, slack_blocks, slack_brief_blocks, slack_escape
 from bot.lang import detect_language
 from bot.texts import reply
 from bot.types import Answer, Lang
@@ -61,7 +61,7 @@ async def _allowed(conversations: Conversations, user: str, language: Lang, send
 
 
 def _fluent_wanted(conversations: Conversations, answer: Answer) -> bool:
-    return answer.answerable and conversations.answerer.composer.fluent
+    return conversations.answerer.may_refine(answer)
 
 
 # --- listeners -------------------------------------------------------------------
@@ -86,7 +86,7 @@ async def ask_command(ack: Callable[..., Awaitable[None]], command: dict, respon
     await respond(text=answer.answer, blocks=[asked, *slack_blocks(answer)], response_type="in_channel")
     if _fluent_wanted(conversations, answer):
         final = await conversations.refine(answer)
-        if final.verified and final.answer != answer.answer:
+        if replaces(final, answer):
             await respond(text=final.answer, blocks=[asked, *slack_blocks(final)], response_type="in_channel", replace_original=True)
 
 
@@ -123,7 +123,7 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
     posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer.answer, blocks=slack_blocks(answer))
     if _fluent_wanted(conversations, answer):
         final = await conversations.refine(answer)
-        if final.verified and final.answer != answer.answer:
+        if replaces(final, answer):
             await client.chat_update(channel=channel, ts=posted["ts"], text=final.answer, blocks=slack_blocks(final))
 
 

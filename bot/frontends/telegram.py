@@ -39,7 +39,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
 from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import brief_telegram_html, split_message, telegram_html, telegram_quotes_html
+from bot.frontends.render import brief_telegram_html, replaces, split_message, telegram_html, telegram_quotes_html
 from bot.lang import detect_language
 from bot.texts import raw, reply
 from bot.types import Answer, Lang
@@ -93,21 +93,24 @@ async def _send_answer(message: Message, context: BotContext, question: str) -> 
     answer = await conversations.answer(_chat_key(message.chat_id), question)
     key = uuid.uuid4().hex[:16]
     conversations.remember(key, answer)
-    markup = (
-        InlineKeyboardMarkup([[InlineKeyboardButton(raw(f"show_quotes.{answer.language}"), callback_data=f"quotes:{key}")]])
-        if answer.citations
-        else None
-    )
+    markup = _quotes_button(key, answer)
     pieces = _pieces(answer)
     sent = await message.reply_html(pieces[0], reply_parameters=ReplyParameters(message.message_id), reply_markup=markup if len(pieces) == 1 else None)
     for index, piece in enumerate(pieces[1:], start=2):
         sent = await message.chat.send_message(piece, parse_mode=ParseMode.HTML, reply_markup=markup if index == len(pieces) else None)
-    if answer.answerable and conversations.answerer.composer.fluent:
+    if conversations.answerer.may_refine(answer):
         await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
         final = await conversations.refine(answer)
-        if final.verified and final.answer != answer.answer and len(pieces) == 1:
+        if replaces(final, answer) and len(pieces) == 1:
             conversations.remember(key, final)
-            await sent.edit_text(_pieces(final)[0], parse_mode=ParseMode.HTML, reply_markup=markup if final.citations else None)
+            await sent.edit_text(_pieces(final)[0], parse_mode=ParseMode.HTML, reply_markup=_quotes_button(key, final))
+
+
+def _quotes_button(key: str, answer: Answer) -> InlineKeyboardMarkup | None:
+    """The "show quotes" button under an answer that has quotes."""
+    if not answer.citations:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(raw(f"show_quotes.{answer.language}"), callback_data=f"quotes:{key}")]])
 
 
 def _pieces(answer: Answer) -> list[str]:

@@ -46,8 +46,8 @@ async def _loop(conversations: Conversations) -> None:
             continue
         answer = await conversations.answer(key, question)
         click.echo(plain(answer))
-        if answer.answerable and conversations.answerer.composer.fluent:
-            refined = refined_plain(await conversations.refine(answer))
+        if conversations.answerer.may_refine(answer):
+            refined = refined_plain(await conversations.refine(answer), answer)
             if refined:
                 click.echo(f"\n{refined}")
         click.echo()
