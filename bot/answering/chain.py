@@ -1,10 +1,12 @@
 """The answering chain (LCEL): check the question, detect its language, retrieve, gate, compose.
 
     question ─► validate ─► language ─► retrieve ─► gate ─► cite ─► compose (extractive)
-                                                                     └─► refine (generator, verified)
+                                                                     └─► refine (reading check, generator, verified)
 
 `Answerer.answer` returns the extractive answer at once; `Answerer.refine` turns it into a
 fluent one when a generator is configured, keeping the extractive one if verification fails.
+With the local model, `refine` first has it read the quotes when the gate's decision rested on
+word likeness, which may turn a pass into a decline or the other way round.
 """
 
 from __future__ import annotations
