@@ -120,3 +120,12 @@ def test_an_age_or_a_cost_needs_its_own_kind_of_answer_not_just_any_number():
     assert answer_type_evidence("age", "Den 68-årige præsident bad om hjælp.") == 1.0
     assert answer_type_evidence("cost", "Broen har kostet 40 millioner kroner.") == 1.0
     assert answer_type_evidence("quantity", "I alt er mere end 1000 personer kommet til skade.") == 1.0
+
+
+def test_a_question_asking_for_a_name_is_answered_with_one_of_the_quotes_names(check):
+    problems = check("What is the name of Kazakhstan's president?", "Kazakhstan's president is a politician [1].")
+    assert any("names in the sentences" in p and "Tokajev" in p for p in problems)
+    assert "Kasakhstan" not in " ".join(problems)  # a name the question already holds is no answer
+    assert check("What is the name of Kazakhstan's president?", "Kazakhstan's president is Kassym-Jomart Tokayev [1].") == []
+    assert check("Hvad hedder polititalsmanden?", "Polititalsmanden hedder Saltanat Azirbek [1].", "da") == []
+    assert any("names in the sentences" in p for p in check("Hvad hedder polititalsmanden?", "Han er talsmand for politiet [1].", "da"))

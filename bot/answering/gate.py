@@ -59,7 +59,7 @@ def _answer_types() -> dict[str, dict[str, Any]]:
 
 
 def _cues(name: str) -> list[str]:
-    """The "unknown" phrases or the "negations"."""
+    """The "unknown" phrases, the "negations" or the "name_questions"."""
     return _answer_type_data()[name]
 
 
@@ -141,6 +141,11 @@ def says_unknown(kind: str | None, text: str) -> bool:
 def says_not(text: str) -> bool:
     """Whether a text holds a negation ("is not known", "fremgår ikke"): how an answer passes on that the article doesn't know."""
     return _has_cue(_cues("negations"), text)
+
+
+def asks_for_name(question: str) -> bool:
+    """"Who is …?", "Hvad hedder …?": the answer is somebody's or something's name."""
+    return _has_cue(_cues("name_questions"), question)
 
 
 def answer_type(question: str) -> str | None:

@@ -13,6 +13,7 @@ any of them is not shown (the extractive answer is, and the JSON says so):
   (Tokajev/Tokayev), or the same place, language, day or month in the other language
   (Hviderusland/Belarus, from the Unicode CLDR and ISO 3166 name lists, not a table of ours).
   e5-small word vectors can't do this: Belarus–Hviderusland scores 0.881, Nazarbayev–Tokajev 0.891;
+- a name: a question asking for one gets one of the sentences' names;
 - not known: when a sentence says the article doesn't know what is asked, the answer says so too;
 - the right sentence: in the article's own language, an answer cites the sentence that holds every
   word of the question when there is one;
@@ -31,8 +32,8 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.messages import AIMessage, HumanMessage
 
 from bot.answering.composers.generator import prompt_for, prompt_values
-from bot.answering.gate import answer_type, compound_match, says_not, says_unknown, spelling_match
-from bot.lang import Term, content_terms, detect_language, numbers_in
+from bot.answering.gate import answer_type, asks_for_name, compound_match, says_not, says_unknown, spelling_match
+from bot.lang import Term, content_terms, detect_language, numbers_in, passage_terms
 from bot.names import same_name
 from bot.texts import LANGUAGE_NAMES, raw
 from bot.types import Citation, Lang
@@ -93,6 +94,7 @@ class AnswerVerifier:
         problems += self._check_numbers(prose, language, evidence, question, citations)
         problems += self._check_names(terms, evidence, question, citations)
         problems += self._check_unknown(prose, question, citations)
+        problems += self._check_named(prose, language, question, citations)
         if same_language:  # across languages word forms don't meet; there the generator judges (ClaimJudge)
             problems += self._check_additions(prose, language, evidence, question)
             problems += self._check_focus(question_terms, language, citations, valid)
@@ -154,6 +156,25 @@ class AnswerVerifier:
             if t.is_name and not any(same_name(part, k) for part in t.surface.split("-") for k in known_parts)
         ]
         return [f"names what the sentences don't: {', '.join(unknown)}"] if unknown else []
+
+    @staticmethod
+    def _check_named(prose: str, language: Lang, question: str, citations: list[Citation]) -> list[str]:
+        """A question asking for a name ("Who is the police spokesperson?") is answered with one of
+        the names the sentences give, not with "an individual for politics" (names the question
+        already has don't count)."""
+        if not asks_for_name(question):
+            return []
+        asked = [t.lower for t in content_terms(question, language)]
+        names = {
+            t.surface
+            for c in citations
+            for t in passage_terms(c.quote)
+            if t.is_name and not any(same_name(t.lower, a) for a in asked)
+        }
+        words = [w.lower() for w in re.findall(r"[^\W\d_]+", prose)]
+        if not names or any(same_name(w, n.lower()) for w in words for n in names):
+            return []
+        return [f"gives none of the names in the sentences ({', '.join(sorted(names))}), though the question asks for one"]
 
     @staticmethod
     def _check_unknown(prose: str, question: str, citations: list[Citation]) -> list[str]:
