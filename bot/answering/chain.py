@@ -136,7 +136,7 @@ class Answerer:
         if decision.answerable:
             text = self.extractive.compose(state["text"], language, quotes).text
         else:
-            text = reply("decline", language, articles=self.articles_phrase(language))
+            text = self.decline_text(language)
         timings = state["timings"]
         answer = Answer(
             question=state["text"],
@@ -155,6 +155,9 @@ class Answerer:
             "total": (time.perf_counter() - state["started"]) * 1000,
         }
         return answer
+
+    def decline_text(self, language: Lang) -> str:
+        return reply("decline", language, articles=self.articles_phrase(language))
 
     def articles_phrase(self, language: Lang) -> str:
         """"the ritzau article (2022-01)" or "the 3 articles I have", for declines and briefings."""
@@ -228,7 +231,7 @@ class Answerer:
         """The quotes didn't answer the question after all: say so, as the gate would have."""
         return replace(
             answer,
-            answer=reply("decline", answer.language, articles=self.articles_phrase(answer.language)),
+            answer=self.decline_text(answer.language),
             answerable=False,
             citations=[],
             backend=self.composer.name,

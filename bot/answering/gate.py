@@ -12,10 +12,11 @@ scores 0.77–0.86, an answerable one 0.79–0.91), so the gate combines signals
 - whether the answer type the question asks for (a quantity, a time, an age, a cost) occurs in
   the evidence, or a sentence says the article does not know it.
 
-With a local generator loaded, a second opinion follows (`ReadingCheck`): the model reads the
-passages the gate let through and says whether they answer the question — it sees relations that
-term coverage can't ("Who is the president of Russia?" over a passage naming Kazakhstan's
-president next to Russia), though a 1.5B model only some of them.
+With a local generator loaded, a second opinion follows where a decision rests on word likeness
+(`ReadingCheck`, run by `Answerer.refine`): the model reads the passages and says whether they
+answer the question. It sees what term coverage can't ("What is the capital of Kazakhstan?"
+over "landets største by, Almaty"), though a 1.5B model not every relation ("Who is the
+president of Russia?" over a passage naming Kazakhstan's president next to Russia).
 
 The thresholds were chosen by a grid search on the calibration half of
 tests/fixtures/gate_questions.jsonl and are kept in bot/data/gate_thresholds.json; nothing in

@@ -94,7 +94,7 @@ class AnswerVerifier:
         problems += self._check_numbers(prose, language, evidence, question, citations)
         problems += self._check_names(terms, evidence, question, citations)
         problems += self._check_unknown(prose, question, citations)
-        problems += self._check_named(prose, language, question, citations)
+        problems += self._check_name_given(prose, language, question, citations)
         if same_language:  # across languages word forms don't meet; there the generator judges (ClaimJudge)
             problems += self._check_additions(prose, language, evidence, question)
             problems += self._check_focus(question_terms, language, citations, valid)
@@ -158,7 +158,7 @@ class AnswerVerifier:
         return [f"names what the sentences don't: {', '.join(unknown)}"] if unknown else []
 
     @staticmethod
-    def _check_named(prose: str, language: Lang, question: str, citations: list[Citation]) -> list[str]:
+    def _check_name_given(prose: str, language: Lang, question: str, citations: list[Citation]) -> list[str]:
         """A question asking for a name ("Who is the police spokesperson?") is answered with one of
         the names the sentences give, not with "an individual for politics" (names the question
         already has don't count)."""

@@ -26,7 +26,7 @@ from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import replaces, slack_blocks, slack_brief_blocks, slack_escape
 from bot.lang import detect_language
 from bot.texts import reply
-from bot.types import Answer, Lang
+from bot.types import Lang
 
 logger = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -60,10 +60,6 @@ async def _allowed(conversations: Conversations, user: str, language: Lang, send
     return allowed
 
 
-def _fluent_wanted(conversations: Conversations, answer: Answer) -> bool:
-    return conversations.answerer.may_refine(answer)
-
-
 # --- listeners -------------------------------------------------------------------
 async def ask_command(ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext) -> None:
     """/ask question — one-shot (no follow-up context), answered in the channel."""
@@ -84,7 +80,7 @@ async def ask_command(ack: Callable[..., Awaitable[None]], command: dict, respon
     answer = await conversations.answer(f"slack-command:{command['user_id']}", question, follow_up=False)
     asked = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<@{command['user_id']}>: {slack_escape(question)}"}]}
     await respond(text=answer.answer, blocks=[asked, *slack_blocks(answer)], response_type="in_channel")
-    if _fluent_wanted(conversations, answer):
+    if conversations.answerer.may_refine(answer):
         final = await conversations.refine(answer)
         if replaces(final, answer):
             await respond(text=final.answer, blocks=[asked, *slack_blocks(final)], response_type="in_channel", replace_original=True)
@@ -121,7 +117,7 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
         return
     answer = await conversations.answer(f"slack:{channel}:{thread_ts}", question)
     posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer.answer, blocks=slack_blocks(answer))
-    if _fluent_wanted(conversations, answer):
+    if conversations.answerer.may_refine(answer):
         final = await conversations.refine(answer)
         if replaces(final, answer):
             await client.chat_update(channel=channel, ts=posted["ts"], text=final.answer, blocks=slack_blocks(final))

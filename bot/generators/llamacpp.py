@@ -28,6 +28,10 @@ PROMPT_CACHE_BYTES = 128 << 20  # about ten prompt states of this model (~30 KB 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
+def _chat(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    return [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+
+
 def _prompt_states(base: type) -> type:
     """llama-cpp-python's RAM cache of prompt states, keeping what resuming needs (the KV cache and
     the tokens) but not the copy of the logits buffer each state carries (n_batch × vocabulary
@@ -98,7 +102,7 @@ class ChatLlamaCpp(BaseChatModel):
             margins.append(float(max(scores[i] for i in yes) - max(scores[i] for i in no)))
             return scores
 
-        chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        chat = _chat(messages)
         with self._lock:
             self._llama.create_chat_completion(
                 messages=chat, temperature=0.0, max_tokens=1, logits_processor=LogitsProcessorList([capture])
@@ -115,7 +119,7 @@ class ChatLlamaCpp(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        chat = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        chat = _chat(messages)
         with self._lock:
             result = self._llama.create_chat_completion(
                 messages=chat,
