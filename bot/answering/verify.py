@@ -94,7 +94,7 @@ class AnswerVerifier:
         problems += self._check_numbers(prose, language, evidence, question, citations)
         problems += self._check_names(terms, evidence, question, citations)
         problems += self._check_unknown(prose, question, citations)
-        problems += self._check_name_given(prose, language, question, citations)
+        problems += self._check_name_given(prose, question, question_terms, citations)
         if same_language:  # across languages word forms don't meet; there the generator judges (ClaimJudge)
             problems += self._check_additions(prose, language, evidence, question)
             problems += self._check_focus(question_terms, language, citations, valid)
@@ -108,7 +108,7 @@ class AnswerVerifier:
         terms = content_terms(answer, language)
 
         def shared(citation: Citation) -> int:
-            words = content_terms(citation.quote, "da") + content_terms(citation.quote, "en")
+            words = passage_terms(citation.quote)
             return sum(any(t.stem == w.stem or same_name(t.lower, w.lower) for w in words) for t in terms)
 
         best = max(citations, key=shared, default=None)
@@ -158,13 +158,13 @@ class AnswerVerifier:
         return [f"names what the sentences don't: {', '.join(unknown)}"] if unknown else []
 
     @staticmethod
-    def _check_name_given(prose: str, language: Lang, question: str, citations: list[Citation]) -> list[str]:
+    def _check_name_given(prose: str, question: str, question_terms: list[Term], citations: list[Citation]) -> list[str]:
         """A question asking for a name ("Who is the police spokesperson?") is answered with one of
         the names the sentences give, not with "an individual for politics" (names the question
         already has don't count)."""
         if not asks_for_name(question):
             return []
-        asked = [t.lower for t in content_terms(question, language)]
+        asked = [t.lower for t in question_terms]
         names = {
             t.surface
             for c in citations
