@@ -5,6 +5,7 @@
     ├── InputError           a question or article the user gave us is unusable
     ├── IndexCorrupt         the stored index can't be read (it is rebuilt)
     └── BackendUnavailable   a model, package or server is missing or down
+        └── MarginUnavailable  the model can't say how sure its yes/no is (no log-probabilities)
 
 Front ends catch `NewsbotError` and show `str(error)`; anything else is a bug
 and is logged with its traceback.
@@ -35,6 +36,10 @@ class BackendUnavailable(NewsbotError):
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(f"{message} {hint}".strip())
         self.hint = hint
+
+
+class MarginUnavailable(BackendUnavailable):
+    """The model answers, but without the log-probabilities the reading check weighs."""
 
 
 def missing_extra(package: str, extra: str) -> BackendUnavailable:

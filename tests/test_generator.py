@@ -17,8 +17,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from bot.answering.chain import Answerer
 from bot.answering.composers import ExtractiveComposer, GeneratorComposer, load_composer
 from bot.answering.composers.generator import prompt_for
-from bot.errors import BackendUnavailable
+from bot.errors import BackendUnavailable, MarginUnavailable
 from bot.generators import model_file
+from tests.conftest import FakeOpenAI
 
 
 class RecordingModel(BaseChatModel):
@@ -193,6 +194,43 @@ def test_an_openai_server_that_is_down_gives_the_quotes(answerer, settings):
     composer = load_composer(down)
     answer = Answerer(settings, answerer.index, composer).ask("Who sent troops to Kazakhstan?")
     assert answer.backend == "extractive" and not answer.verified and "openai generator failed" in answer.fallback
+
+
+def test_yes_minus_no_is_read_from_a_servers_top_logprobs():
+    from bot.generators.openai_server import yes_no_margin
+
+    assert yes_no_margin({" Yes": -0.1, "No": -2.1, "Maybe": -3.0}) == pytest.approx(2.0)
+    assert yes_no_margin({"no": -0.2, "The": -1.0, "It": -4.2}) == pytest.approx(-4.0)  # "yes" not listed: at most the least likely listed
+    with pytest.raises(MarginUnavailable):
+        yes_no_margin({})
+
+
+def answerer_on(base: Answerer, settings, server: FakeOpenAI) -> Answerer:
+    config = settings.model_copy(update={"llm": "openai", "llm_model": "fake", "llm_base_url": server.base_url, "llm_timeout": 10})
+    return Answerer(settings, base.index, load_composer(config))
+
+
+def test_an_openai_compatible_server_reads_the_quotes_through_log_probabilities(answerer, settings):
+    server = FakeOpenAI(["The curfew starts at 10 pm [1]."], margin=-2.0)
+    try:
+        answer = answerer_on(answerer, settings, server).ask("What time does the curfew start?")
+    finally:
+        server.server.shutdown()
+    assert not answer.answerable and answer.answer.startswith("The article doesn't say")
+    check = server.reading_checks()[0]
+    assert check["top_logprobs"] == 20 and "Question: What time does the curfew start?" in check["messages"][-1]["content"]
+    assert server.answers == []  # a decline is not written up
+
+
+def test_a_server_without_log_probabilities_leaves_the_gate_to_decide_and_is_not_asked_again(answerer, settings):
+    server = FakeOpenAI(["It starts at ten [1]."], margin=None)
+    try:
+        bot = answerer_on(answerer, settings, server)
+        first, second = bot.ask("What time does the curfew start?"), bot.ask("How many people live in Almaty?")
+    finally:
+        server.server.shutdown()
+    assert first.answerable and second.answerable  # the gate's decisions, both doubtful
+    assert len(server.reading_checks()) == 1 and len(server.answers) >= 2
 
 
 class SlowOrGarbageOpenAI(BaseHTTPRequestHandler):

@@ -87,6 +87,12 @@ def test_openai_backend_answers_through_a_real_openai_compatible_server(settings
     assert "1000" in answer["answer"].replace(",", "").replace(".", "")
 
 
+def test_openai_backend_reads_the_quotes_through_the_servers_log_probabilities(settings, openai_server):
+    env = newsbot_env(settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai_server, NEWSBOT_LLM_MODEL="qwen-local", OPENAI_API_KEY="sk-local")
+    answer = ask(env, "What time does the curfew start?")  # the gate lets it through; the model's reading declines it
+    assert answer["answerable"] is False and answer["citations"] == [] and answer["backend"] == "openai"
+
+
 def test_openai_backend_with_the_server_gone_answers_with_quotes(settings):
     env = newsbot_env(settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=f"http://127.0.0.1:{free_port()}/v1", NEWSBOT_LLM_MODEL="qwen-local", NEWSBOT_LLM_TIMEOUT="5")
     answer = ask(env, "Who sent troops to Kazakhstan?")

@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from tests.conftest import ROOT, newsbot_env, stop
+from tests.conftest import ROOT, FakeOpenAI, newsbot_env, stop
 from bot.frontends.fake_telegram import FakeTelegram, html_error
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -208,40 +208,6 @@ def test_inline_mode_offers_the_answer_with_its_source(server, bot):
     assert html_error(content["message_text"]) == ""
 
 
-class FakeOpenAI:
-    """/v1/chat/completions answering from a script, so the edit-into-fluent flow runs in seconds."""
-
-    def __init__(self, replies: list[str]) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        outer = self
-        self.replies, self.requests = replies, []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append(body)
-                text = outer.replies[min(len(outer.requests), len(outer.replies)) - 1]
-                payload = json.dumps({
-                    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
-                }).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
-
-
 def test_the_quote_reply_is_edited_into_the_verified_fluent_answer(server, settings, answerer):
     openai = FakeOpenAI(["A Russian-led military alliance sent troops to Kazakhstan [1].", "yes"])
     process = start_bot(server, settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai.base_url, NEWSBOT_LLM_MODEL="fake")
@@ -265,7 +231,7 @@ def test_an_unverifiable_fluent_answer_leaves_the_quote_reply_alone(server, sett
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
         server.push(server.message("Who sent troops to Kazakhstan?"))
         server.wait_for(lambda: replies(server))
-        server.wait_for(lambda: len(openai.requests) >= 2)  # first try and the retry
+        server.wait_for(lambda: len(openai.answers) >= 2)  # first try and the retry
         server.push(server.message("/help"))
         server.wait_for(lambda: len(replies(server)) >= 2)
         assert server.calls_to("editMessageText") == []

@@ -5,8 +5,9 @@
 
 `Answerer.answer` returns the extractive answer at once; `Answerer.refine` turns it into a
 fluent one when a generator is configured, keeping the extractive one if verification fails.
-With the local model, `refine` first has it read the quotes when the gate's decision rested on
-word likeness, which may turn a pass into a decline or the other way round.
+With a model that gives yes/no margins (the local one, or a server that sends log-probabilities),
+`refine` first has it read the quotes when the gate's decision rested on word likeness, which may
+turn a pass into a decline or the other way round.
 """
 
 from __future__ import annotations
@@ -205,14 +206,14 @@ class Answerer:
 
     def may_refine(self, answer: Answer) -> bool:
         """Whether `refine` may change this answer: a generator writes answers, and a decline that
-        rests on one missing word is read again by the local model."""
-        return self.composer.fluent and (answer.answerable or (answer.doubtful and self.reader is not None))
+        rests on one missing word is read again by a model that gives yes/no margins."""
+        return self.composer.fluent and (answer.answerable or (answer.doubtful and self.reader is not None and self.reader.available))
 
     def _reads_as_answered(self, answer: Answer) -> bool:
         """The generator's second opinion on a doubtful decision of the gate (`ReadingCheck`); when
         every question word is in the quotes as written, its reading caught nothing more (measured)
         and would cost a second. A failing model keeps the gate's decision."""
-        if not self.reader or not answer.doubtful:
+        if self.reader is None or not self.reader.available or not answer.doubtful:
             return answer.answerable
         quotes = answer.citations or answer.candidates
         try:

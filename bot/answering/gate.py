@@ -39,6 +39,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from bot.answering.composers.generator import names_line, numbered
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval
+from bot.errors import MarginUnavailable
 from bot.lang import Term, content_terms, fold, passage_terms
 from bot.store.news_index import NewsIndex
 from bot.texts import raw
@@ -256,12 +257,14 @@ class AnswerabilityGate:
 
 class ReadingCheck:
     """The generator reads the quotes and says whether they answer the question; its yes/no is
-    read as a logit margin (`yes_margin`, which the local llama.cpp model offers) and compared
-    with calibrated thresholds. The prompt is in English for both languages, as the
-    small model follows English instructions best; foreign names come glossed, as for answers."""
+    read as a logit margin (`yes_margin`: the local llama.cpp model's logits, or an OpenAI-compatible
+    server's log-probabilities) and compared with calibrated thresholds. The prompt is in English
+    for both languages, as the small model follows English instructions best; foreign names come
+    glossed, as for answers."""
 
     def __init__(self, model: Any) -> None:
         self.model = model
+        self.available = True  # until the model turns out to give no margins (a server without log-probabilities)
 
     @staticmethod
     def possible(model: Any) -> bool:
@@ -271,7 +274,11 @@ class ReadingCheck:
         user = raw("reading_question").format(
             sentences=numbered(citations), names=names_line(citations, language), question=question
         )
-        return self.model.yes_margin([SystemMessage(raw("reading")), HumanMessage(user)])
+        try:
+            return self.model.yes_margin([SystemMessage(raw("reading")), HumanMessage(user)])
+        except MarginUnavailable:
+            self.available = False
+            raise
 
     def finds_answer(self, question: str, language: Lang, citations: list[Citation], gate_passed: bool) -> bool:
         """A pass stands unless the model clearly reads no (`reading_margin`); a decline for a

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # LangChain loads with the first chat model, not with this pa
     from langchain_core.language_models import BaseChatModel
 
 MAX_ANSWER_TOKENS = 160
+YES_WORDS, NO_WORDS = ("yes", "Yes"), ("no", "No")  # how a reply to the reading check begins
 Notify = Callable[[str], None]
 
 
@@ -42,10 +43,10 @@ def _model_name(settings: Settings, example: str) -> str:
 
 def openai(settings: Settings, notify: Notify) -> BaseChatModel:
     try:
-        from langchain_openai import ChatOpenAI
+        from bot.generators.openai_server import ChatOpenAIServer
     except ImportError as exc:
         raise missing_extra("langchain-openai", "openai") from exc
-    return ChatOpenAI(
+    return ChatOpenAIServer(
         model=_model_name(settings, "the model's name on the server"),
         base_url=settings.llm_base_url or None,
         api_key=settings.openai_api_key or "not-needed",

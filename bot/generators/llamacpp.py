@@ -23,6 +23,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
 from bot.errors import BackendUnavailable, missing_extra
+from bot.generators import NO_WORDS, YES_WORDS
 
 PROMPT_CACHE_BYTES = 128 << 20  # about ten prompt states of this model (~30 KB a token)
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -95,7 +96,7 @@ class ChatLlamaCpp(BaseChatModel):
         a graded verdict that a threshold can be calibrated on, where one sampled word is all or nothing."""
         from llama_cpp import LogitsProcessorList
 
-        yes, no = self._first_tokens("yes", "Yes"), self._first_tokens("no", "No")
+        yes, no = self._first_tokens(*YES_WORDS), self._first_tokens(*NO_WORDS)
         margins: list[float] = []
 
         def capture(_input_ids: Any, scores: Any) -> Any:
