@@ -55,6 +55,18 @@ def test_a_question_the_article_says_is_unknown_is_answerable(answerer, question
     assert any("fremgår ikke" in c.quote for c in answer.citations)
 
 
+@pytest.mark.parametrize("question", ["Who is the president of Russia?", "Hvem er Ruslands præsident?"])
+def test_asked_for_somebody_tied_to_a_name_no_quote_ties_them_to_the_article_declines(answerer, question):
+    # The article names Kazakhstan's president, and mentions Russia elsewhere, not Russia's president.
+    answer = answerer.ask(question)
+    assert not answer.answerable and not answer.doubtful  # a matter of names, not of word likeness
+
+
+@pytest.mark.parametrize("question", ["What is the name of Kazakhstan's president?", "Hvem er Kasakhstans præsident?"])
+def test_asked_for_somebody_the_quote_names_with_the_questions_names_answers(answerer, question):
+    assert "Tokajev" in answerer.ask(question).citations[0].quote
+
+
 def test_at_most_three_citations_each_quoting_the_article(answerer, seeds_dir):
     article = next(seeds_dir.iterdir()).read_text(encoding="utf-8")
     answer = answerer.ask("Hvad skal tropperne beskytte?")

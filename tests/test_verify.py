@@ -131,9 +131,16 @@ def test_a_question_asking_for_a_name_is_answered_with_one_of_the_quotes_names(c
     assert any("names in the sentences" in p for p in check("Hvad hedder polititalsmanden?", "Han er talsmand for politiet [1].", "da"))
 
 
-def test_a_name_given_comes_from_a_quote_that_holds_the_questions_own_names(check):
-    # The quotes name Kazakhstan's president; Russia's is not in them.
-    problems = check("Who is the president of Russia?", "Kassym-Jomart Tokajev is the president of Russia [1].")
-    assert any("Tokajev" in p and "Russia" in p for p in problems)
-    assert any("Ruslands" in p for p in check("Hvem er Ruslands præsident?", "Kassym-Jomart Tokajev [1].", "da"))
+def test_a_name_given_comes_from_a_quote_that_holds_the_questions_own_names(answerer, check):
+    # The quotes name Kazakhstan's president; Russia's is not in them. (The gate declines these
+    # questions already; the verifier is the second line, for whatever gets past it.)
+    from bot.answering.chain import citations_from
+    from bot.answering.retrieve import retrieve
+
+    def problems(question: str, generated: str, language: str) -> list[str]:
+        quotes = citations_from(retrieve(answerer.index, answerer.index.embeddings.embed_questions([question])[0]))
+        return AnswerVerifier().verify(generated, question, language, quotes).problems
+
+    assert any("Tokajev" in p and "Russia" in p for p in problems("Who is the president of Russia?", "Kassym-Jomart Tokajev is the president of Russia [1].", "en"))
+    assert any("Ruslands" in p for p in problems("Hvem er Ruslands præsident?", "Kassym-Jomart Tokajev [1].", "da"))
     assert check("What is the name of Kazakhstan's president?", "Kassym-Jomart Tokayev [1].") == []

@@ -8,7 +8,8 @@ scores 0.77–0.86, an answerable one 0.79–0.91), so the gate combines signals
   the same name spelt another way (Tokayev/Tokajev), or — across languages — a word whose
   e5 embedding stands out for that term against the article vocabulary;
 - whether names and numbers in the question are all found (an absent year or name
-  means the article is about something else);
+  means the article is about something else), and, when a name is asked for ("Who is the
+  president of Russia?"), whether one quote names somebody together with the question's names;
 - whether the answer type the question asks for (a quantity, a time, an age, a cost) occurs in
   the evidence, or a sentence says the article does not know it.
 
@@ -41,6 +42,7 @@ from bot.answering.composers.generator import names_line, numbered
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval
 from bot.errors import MarginUnavailable
 from bot.lang import Term, content_terms, fold, passage_terms
+from bot.names import same_name
 from bot.store.news_index import NewsIndex
 from bot.texts import raw
 from bot.types import Citation, Lang
@@ -81,6 +83,7 @@ class GateFeatures:
     weakest_term: float  # the question term found least well anywhere in the evidence
     names_found: float
     answer_type_found: float
+    name_tied: float = 1.0  # asked for a name: how well the best quote ties somebody to the question's names
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,13 @@ class GateDecision:
 
 
 def passes(features: GateFeatures, limits: dict[str, float]) -> tuple[bool, str]:
-    """The rule: every name/number found, the asked-for kind of answer present, no question
-    term missing outright (unless the answer type itself is clearly there), enough focus."""
+    """The rule: every name/number found, somebody named with them when a name is asked for, the
+    asked-for kind of answer present, no question term missing outright (unless the answer type
+    itself is clearly there), enough focus."""
     if features.names_found < limits["names_found"]:
         return False, "a name or number of the question is not in the article"
+    if features.name_tied < limits["weakest_term"]:
+        return False, "no quote names anyone together with the question's names"
     if features.answer_type_found < 0.25:
         return False, "the evidence holds no answer of the kind asked for"
     if features.weakest_term < limits["weakest_term"] and features.answer_type_found < 0.75:
@@ -148,6 +154,19 @@ def says_not(text: str) -> bool:
 def asks_for_name(question: str) -> bool:
     """"Who is …?", "Hvad hedder …?": the answer is somebody's or something's name."""
     return _has_cue(_cues("name_questions"), question)
+
+
+def name_tie(terms: list[Term], evidence: tuple[Term, ...], scores: list[float]) -> float:
+    """For a question asking for a name and holding names of its own ("Who is the president of
+    Russia?"): how well this quote ties somebody to them — 0 unless it holds every one of the
+    question's names and a name the question doesn't have, else how well its other words are
+    found (the weakest). A quote naming Kazakhstan's president doesn't answer it, nor one listing
+    Russia among other countries."""
+    if not all(any(same_name(a.lower, e.lower) for e in evidence) for a in terms if a.is_name):
+        return 0.0
+    if not any(e.is_name and not any(same_name(e.lower, t.lower) for t in terms) for e in evidence):
+        return 0.0
+    return min((s for t, s in zip(terms, scores) if not (t.is_name or t.is_number)), default=1.0)
 
 
 def answer_type(question: str) -> str | None:
@@ -233,6 +252,11 @@ class AnswerabilityGate:
         kind = answer_type(question)
         anywhere = [max(column) for column in zip(*per_passage)] if terms else []
         key = [s for t, s in zip(terms, anywhere) if t.is_name or t.is_number]
+        tied = (
+            max(name_tie(terms, passage_terms(p.text), scores) for p, scores in zip(passages, per_passage))
+            if asks_for_name(question) and any(t.is_name for t in terms)
+            else 1.0
+        )
         return GateFeatures(
             best_score=passages[0].score,
             margin=passages[0].similarity - retrieval.baseline,
@@ -247,6 +271,7 @@ class AnswerabilityGate:
                     if weighted(scores) >= focus_coverage - FOCUS_TOLERANCE and says_unknown(kind, passage.text)
                 ]
             ),
+            name_tied=tied,
         )
 
     def decide(self, question: str, language: Lang, retrieval: Retrieval) -> GateDecision:
