@@ -67,6 +67,15 @@ def test_asked_for_somebody_the_quote_names_with_the_questions_names_answers(ans
     assert "Tokajev" in answerer.ask(question).citations[0].quote
 
 
+@pytest.mark.parametrize("question", ["Who is the police spokesperson?", "Hvad er troppernes vigtigste opgave?"])
+def test_without_a_model_to_read_again_one_unmatched_word_does_not_decline(answerer, question):
+    # e5 finds neither "spokesperson" in "polititalsmand" nor "vigtigste" in "primære"; with no
+    # reader to settle it, the quotes are shown (a local model reads such a decline again instead).
+    answer = answerer.ask(question)
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert answer.answerable and ("Azirbek" in quotes or "fredsbevarende" in quotes)
+
+
 def test_at_most_three_citations_each_quoting_the_article(answerer, seeds_dir):
     article = next(seeds_dir.iterdir()).read_text(encoding="utf-8")
     answer = answerer.ask("Hvad skal tropperne beskytte?")

@@ -78,13 +78,13 @@ class Answerer:
     def __init__(self, settings: Settings, index: NewsIndex, composer: Composer | None = None) -> None:
         self.settings = settings
         self.index = index
-        self.gate = AnswerabilityGate(index)
         self.extractive = ExtractiveComposer(name_articles=len(index.articles) > 1)
         self.composer = composer or self.extractive
         self.verifier = AnswerVerifier()
         generator = self.composer.model if isinstance(self.composer, GeneratorComposer) else None
         self.judge = ClaimJudge(generator) if generator else None
         self.reader = ReadingCheck(generator) if generator and ReadingCheck.possible(generator) else None
+        self.gate = AnswerabilityGate(index)
         self.chain = self._build_chain()
 
     # --- the chain ------------------------------------------------------------
@@ -128,7 +128,8 @@ class Answerer:
         return retrieve(self.index, vector)
 
     def _decide(self, state: dict[str, Any]) -> GateDecision:
-        return self.gate.decide(state["query"], state["language"], state["retrieval"])
+        reading = self.reader is not None and self.reader.available
+        return self.gate.decide(state["query"], state["language"], state["retrieval"], read_again=reading)
 
     def _compose(self, state: dict[str, Any]) -> Answer:
         language: Lang = state["language"]
