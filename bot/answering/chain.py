@@ -128,8 +128,8 @@ class Answerer:
         return retrieve(self.index, vector)
 
     def _decide(self, state: dict[str, Any]) -> GateDecision:
-        reading = self.reader is not None and self.reader.available
-        return self.gate.decide(state["query"], state["language"], state["retrieval"], read_again=reading)
+        read_again = self._active_reader() is not None
+        return self.gate.decide(state["query"], state["language"], state["retrieval"], read_again=read_again)
 
     def _compose(self, state: dict[str, Any]) -> Answer:
         language: Lang = state["language"]
@@ -208,17 +208,22 @@ class Answerer:
     def may_refine(self, answer: Answer) -> bool:
         """Whether `refine` may change this answer: a generator writes answers, and a decline that
         rests on one missing word is read again by a model that gives yes/no margins."""
-        return self.composer.fluent and (answer.answerable or (answer.doubtful and self.reader is not None and self.reader.available))
+        return self.composer.fluent and (answer.answerable or (answer.doubtful and self._active_reader() is not None))
+
+    def _active_reader(self) -> ReadingCheck | None:
+        """The reading check, unless there is none or its model turned out to give no margins."""
+        return self.reader if self.reader is not None and self.reader.available else None
 
     def _reads_as_answered(self, answer: Answer) -> bool:
         """The generator's second opinion on a doubtful decision of the gate (`ReadingCheck`); when
         every question word is in the quotes as written, its reading caught nothing more (measured)
         and would cost a second. A failing model keeps the gate's decision."""
-        if self.reader is None or not self.reader.available or not answer.doubtful:
+        reader = self._active_reader()
+        if reader is None or not answer.doubtful:
             return answer.answerable
         quotes = answer.citations or answer.candidates
         try:
-            return self.reader.finds_answer(answer.question, answer.language, quotes, gate_passed=answer.answerable)
+            return reader.finds_answer(answer.question, answer.language, quotes, gate_passed=answer.answerable)
         except Exception as exc:
             log.warning("The reading check failed: %s", exc)
             return answer.answerable

@@ -102,7 +102,7 @@ class GateDecision:
         return self.reason == MISSING_TERM
 
 
-def passes(features: GateFeatures, limits: dict[str, float], read_again: bool = True) -> tuple[bool, str]:
+def passes(features: GateFeatures, limits: dict[str, float], read_again: bool) -> tuple[bool, str]:
     """The rule: every name/number found, somebody named with them when a name is asked for, the
     asked-for kind of answer present, no question term missing outright (unless the answer type
     itself is clearly there, or no model will read a decline again), enough focus.

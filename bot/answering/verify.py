@@ -172,10 +172,10 @@ class AnswerVerifier:
             for t in passage_terms(c.quote)
             if t.is_name and not any(same_name(t.lower, a) for a in asked)
         }
-        words = [w.lower() for w in re.findall(r"[^\W\d_]+", prose)]
-        given = {n for n in names if any(same_name(w, n.lower()) for w in words)}
         if not names:
             return []
+        words = [w.lower() for w in re.findall(r"[^\W\d_]+", prose)]
+        given = {n for n in names if any(same_name(w, n.lower()) for w in words)}
         if not given:
             return [f"gives none of the names in the sentences ({', '.join(sorted(names))}), though the question asks for one"]
         return AnswerVerifier._check_name_belongs(given, question_terms, citations)
