@@ -57,6 +57,7 @@ class Answer:
     generated: str = ""  # the rejected generated text, for debugging (`--json` only)
     doubtful: bool = False  # the gate's decision rests on word likeness (see GateDecision.doubtful)
     candidates: list[Citation] = field(default_factory=list)  # the quotes a doubtful decline was made over
+    decision: str = ""  # why it answers or declines: the gate's reason, or what the reading check made of the quotes
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +69,7 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "backend": self.backend,
             "verified": self.verified,
+            **({"decision": self.decision} if self.decision else {}),
             **({"fallback": self.fallback, "rejected": self.generated} if self.fallback else {}),
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }

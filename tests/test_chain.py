@@ -33,6 +33,11 @@ def test_answers_come_in_the_question_language(dev_report):
     assert dev_report.totals()["language_matches"] == 20
 
 
+def test_the_json_says_why_the_bot_answered_or_declined(answerer):
+    assert answerer.ask("Who sent troops to Kazakhstan?").to_json()["decision"] == "answered"
+    assert answerer.ask("Who won the football World Cup in 2018?").to_json()["decision"] == "a name or number of the question is not in the article"
+
+
 def test_decline_is_phrased_in_the_question_language(answerer):
     english = answerer.ask("What is the capital of Denmark?")
     danish = answerer.ask("Hvem vandt valget i Kasakhstan i 2019?")

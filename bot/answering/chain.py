@@ -150,6 +150,7 @@ class Answerer:
             verified=True,
             doubtful=decision.doubtful,
             candidates=quotes if decision.doubtful and not decision.answerable else [],
+            decision=decision.reason,
         )
         answer.timings_ms = {
             "retrieve": timings.get("retrieve", 0.0) + timings.get("gate", 0.0),
@@ -181,7 +182,9 @@ class Answerer:
         if not self.may_refine(answer):
             return answer
         started = time.perf_counter()
-        if not self._reads_as_answered(answer):
+        answered, why = self._reading(answer)
+        answer = replace(answer, decision=why)
+        if not answered:
             return self._declined(answer, (time.perf_counter() - started) * 1000) if answer.answerable else answer
         if not answer.answerable:
             answer = self._rescued(answer)
@@ -214,19 +217,21 @@ class Answerer:
         """The reading check, unless there is none or its model turned out to give no margins."""
         return self.reader if self.reader is not None and self.reader.available else None
 
-    def _reads_as_answered(self, answer: Answer) -> bool:
-        """The generator's second opinion on a doubtful decision of the gate (`ReadingCheck`); when
-        every question word is in the quotes as written, its reading caught nothing more (measured)
-        and would cost a second. A failing model keeps the gate's decision."""
+    def _reading(self, answer: Answer) -> tuple[bool, str]:
+        """The generator's second opinion on a doubtful decision of the gate (`ReadingCheck`):
+        whether the quotes answer the question, and what the model made of them. When every
+        question word is in the quotes as written, its reading caught nothing more (measured) and
+        would cost a second. A failing model keeps the gate's decision."""
         reader = self._active_reader()
         if reader is None or not answer.doubtful:
-            return answer.answerable
-        quotes = answer.citations or answer.candidates
+            return answer.answerable, answer.decision
         try:
-            return reader.finds_answer(answer.question, answer.language, quotes, gate_passed=answer.answerable)
+            margin = reader.margin(answer.question, answer.language, answer.citations or answer.candidates)
         except Exception as exc:
             log.warning("The reading check failed: %s", exc)
-            return answer.answerable
+            return answer.answerable, answer.decision
+        answered = reader.finds_answer(margin, gate_passed=answer.answerable)
+        return answered, f"the model read the quotes as {'answering' if answered else 'not answering'} it (margin {margin:.2f})"
 
     def _rescued(self, answer: Answer) -> Answer:
         """A decline the model read as answered: the quotes it read become the answer's."""

@@ -311,8 +311,8 @@ class ReadingCheck:
             self.available = False
             raise
 
-    def finds_answer(self, question: str, language: Lang, citations: list[Citation], gate_passed: bool) -> bool:
+    @staticmethod
+    def finds_answer(margin: float, gate_passed: bool) -> bool:
         """A pass stands unless the model clearly reads no (`reading_margin`); a decline for a
         missing term is overturned only when it reads yes (`rescue_margin`)."""
-        limit = thresholds()["reading_margin" if gate_passed else "rescue_margin"]
-        return self.margin(question, language, citations) >= limit
+        return margin >= thresholds()["reading_margin" if gate_passed else "rescue_margin"]
