@@ -98,7 +98,7 @@ def test_quotes_the_model_reads_as_not_answering_become_a_decline(answerer):
     answer = answerer_with(answerer, model).ask("What is the capital of Kazakhstan?")
     assert answer.answerable is False and answer.citations == []
     assert answer.answer.startswith("The article doesn't say")
-    assert answer.to_json()["decision"] == "the model read the quotes as not answering it (margin -3.00)"
+    assert answer.to_json()["decision"] == "the reading check declined it (margin -3.00, limit -0.55)"
     assert model.seen == []  # nothing was generated for a question the quotes don't answer
     assert answer.to_json()["answerable"] is False
 
@@ -358,7 +358,7 @@ def test_a_decline_for_one_missing_word_is_read_and_answered_when_the_model_read
     assert model.read and model.seen  # read, then composed
     assert final.to_json()["answerable"] is True and "candidates" not in final.to_json()
     assert first.decision == "a term of the question is not in the article"
-    assert final.decision == "the model read the quotes as answering it (margin 0.80)"
+    assert final.decision == "the reading check answered it (margin 0.80, limit 0.00)"
 
 
 def test_a_decline_for_one_missing_word_stands_when_the_model_does_not_read_yes(answerer):

@@ -230,8 +230,13 @@ class Answerer:
         except Exception as exc:
             log.warning("The reading check failed: %s", exc)
             return answer.answerable, answer.decision
-        answered = reader.finds_answer(margin, gate_passed=answer.answerable)
-        return answered, f"the model read the quotes as {'answering' if answered else 'not answering'} it (margin {margin:.2f})"
+        limit = reader.limit(gate_passed=answer.answerable)
+        answered = margin >= limit
+        if answer.answerable:
+            verb = "let the answer stand" if answered else "declined it"
+        else:
+            verb = "answered it" if answered else "kept the decline"
+        return answered, f"the reading check {verb} (margin {margin:.2f}, limit {limit:.2f})"
 
     def _rescued(self, answer: Answer) -> Answer:
         """A decline the model read as answered: the quotes it read become the answer's."""

@@ -312,7 +312,8 @@ class ReadingCheck:
             raise
 
     @staticmethod
-    def finds_answer(margin: float, gate_passed: bool) -> bool:
-        """A pass stands unless the model clearly reads no (`reading_margin`); a decline for a
-        missing term is overturned only when it reads yes (`rescue_margin`)."""
-        return margin >= thresholds()["reading_margin" if gate_passed else "rescue_margin"]
+    def limit(gate_passed: bool) -> float:
+        """The margin from which the quotes count as answering: a pass stands unless the model
+        clearly reads no (`reading_margin`); a decline for a missing term is overturned only when
+        it reads yes (`rescue_margin`)."""
+        return thresholds()["reading_margin" if gate_passed else "rescue_margin"]
