@@ -34,7 +34,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from bot.answering.composers.generator import prompt_for, prompt_values
 from bot.answering.gate import answer_type, asks_for_name, compound_match, says_not, says_unknown, spelling_match
-from bot.lang import Term, content_terms, detect_language, numbers_in, passage_terms
+from bot.lang import Term, content_terms, detect_language, numbers_in, passage_terms, word_language_confidence
 from bot.names import same_name
 from bot.texts import LANGUAGE_NAMES, raw
 from bot.types import Citation, Lang
@@ -46,6 +46,7 @@ CLAUSE_BREAK = re.compile(
 )
 TERM_SUPPORTED = 0.5  # a word's TermMatcher score at which the cited sentences support it
 MIN_WORDS_FOR_LANGUAGE = 4
+COPIED_WORD_CONFIDENCE = 0.85  # lingua's confidence that one copied word is in the quotes' language
 
 
 @dataclass(frozen=True)
@@ -133,12 +134,21 @@ class AnswerVerifier:
     def _check_copied(prose: str, language: Lang, evidence: str) -> list[str]:
         """Quotes in the other language copied into the answer ("Russiske faldskærmssoldater [1]"
         for "What kind of soldiers …?") are too short for the language check: two words in a row
-        from the sentences, one of them not a name, are a copy, not a translation."""
+        from the sentences, one of them not a name, are a copy, not a translation; so is one word
+        of theirs that is no name and that lingua takes for their language ("… more than 1000
+        personer"), unlike a word both languages write alike ("administrative")."""
         source = " ".join(w.lower() for w in re.findall(r"[^\W\d_]+", evidence))
         words = re.findall(r"[^\W\d_]+", prose)
+        instead = f"instead of writing {LANGUAGE_NAMES['en'][language]}"
         for first, second in zip(words, words[1:]):
             if f" {first.lower()} {second.lower()} " in f" {source} " and not (first[0].isupper() and second[0].isupper()):
-                return [f"copies the sentences' words ({first} {second}) instead of writing {LANGUAGE_NAMES['en'][language]}"]
+                return [f"copies the sentences' words ({first} {second}) {instead}"]
+        quoted = {t.lower: t.is_name for t in passage_terms(evidence)}
+        other: Lang = "da" if language == "en" else "en"
+        for word in words:
+            lower = word.lower()
+            if quoted.get(lower) is False and len(lower) >= 4 and word_language_confidence(lower, other) >= COPIED_WORD_CONFIDENCE:
+                return [f"copies the sentences' word {word} {instead}"]
         return []
 
     @staticmethod
