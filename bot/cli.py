@@ -243,7 +243,7 @@ def evaluate(qa_file: Path, as_json: bool) -> None:
             click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {item['question']}")
             if result.answerable and not result.expect_hit:
                 click.echo(f"{'':15}→ {answer.answer[:200]}")
-            if result.declined != (not result.answerable) and answer.decision:
+            if result.declined == result.answerable and answer.decision:  # a wrong decision: say why
                 click.echo(f"{'':15}decided: {answer.decision}")
             if answer.fallback:
                 click.echo(f"{'':15}quoted instead of the generated answer: {answer.fallback}")

@@ -151,3 +151,9 @@ def same_name(a: str, b: str) -> bool:
         return True
     groups = name_groups()
     return bool(groups.get(fa, frozenset()) & groups.get(fb, frozenset()))
+
+
+def names_all(names: list[str], words: list[str]) -> bool:
+    """Whether every one of `names` is among `words`, in any spelling or language ("Russia" in a
+    sentence saying "Rusland")."""
+    return all(any(same_name(name, word) for word in words) for name in names)

@@ -42,7 +42,7 @@ from bot.answering.composers.generator import names_line, numbered
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval
 from bot.errors import MarginUnavailable
 from bot.lang import Term, content_terms, fold, passage_terms
-from bot.names import same_name
+from bot.names import names_all, same_name
 from bot.store.news_index import NewsIndex
 from bot.texts import raw
 from bot.types import Citation, Lang
@@ -167,7 +167,7 @@ def name_tie(terms: list[Term], evidence: tuple[Term, ...], scores: list[float])
     question's names and a name the question doesn't have, else how well its other words are
     found (the weakest). A quote naming Kazakhstan's president doesn't answer it, nor one listing
     Russia among other countries."""
-    if not all(any(same_name(a.lower, e.lower) for e in evidence) for a in terms if a.is_name):
+    if not names_all([t.lower for t in terms if t.is_name], [e.lower for e in evidence]):
         return 0.0
     if not any(e.is_name and not any(same_name(e.lower, t.lower) for t in terms) for e in evidence):
         return 0.0

@@ -35,7 +35,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from bot.answering.composers.generator import prompt_for, prompt_values
 from bot.answering.gate import answer_type, asks_for_name, compound_match, says_not, says_unknown, spelling_match
 from bot.lang import Term, content_terms, detect_language, numbers_in, passage_terms, word_language_confidence
-from bot.names import same_name
+from bot.names import names_all, same_name
 from bot.texts import LANGUAGE_NAMES, raw
 from bot.types import Citation, Lang
 
@@ -200,9 +200,7 @@ class AnswerVerifier:
             return []
         for citation in citations:
             words = [t.lower for t in passage_terms(citation.quote)]
-            if any(same_name(n.lower(), w) for n in given for w in words) and all(
-                any(same_name(a.lower, w) for w in words) for a in asked
-            ):
+            if any(same_name(n.lower(), w) for n in given for w in words) and names_all([a.lower for a in asked], words):
                 return []
         return [
             f"gives {', '.join(sorted(given))} from sentences that don't mention {', '.join(a.surface for a in asked)}"
