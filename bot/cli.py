@@ -7,12 +7,16 @@ import logging
 import shutil
 import sys
 import time
+from functools import partial
 from pathlib import Path
+from typing import cast
 
 import click
+from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.errors import NewsbotError
+from bot.types import Lang
 
 EXIT_BAD_INPUT = 2
 
@@ -20,8 +24,8 @@ EXIT_BAD_INPUT = 2
 def _settings() -> Settings:
     try:
         return Settings()
-    except Exception as error:  # pydantic's ValidationError: show the first problem in one line
-        errors = getattr(error, "errors", lambda: [])()
+    except ValidationError as error:  # every problem in one line
+        errors = error.errors()
         detail = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in errors) or str(error)
         raise click.ClickException(f"invalid configuration ({detail})") from None
 
@@ -88,7 +92,7 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
         for number, raw in enumerate(sys.stdin.buffer, start=1):
             try:
                 text = raw.decode("utf-8").rstrip("\r\n")
-                result = answerer.ask(Question(text, lang))
+                result = answerer.ask(Question(text, cast(Lang | None, lang)))
                 click.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else plain(result) + "\n")
             except UnicodeDecodeError as error:
                 failed = True
@@ -97,14 +101,15 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
                 failed = True
                 _emit_line_error(str(error), number, as_json)
         sys.exit(EXIT_BAD_INPUT if failed else 0)
-    first = answerer.answer(Question(_decode_argument(question), lang))
+    asked = Question(_decode_argument(question), cast(Lang | None, lang))
     if as_json:
-        click.echo(json.dumps(answerer.refine(first).to_json(), ensure_ascii=False))
+        click.echo(json.dumps(answerer.ask(asked).to_json(), ensure_ascii=False))
         return
+    answers = answerer.answers(asked)
+    first = next(answers)
     click.echo(plain(first))
-    if answerer.may_refine(first):
-        refined = refined_plain(answerer.refine(first), first)
-        if refined:
+    for final in answers:
+        if refined := refined_plain(final, first):
             click.echo("\n" + refined)
 
 
@@ -147,12 +152,12 @@ def brief(lang: str | None, as_json: bool) -> None:
       newsbot brief --lang da
     """
     from bot.answering.brief_cache import cache_key, cached_briefing, fingerprint
-    from bot.generators import expected_backend
     from bot.documents import load_articles
     from bot.frontends.render import brief_plain
+    from bot.generators import expected_backend
 
     settings = _settings()
-    language = lang or _system_language()
+    language = cast(Lang, lang or _system_language())
     articles = load_articles(settings.seeds_dir)
     briefing = cached_briefing(settings.data_dir, cache_key(fingerprint(articles), language, expected_backend(settings)))
     if briefing is None:
@@ -170,7 +175,7 @@ def index(rebuild: bool) -> None:
     from rich.progress import Progress
 
     from bot.embeddings import load_embeddings
-    from bot.store.news_index import open_index
+    from bot.service import load_index
 
     settings = _settings()
     started = time.perf_counter()
@@ -181,10 +186,7 @@ def index(rebuild: bool) -> None:
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        _, report = open_index(
-            settings.seeds_dir, settings.index_dir, embeddings, rebuild=rebuild, notify=_notify, progress=progress,
-            backend=settings.store_backend(),
-        )
+        _, report = load_index(settings, embeddings, rebuild=rebuild, notify=_notify, progress=progress)
     click.echo(
         f"Index {report.action}: {len(report.added)} article(s) embedded, {len(report.removed)} removed; "
         f"{report.chunks} chunks, {report.sentences} sentences in {settings.index_dir} "
@@ -197,7 +199,7 @@ def index(rebuild: bool) -> None:
 def ingest(files: tuple[Path, ...]) -> None:
     """Copy article FILES into the seeds folder and update the index incrementally."""
     from bot.documents import ARTICLE_SUFFIXES, parse_article
-    from bot.store.atomic import write_atomically
+    from bot.files import write_atomically
 
     settings = _settings()
     settings.seeds_dir.mkdir(parents=True, exist_ok=True)
@@ -206,7 +208,7 @@ def ingest(files: tuple[Path, ...]) -> None:
             _fail(f"{path}: only .txt and .md articles can be ingested.")
         article = parse_article(path)  # validates before anything is copied
         target = settings.seeds_dir / path.name
-        write_atomically(target, lambda tmp, source=path: shutil.copyfile(source, tmp))
+        write_atomically(target, partial(shutil.copyfile, path))
         click.echo(f"Added {path.name} ({article.source}, {article.date}, {len(article.paragraphs)} paragraphs).")
     _, report = _answerer(settings, composer=False)
     click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")
@@ -226,7 +228,7 @@ def sources() -> None:
 def evaluate(qa_file: Path, as_json: bool) -> None:
     """Run a QA file (shared/eval format) and print per-question results and totals."""
     from bot.answering.chain import Question
-    from bot.evaluation import EvalReport, load_qa
+    from bot.bench.evaluation import EvalReport, load_qa
 
     items = load_qa(qa_file)
     answerer, _ = _answerer(_settings())
@@ -267,18 +269,15 @@ def evaluate(qa_file: Path, as_json: bool) -> None:
 
 @main.command()
 @click.option("--quick", is_flag=True, help="Extractive only, one pass (what CI runs).")
-@click.option("--qa", "qa_file", type=click.Path(path_type=Path), default=None, help="QA file (default: the shared dev set).")
+@click.option("--qa", "qa_file", type=click.Path(path_type=Path), default=Path("tests/fixtures/dev_qa.jsonl"), show_default=True, help="QA file.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), help="Folder for bench.md and bench.json.")
-def bench(quick: bool, qa_file: Path | None, out: Path) -> None:
+def bench(quick: bool, qa_file: Path, out: Path) -> None:
     """Measure quality, latency and memory; print a Markdown table."""
     from bot.bench import run_bench, write_results
 
     settings = _settings()
-    if qa_file is None:
-        candidates = [Path("../shared/eval/dev_qa.jsonl"), Path("tests/fixtures/dev_qa.jsonl")]
-        qa_file = next((p for p in candidates if p.exists()), None)
-        if qa_file is None:
-            _fail("no QA file found; pass one with --qa FILE.")
+    if not qa_file.is_file():
+        _fail(f"no QA file at {qa_file}; pass one with --qa FILE (run from the repository root for the default).")
     out.mkdir(parents=True, exist_ok=True)
     click.echo(write_results(run_bench(settings, qa_file, quick, out), out))
 

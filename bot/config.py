@@ -49,12 +49,6 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 1")
         return value
 
-    def store_backend(self):
-        """Where the index's vectors live (NEWSBOT_VECTOR_STORE)."""
-        from bot.store.backends import store_backend
-
-        return store_backend(self.vector_store, self.milvus_uri, self.index_dir)
-
     def allowed_user_ids(self) -> set[int] | None:
         """The Telegram user ids allowed to ask, or None for everyone."""
         raw = self.allowed_users.strip()

@@ -17,9 +17,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
-
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import InputError

@@ -5,6 +5,7 @@
     ├── InputError           a question or article the user gave us is unusable
     ├── IndexCorrupt         the stored index can't be read (it is rebuilt)
     └── BackendUnavailable   a model, package or server is missing or down
+        ├── GenerationFailed   a loaded model or its server failed on one request
         └── MarginUnavailable  the model can't say how sure its yes/no is (no log-probabilities)
 
 Front ends catch `NewsbotError` and show `str(error)`; anything else is a bug
@@ -36,6 +37,11 @@ class BackendUnavailable(NewsbotError):
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(f"{message} {hint}".strip())
         self.hint = hint
+
+
+class GenerationFailed(BackendUnavailable):
+    """A chat model failed on one request (a server down, a timeout, a malformed reply, llama.cpp
+    failing to decode); each adapter maps its library's errors to this."""
 
 
 class MarginUnavailable(BackendUnavailable):

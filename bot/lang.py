@@ -3,21 +3,20 @@ questions and sentences into comparable terms (Danish stemming, stopwords, numbe
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import snowballstemmer
 from lingua import Language, LanguageDetectorBuilder
 
+from bot.data import load_json, load_words
 from bot.types import Lang
 
-_LINGUA = {Language.DANISH: "da", Language.ENGLISH: "en"}
+_LINGUA: dict[Language, Lang] = {Language.DANISH: "da", Language.ENGLISH: "en"}
 _DANISH_LETTERS = re.compile(r"[æøåÆØÅ]")
-_WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:[-'][^\W\d_]+)*")
+WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:[-'][^\W\d_]+)*")
 
 
 @lru_cache(maxsize=1)
@@ -29,10 +28,8 @@ def _detector():
 _DANISH_WORDS = frozenset({"by", "is", "sort", "type", "let", "most"})
 
 
-@lru_cache(maxsize=2)
 def stopwords(lang: Lang) -> frozenset[str]:
-    text = resources.files("bot.data").joinpath(f"stopwords_{lang}.txt").read_text(encoding="utf-8")
-    return frozenset(text.split())
+    return load_words(f"stopwords_{lang}")
 
 
 @lru_cache(maxsize=2)
@@ -49,7 +46,7 @@ def word_language_confidence(word: str, language: Lang) -> float:
 
 def detect_language(text: str, default: Lang = "en") -> Lang:
     """Danish or English. Short questions are common, so æ/ø/å and stopwords back up lingua."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = [w.lower() for w in WORD.findall(text)]
     if not words:
         return default
     if _DANISH_LETTERS.search(text):
@@ -97,7 +94,7 @@ def content_terms(text: str, lang: Lang) -> list[Term]:
     terms: list[Term] = []
     stop = stopwords(lang) | (stopwords("en") - _DANISH_WORDS if lang == "da" else frozenset())
     seen: set[str] = set()
-    for match in _WORD.finditer(text):
+    for match in WORD.finditer(text):
         word = match.group(0)
         lower = word.lower()
         is_number = word[0].isdigit()
@@ -122,30 +119,12 @@ def passage_terms(text: str) -> tuple[Term, ...]:
     return tuple(content_terms(text, detect_language(text, default="da")))
 
 
-@lru_cache(maxsize=1)
-def _follow_up_cues() -> dict[str, dict[str, list[str]]]:
-    data = json.loads(resources.files("bot.data").joinpath("follow_up_cues.json").read_text(encoding="utf-8"))
-    return {lang: cues for lang, cues in data.items() if not lang.startswith("_")}
-
-
-def looks_like_follow_up(text: str, lang: Lang) -> bool:
-    """"And how many were hurt?", "Who did he ask?": a question that leans on the one before it."""
-    cues = _follow_up_cues()[lang]
-    lowered = " ".join(w.lower() for w in _WORD.findall(text))
-    if any(lowered == o or lowered.startswith(o + " ") for o in cues["openers"]):
-        return True
-    words = set(lowered.split())
-    return bool(words & set(cues["pronouns"])) or len(content_terms(text, lang)) <= 1
-
-
 # "dozens", "hundreds", "thousands" in either language: an answer's "hundreds" needs one in the sentences.
 QUANTITY_PREFIXES = (("dozen", 12), ("dusin", 12), ("hundred", 100), ("thousand", 1000), ("tusind", 1000), ("million", 10**6))
 
 
-@lru_cache(maxsize=1)
 def _number_words() -> dict[str, dict[str, str]]:
-    data = json.loads(resources.files("bot.data").joinpath("number_words.json").read_text(encoding="utf-8"))
-    return {lang: words for lang, words in data.items() if not lang.startswith("_")}
+    return load_json("number_words")
 
 
 def numbers_in(text: str, language: Lang | None = None) -> set[str]:

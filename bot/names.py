@@ -1,10 +1,10 @@
 """Names across spellings and languages: what countries, languages, days and months are called
 in English and in Danish, and whether two spellings name the same person or place.
 
-Two parts of the answering need this. The verifier must know that Tokajev and Tokayev are one
-man and Hviderusland and Belarus one country (e5-small word vectors can't tell: Belarus–Hviderusland 0.881 <
-Nazarbayev–Tokajev 0.891). And the generator, translating a Danish quote, needs to be told:
-the 1.5B default model wrote "Ukraine" for Hviderusland and "Hundreders" for "dusinvis".
+Two parts of the answering need this. The verifier must know that Zelenskyj and Zelensky are one
+man and Tyskland and Germany one country (e5-small word vectors can't tell a country from its
+neighbour). And the generator, translating a Danish quote, needs to be told: a small model writes
+a neighbouring country for a Danish country name, and "Hundreders" for "dusinvis".
 The names come from the Unicode CLDR (Babel) and ISO 3166 (pycountry), not a table of ours;
 only the few Danish and English words for rough quantities are listed in bot/data.
 """
@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import difflib
 import gettext
-import json
 import re
 from functools import lru_cache
-from importlib import resources
 
+from bot.data import load_json
 from bot.lang import fold
 from bot.types import Lang
 
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _KINDS = ("iso", "lang", "day", "month")  # when a word names several things, the first kind wins
-SPELLING_VARIANT = 0.85  # Kirgistan/Kirgisistan 0.90; Armenien/Slovenien 0.75
-NAME_SIMILARITY = 0.72  # transliterated likeness that counts as the same person or place (Tokajev/Tokayev 0.86)
+SPELLING_VARIANT = 0.85  # a spelling variant of a country's name, not a neighbour's (-ien/-ien names score 0.75)
+NAME_SIMILARITY = 0.72  # transliterated likeness that counts as the same person or place (Zelenskyj/Zelensky)
 
 
 @lru_cache(maxsize=1)
@@ -86,15 +85,13 @@ def _preferred() -> dict[str, dict[Lang, str]]:
     return chosen
 
 
-@lru_cache(maxsize=1)
 def _quantity_words() -> dict[str, dict[str, str]]:
-    data = json.loads(resources.files("bot.data").joinpath("quantity_words.json").read_text(encoding="utf-8"))
-    return {pair: words for pair, words in data.items() if not pair.startswith("_")}
+    return load_json("quantity_words")
 
 
 @lru_cache(maxsize=1)
 def _by_initial() -> dict[str, list[str]]:
-    """Folded names by their first two letters, for spelling variants (Kirgistan/Kirgisistan)."""
+    """Folded names by their first two letters, for spelling variants (Tjetjenien/Tjetjenija)."""
     index: dict[str, list[str]] = {}
     for name in name_groups():
         index.setdefault(name[:2], []).append(name)
@@ -102,8 +99,8 @@ def _by_initial() -> dict[str, list[str]]:
 
 
 def _key_of(word: str) -> str | None:
-    """What a word names: as written, without a genitive s (Hvideruslands), or — for a
-    capitalised word — spelt a little differently (Kirgistan → Kirgisistan)."""
+    """What a word names: as written, without a genitive s (Tysklands), or — for a
+    capitalised word — spelt a little differently (Tjetjenija → Tjetjenien)."""
     groups = name_groups()
     forms = [fold(word), fold(word.removesuffix("s"))]
     if word[0].isupper() and len(word) >= 6:
@@ -135,7 +132,7 @@ def glossary(text: str, target: Lang) -> list[tuple[str, str]]:
 
 
 def _transliterated(word: str) -> str:
-    """Spelling without the letters Danish and English write differently (Kasakhstan/Kazakhstan)."""
+    """Spelling without the letters Danish and English write differently (Usbekistan/Uzbekistan)."""
     text = fold(word)
     for a, b in (("ks", "x"), ("sj", "j"), ("z", "s"), ("y", "j"), ("c", "k"), ("ph", "f"), ("w", "v"), ("aa", "a")):
         text = text.replace(a, b)
@@ -154,6 +151,6 @@ def same_name(a: str, b: str) -> bool:
 
 
 def names_all(names: list[str], words: list[str]) -> bool:
-    """Whether every one of `names` is among `words`, in any spelling or language ("Russia" in a
-    sentence saying "Rusland")."""
+    """Whether every one of `names` is among `words`, in any spelling or language ("Germany" in a
+    sentence saying "Tyskland")."""
     return all(any(same_name(name, word) for word in words) for name in names)

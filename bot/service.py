@@ -8,7 +8,9 @@ from bot.answering.chain import Answerer
 from bot.answering.composers import load_composer
 from bot.config import Settings
 from bot.embeddings import load_embeddings
-from bot.store.news_index import BuildReport, Progress, open_index
+from bot.embeddings.base import NewsbotEmbeddings
+from bot.store.backends import store_backend
+from bot.store.news_index import BuildReport, NewsIndex, Progress, open_index
 
 
 def load_answerer(
@@ -21,9 +23,21 @@ def load_answerer(
 ) -> tuple[Answerer, BuildReport]:
     """An Answerer over an up-to-date index (built or updated as needed)."""
     embeddings = load_embeddings(settings.embeddings)
-    index, report = open_index(
-        settings.seeds_dir, settings.index_dir, embeddings, rebuild=rebuild, notify=notify, progress=progress,
-        backend=settings.store_backend(),
-    )
+    index, report = load_index(settings, embeddings, rebuild=rebuild, notify=notify, progress=progress)
     chosen = load_composer(settings, notify) if composer else None
     return Answerer(settings, index, chosen), report
+
+
+def load_index(
+    settings: Settings,
+    embeddings: NewsbotEmbeddings,
+    *,
+    rebuild: bool = False,
+    notify: Callable[[str], None] = lambda message: None,
+    progress: Progress = lambda stage, done, total: None,
+) -> tuple[NewsIndex, BuildReport]:
+    """The index of the seeds folder in the configured store (NEWSBOT_VECTOR_STORE), built or updated as needed."""
+    backend = store_backend(settings.vector_store, settings.milvus_uri, settings.index_dir)
+    return open_index(
+        settings.seeds_dir, settings.index_dir, embeddings, rebuild=rebuild, notify=notify, progress=progress, backend=backend
+    )

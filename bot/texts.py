@@ -6,7 +6,7 @@ found the same way in an editable install and a wheel.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from bot.types import Lang
@@ -17,7 +17,7 @@ LANGUAGE_NAMES: dict[str, dict[str, str]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def raw(name: str) -> str:
     """The text of `prompts/<name>.txt`, without its final newline."""
     path = resources.files("bot.prompts").joinpath(f"{name}.txt")

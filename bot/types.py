@@ -60,6 +60,11 @@ class Answer:
     decision: str = ""  # why it answers or declines: the gate's reason, or what the reading check made of the quotes
     timings_ms: dict[str, float] = field(default_factory=dict)
 
+    def replaces(self, first: Answer) -> bool:
+        """Whether this refined answer takes the place of `first` once shown: a verified fluent
+        answer, or the model's reading turning a decline into quotes or quotes into a decline."""
+        return self.answer != first.answer and (self.verified or self.answerable != first.answerable)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
@@ -102,6 +107,6 @@ class Briefing:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Briefing":
+    def from_json(cls, data: dict[str, Any]) -> Briefing:
         bullets = [Bullet(b["text"], Citation(**b["citation"]), b["verified"]) for b in data["bullets"]]
         return cls(data["language"], data["backend"], data["header"], bullets)

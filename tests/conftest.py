@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_630a647b04b832ad.txt"
-DEV_QA = next((p for p in (ROOT.parent / "shared" / "eval" / "dev_qa.jsonl", ROOT / "tests" / "fixtures" / "dev_qa.jsonl") if p.exists()))
+DEV_QA = next(p for p in (ROOT.parent / "shared" / "eval" / "dev_qa.jsonl", ROOT / "tests" / "fixtures" / "dev_qa.jsonl") if p.exists())
 GATE_QA = ROOT / "tests" / "fixtures" / "gate_questions.jsonl"
 
 
@@ -82,50 +79,3 @@ def run_newsbot(args: list[str], env: dict[str, str], stdin: bytes | None = None
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, env=env, timeout=timeout, cwd=ROOT
     )
-
-
-class FakeOpenAI:
-    """An OpenAI-compatible /v1/chat/completions on loopback: answers come from a script, and a
-    request for log-probabilities (the reading check) gets a first token whose top_logprobs put
-    "Yes" `margin` above "No" — or, with `margin=None`, is answered as by a server that ignores
-    the parameter: a plain "Yes" without log-probabilities."""
-
-    def __init__(self, replies: list[str], margin: float | None = 2.0) -> None:
-        outer = self
-        self.replies, self.margin = replies, margin
-        self.requests: list[dict] = []
-        self.answers: list[dict] = []  # the requests that were not reading checks
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append(body)
-                choice: dict = {"index": 0, "finish_reason": "stop"}
-                if body.get("logprobs"):
-                    choice["message"] = {"role": "assistant", "content": "Yes"}
-                    if outer.margin is not None:
-                        top = [{"token": "Yes", "logprob": -0.05, "bytes": None}, {"token": "No", "logprob": -0.05 - outer.margin, "bytes": None}]
-                        choice["logprobs"] = {"content": [{"token": "Yes", "logprob": -0.05, "bytes": None, "top_logprobs": top}]}
-                else:
-                    outer.answers.append(body)
-                    text = outer.replies[min(len(outer.answers), len(outer.replies)) - 1]
-                    choice["message"] = {"role": "assistant", "content": text}
-                payload = json.dumps({
-                    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [choice], "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
-                }).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
-
-    def reading_checks(self) -> list[dict]:
-        return [r for r in self.requests if r.get("logprobs")]

@@ -4,8 +4,8 @@
 import pytest
 
 from bot.answering.chain import Question
+from bot.bench.evaluation import EvalReport, load_qa
 from bot.errors import InputError
-from bot.evaluation import EvalReport, load_qa
 from tests.conftest import DEV_QA, GATE_QA
 
 

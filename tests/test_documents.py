@@ -51,5 +51,5 @@ def test_plain_markdown_gets_default_metadata(tmp_path: Path):
 def test_empty_or_undecodable_articles_are_refused_clearly(tmp_path: Path, content: bytes):
     path = tmp_path / "bad.txt"
     path.write_bytes(content)
-    with pytest.raises(InputError, match="bad.txt"):
+    with pytest.raises(InputError, match=r"bad\.txt"):
         parse_article(path)

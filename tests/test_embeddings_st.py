@@ -17,8 +17,8 @@ def test_a_local_sentence_transformers_model_builds_an_index_and_answers(setting
 
 
 def test_a_model_that_is_not_on_disk_is_a_clear_error(settings, tmp_path):
-    from bot.errors import BackendUnavailable
     from bot.embeddings import load_embeddings
+    from bot.errors import BackendUnavailable
 
     with pytest.raises(BackendUnavailable, match="nothing is downloaded"):
         load_embeddings(f"sentence-transformers:{tmp_path / 'no-such-model'}")

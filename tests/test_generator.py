@@ -17,9 +17,10 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from bot.answering.chain import Answerer
 from bot.answering.composers import ExtractiveComposer, GeneratorComposer, load_composer
 from bot.answering.composers.generator import prompt_for
-from bot.errors import BackendUnavailable, MarginUnavailable
+from bot.errors import BackendUnavailable, GenerationFailed, MarginUnavailable
 from bot.generators import model_file
-from tests.conftest import FakeOpenAI
+from bot.generators.margins import YesNoMargins
+from bot.testing.fake_openai import FakeOpenAI
 
 
 class RecordingModel(BaseChatModel):
@@ -43,10 +44,10 @@ class BrokenModel(BaseChatModel):
         return "broken"
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
-        raise ConnectionError("connection refused")
+        raise GenerationFailed("connection refused")  # what every adapter raises for a failure
 
 
-class ReadingModel(RecordingModel):
+class ReadingModel(RecordingModel, YesNoMargins):
     """A scripted model that also reads quotes as a local llama.cpp model does (`yes_margin`)."""
 
     margin: float | None = 2.0  # None: the model fails
@@ -55,7 +56,7 @@ class ReadingModel(RecordingModel):
     def yes_margin(self, messages: list[BaseMessage]) -> float:
         self.read.append(messages)
         if self.margin is None:
-            raise RuntimeError("llama_decode returned -1")
+            raise GenerationFailed("llama.cpp failed (llama_decode returned -1).")
         return self.margin
 
 
@@ -132,7 +133,12 @@ def test_a_failing_reading_check_leaves_the_gates_decision(answerer):
 
 
 def test_models_that_cannot_read_quotes_skip_the_check(answerer):
-    assert answerer_with(answerer, RecordingModel(replies=["x"])).reader is None
+    from bot.texts import raw
+
+    model = RecordingModel(replies=["Russia, Belarus, Armenia, Tajikistan, Kyrgyzstan and Kazakhstan [1]."], seen=[])
+    answer = answerer_with(answerer, model).ask("Which countries are members of the pact?")
+    assert answer.answerable and model.seen
+    assert not any(raw("reading") in str(message.content) for conversation in model.seen for message in conversation)
 
 
 def test_a_failing_model_falls_back_with_a_reason(answerer):

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.answering.chain import Question
-from bot.evaluation import load_qa
+from bot.bench.evaluation import load_qa
 from tests.conftest import DEV_QA
 
 pytest.importorskip("langchain_milvus", reason="the [milvus] extra is not installed")

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from bot.frontends.fake_slack import FakeSlack, block_kit_error, post_signed, wait_until_serving
 from bot.frontends.render import slack_blocks
+from bot.testing.fake_slack import FakeSlack, block_kit_error, post_signed, wait_until_serving
 from bot.types import Answer, Citation
 from tests.conftest import ROOT, newsbot_env, stop
 
@@ -87,7 +87,7 @@ def test_a_follow_up_in_the_thread_uses_the_earlier_question_and_a_new_thread_st
 def test_the_ask_slash_command_is_acknowledged_then_answered_at_the_response_url(slack, bot):
     body, response_id = slack.slash_command("/ask", "Hvem bad om hjælp fra nabolandene?")
     started = time.perf_counter()
-    status, ack = post_signed(bot, body, SECRET, FORM)
+    status, _ = post_signed(bot, body, SECRET, FORM)
     assert status == 200 and time.perf_counter() - started < 3
     payload = slack.wait_for(lambda: slack.responses.get(response_id))[0]
     assert payload["response_type"] == "in_channel" and "Tokajev" in payload["text"]

@@ -10,8 +10,9 @@ import tempfile
 
 import pytest
 
-from tests.conftest import ROOT, FakeOpenAI, newsbot_env, stop
-from bot.frontends.fake_telegram import FakeTelegram, html_error
+from bot.testing.fake_openai import FakeOpenAI
+from bot.testing.fake_telegram import FakeTelegram, html_error
+from tests.conftest import ROOT, newsbot_env, stop
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -8,10 +8,10 @@ import pytest
 from telegram import Update
 
 from bot.config import Settings
-from bot.frontends.history import History
 from bot.frontends.conversation import Conversations, RateLimiter
+from bot.frontends.history import History
 from bot.frontends.telegram import build_application
-from bot.frontends.fake_telegram import FakeTelegram
+from bot.testing.fake_telegram import FakeTelegram
 
 
 class ExplodingAnswerer:

@@ -4,8 +4,8 @@ name and claim in it. Citations are the real article's, retrieved for each quest
 import pytest
 
 from bot.answering.verify import AnswerVerifier
-from bot.names import same_name
 from bot.lang import numbers_in
+from bot.names import same_name
 
 
 @pytest.fixture(scope="module")

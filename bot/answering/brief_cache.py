@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from bot.documents import Article
-from bot.store.atomic import write_json_atomically
+from bot.files import write_json_atomically
 from bot.types import Briefing, Lang
 
 

@@ -1,31 +1,29 @@
-"""The answering chain (LCEL): check the question, detect its language, retrieve, gate, compose.
+"""The answering chain, as typed stages: check the question, detect its language, retrieve, gate, compose.
 
-    question ─► validate ─► language ─► retrieve ─► gate ─► cite ─► compose (extractive)
-                                                                     └─► refine (reading check, generator, verified)
+    question ─► check ─► language ─► retrieve ─► gate ─► cite ─► compose (extractive)   = Draft → Answer
+                                                                   └─► refine (reading check, generator, verified)
 
-`Answerer.answer` returns the extractive answer at once; `Answerer.refine` turns it into a
-fluent one when a generator is configured, keeping the extractive one if verification fails.
-With a model that gives yes/no margins (the local one, or a server that sends log-probabilities),
-`refine` first has it read the quotes when the gate's decision rested on word likeness, which may
-turn a pass into a decline or the other way round.
+`Answerer.answers` yields the extractive answer at once and then, when a generator is configured
+and what it wrote (or read) changes the answer, the refined one. `answer` and `refine` are the
+two halves. With a model that gives yes/no margins, `refine` first has it read the quotes when the
+gate's decision rested on word likeness, which may turn a pass into a decline or the other way round.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
-
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer
-from bot.answering.gate import AnswerabilityGate, GateDecision, ReadingCheck
+from bot.answering.gate import AnswerabilityGate, GateDecision
+from bot.answering.readers import ClaimJudge, ReadingCheck
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval, retrieve
-from bot.answering.verify import AnswerVerifier, ClaimJudge, cited_numbers
+from bot.answering.verify import AnswerVerifier, cited_numbers
 from bot.config import Settings
-from bot.errors import InputError
+from bot.errors import BackendUnavailable, InputError
 from bot.lang import detect_language
 from bot.store.news_index import NewsIndex
 from bot.texts import reply
@@ -33,6 +31,7 @@ from bot.types import Answer, Citation, Lang
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 GENERATION_RETRIES = 1  # a rejected generated answer is asked for once more, with the reasons
 
 
@@ -44,6 +43,23 @@ class Question:
     language: Lang | None = None  # forced answer language, or None to detect
     context: str = ""
     condense: bool = True  # may the generator rewrite text + context into one question (seconds)?
+
+
+@dataclass
+class Draft:
+    """A question on its way through the stages: checked, its language known, the time each stage took."""
+
+    question: Question
+    text: str
+    language: Lang
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, stage: str, run: Callable[[], T]) -> T:
+        began = time.perf_counter()
+        result = run()
+        self.timings[stage] = (time.perf_counter() - began) * 1000
+        return result
 
 
 def check_question(text: str, limit: int, language: Lang = "en") -> str:
@@ -81,68 +97,48 @@ class Answerer:
         self.extractive = ExtractiveComposer(name_articles=len(index.articles) > 1)
         self.composer = composer or self.extractive
         self.verifier = AnswerVerifier()
-        generator = self.composer.model if isinstance(self.composer, GeneratorComposer) else None
-        self.judge = ClaimJudge(generator) if generator else None
-        self.reader = ReadingCheck(generator) if generator and ReadingCheck.possible(generator) else None
+        self.model = self.composer.model if isinstance(self.composer, GeneratorComposer) else None  # the chat model, if any
+        self.judge = ClaimJudge(self.model) if self.model else None
+        self.reader = ReadingCheck(self.model) if self.model else None
         self.gate = AnswerabilityGate(index)
-        self.chain = self._build_chain()
 
-    # --- the chain ------------------------------------------------------------
-    def _build_chain(self) -> Runnable[dict[str, Any], Answer]:
-        timed = self._timed
-        return (
-            RunnablePassthrough.assign(started=RunnableLambda(lambda _: time.perf_counter()), timings=RunnableLambda(lambda _: {}))
-            | RunnablePassthrough.assign(text=RunnableLambda(lambda s: check_question(s["question"].text, self.settings.max_question_chars)))
-            | RunnablePassthrough.assign(language=RunnableLambda(lambda s: s["question"].language or detect_language(s["text"])))
-            | RunnablePassthrough.assign(query=RunnableLambda(self._query))
-            | RunnablePassthrough.assign(retrieval=RunnableLambda(timed("retrieve", self._retrieve)))
-            | RunnablePassthrough.assign(decision=RunnableLambda(timed("gate", self._decide)))
-            | RunnableLambda(timed("generate", self._compose))
-        )
+    # --- the stages -------------------------------------------------------------
+    def _draft(self, question: Question) -> Draft:
+        """Check the question and detect its language: what every later stage works on."""
+        started = time.perf_counter()
+        text = check_question(question.text, self.settings.max_question_chars)
+        language = question.language or detect_language(text)
+        return Draft(question, text, language, started)
 
-    @staticmethod
-    def _timed(name: str, step: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
-        def run(state: dict[str, Any]) -> Any:
-            started = time.perf_counter()
-            result = step(state)
-            state["timings"][name] = (time.perf_counter() - started) * 1000
-            return result
-
-        return run
-
-    def _query(self, state: dict[str, Any]) -> str:
+    def _query(self, draft: Draft) -> str:
         """What is searched and gated: the question, read after the earlier one it follows up —
         condensed into one standalone question by the generator when there is one."""
-        question: Question = state["question"]
-        context = question.context
+        context = draft.question.context
         if not context:
-            return state["text"]
-        if question.condense and isinstance(self.composer, GeneratorComposer):
-            standalone = self.composer.condense(context, state["text"], state["language"])
+            return draft.text
+        if draft.question.condense and isinstance(self.composer, GeneratorComposer):
+            standalone = self.composer.condense(context, draft.text, draft.language)
             if standalone:
                 return standalone
-        return f"{context} {state['text']}"
+        return f"{context} {draft.text}"
 
-    def _retrieve(self, state: dict[str, Any]) -> Retrieval:
-        vector = self.index.embeddings.embed_questions([state["query"]])[0]
+    def _retrieve(self, query: str) -> Retrieval:
+        vector = self.index.embeddings.embed_questions([query])[0]
         return retrieve(self.index, vector)
 
-    def _decide(self, state: dict[str, Any]) -> GateDecision:
+    def _decide(self, query: str, language: Lang, retrieval: Retrieval) -> GateDecision:
         read_again = self._active_reader() is not None
-        return self.gate.decide(state["query"], state["language"], state["retrieval"], read_again=read_again)
+        return self.gate.decide(query, language, retrieval, read_again=read_again)
 
-    def _compose(self, state: dict[str, Any]) -> Answer:
-        language: Lang = state["language"]
-        decision: GateDecision = state["decision"]
-        quotes = citations_from(state["retrieval"])
+    def _compose(self, draft: Draft, retrieval: Retrieval, decision: GateDecision) -> Answer:
+        quotes = citations_from(retrieval)
         if decision.answerable:
-            text = self.extractive.compose(state["text"], language, quotes).text
+            text = self.extractive.compose(draft.text, draft.language, quotes).text
         else:
-            text = self.decline_text(language)
-        timings = state["timings"]
-        answer = Answer(
-            question=state["text"],
-            language=language,
+            text = self.decline_text(draft.language)
+        return Answer(
+            question=draft.text,
+            language=draft.language,
             answer=text,
             answerable=decision.answerable,
             citations=quotes if decision.answerable else [],
@@ -151,13 +147,12 @@ class Answerer:
             doubtful=decision.doubtful,
             candidates=quotes if decision.doubtful and not decision.answerable else [],
             decision=decision.reason,
+            timings_ms={
+                "retrieve": draft.timings.get("retrieve", 0.0) + draft.timings.get("gate", 0.0),
+                "generate": 0.0,
+                "total": (time.perf_counter() - draft.started) * 1000,
+            },
         )
-        answer.timings_ms = {
-            "retrieve": timings.get("retrieve", 0.0) + timings.get("gate", 0.0),
-            "generate": 0.0,
-            "total": (time.perf_counter() - state["started"]) * 1000,
-        }
-        return answer
 
     def decline_text(self, language: Lang) -> str:
         return reply("decline", language, articles=self.articles_phrase(language))
@@ -174,7 +169,27 @@ class Answerer:
         """The extractive answer (or a decline); raises InputError for an unusable question."""
         if isinstance(question, str):
             question = Question(question)
-        return self.chain.invoke({"question": question})
+        draft = self._draft(question)
+        query = self._query(draft)
+        retrieval = draft.timed("retrieve", lambda: self._retrieve(query))
+        decision = draft.timed("gate", lambda: self._decide(query, draft.language, retrieval))
+        return self._compose(draft, retrieval, decision)
+
+    def answers(self, question: str | Question) -> Iterator[Answer]:
+        """The quick (extractive) answer, then the refined one when it changes what is shown."""
+        first = self.answer(question)
+        yield first
+        final = self.refined(first)
+        if final is not None:
+            yield final
+
+    def refined(self, first: Answer) -> Answer | None:
+        """The refined answer when it should follow `first`: it replaces it (`Answer.replaces`), or
+        a generated answer failed its checks and the user may be told the quotes stand; else None."""
+        if not self.may_refine(first):
+            return None
+        final = self.refine(first)
+        return final if final.replaces(first) or not final.verified else None
 
     def refine(self, answer: Answer) -> Answer:
         """The fluent answer when a generator is configured and what it wrote passes verification;
@@ -227,7 +242,7 @@ class Answerer:
             return answer.answerable, answer.decision
         try:
             margin = reader.margin(answer.question, answer.language, answer.citations or answer.candidates)
-        except Exception as exc:
+        except BackendUnavailable as exc:
             log.warning("The reading check failed: %s", exc)
             return answer.answerable, answer.decision
         limit = reader.limit(gate_passed=answer.answerable)
@@ -270,7 +285,7 @@ class Answerer:
             try:
                 if not self.judge.supported(answer.question, answer.language, answer.citations, generated):
                     problems.append("a claim the sentences don't state")
-            except Exception as exc:  # the same server that just answered may still fail; never show unchecked
+            except BackendUnavailable as exc:  # the same server that just answered may still fail; never show unchecked
                 problems.append(f"the claim check failed ({type(exc).__name__})")
         return problems
 

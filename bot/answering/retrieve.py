@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.documents import Document
 
+from bot.answering.thresholds import THRESHOLDS
 from bot.store.news_index import NewsIndex
 from bot.types import Sentence
 
-SENTENCE_WEIGHT = 0.6
 TOP_CHUNKS = 4
 TOP_SENTENCES = 16
 MAX_CITATIONS = 3
@@ -93,9 +93,8 @@ def _passage(index: NewsIndex, sentence: Sentence, score: float, used: set[str])
         if previous is not None and previous.id not in used:
             group.insert(0, _sentence(previous, 0.0))
     following = _neighbour(index, group[-1], +1)
-    if following is not None and following.id not in used and leans_back(following.page_content):
-        if len(group) < MAX_PASSAGE_SENTENCES:
-            group.append(_sentence(following, 0.0))
+    if following is not None and following.id not in used and leans_back(following.page_content) and len(group) < MAX_PASSAGE_SENTENCES:
+        group.append(_sentence(following, 0.0))
     used.update(_sentence_id(s) for s in group)
     return Passage(group, score, sentence.score)
 
@@ -112,7 +111,7 @@ def retrieve(index: NewsIndex, question_vector: np.ndarray) -> Retrieval:
         chunk_score[chunk_id] = float(vector @ question_vector)
     ranked = sorted(
         (
-            (SENTENCE_WEIGHT * similarity + (1 - SENTENCE_WEIGHT) * chunk_score[doc.metadata["chunk_id"]], _sentence(doc, similarity))
+            (THRESHOLDS.sentence_weight * similarity + (1 - THRESHOLDS.sentence_weight) * chunk_score[doc.metadata["chunk_id"]], _sentence(doc, similarity))
             for doc, similarity in sentence_hits
         ),
         key=lambda pair: -pair[0],

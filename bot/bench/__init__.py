@@ -19,9 +19,9 @@ from typing import Any
 
 from bot.answering.chain import Answerer, Question, citations_from
 from bot.answering.retrieve import retrieve
-from bot.baselines import bm25, plain_rag
+from bot.bench.baselines import bm25, plain_rag
+from bot.bench.evaluation import EvalReport, load_qa, percentile
 from bot.config import Settings
-from bot.evaluation import EvalReport, load_qa
 from bot.lang import detect_language
 from bot.types import Answer
 
@@ -36,11 +36,6 @@ def machine() -> str:
     except OSError:
         pass
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
 
 
 def _quality(name: str, items: list[dict[str, Any]], answer: Any) -> dict[str, Any]:
@@ -75,7 +70,8 @@ def cold_start(settings: Settings) -> float:
 
 def generator_speed(answerer: Answerer, questions: list[str]) -> dict[str, Any]:
     """Generated-answer latency (retrieval + generation + verification) and the model's tokens/s."""
-    model = answerer.composer.model
+    model = answerer.model
+    assert model is not None, "generator_speed needs an answerer with a generator"
     totals, tokens_per_s = [], []
     for question in questions:
         first = answerer.answer(Question(question))
@@ -101,9 +97,9 @@ def generator_speed(answerer: Answerer, questions: list[str]) -> dict[str, Any]:
 
 
 def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict[str, Any]:
+    from bot.bench.scale import scale_curve
     from bot.documents import load_articles
     from bot.embeddings import load_embeddings
-    from bot.scale import scale_curve
     from bot.service import load_answerer
     from bot.store.news_index import open_index
 
@@ -155,7 +151,7 @@ def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict
         if generator.composer.fluent:
             name = generator.composer.name
             results["quality"].insert(1, _quality(f"newsbot chain ({name}, verified)", items, generator.ask))
-            results["quality"].insert(2, _quality(f"plain LangChain RAG + {name}", items, plain_rag(settings.seeds_dir, embeddings, generator.composer.model)))
+            results["quality"].insert(2, _quality(f"plain LangChain RAG + {name}", items, plain_rag(settings.seeds_dir, embeddings, generator.model)))
             results["generator"] = {"backend": name, **generator_speed(generator, questions)}
         results["telegram"] = telegram_load(settings, questions)
         results["telegram_saturation"] = telegram_load(settings, questions, rate=1000.0, total=300)
@@ -248,7 +244,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def write_results(results: dict[str, Any], out: Path) -> str:
-    from bot.store.atomic import write_json_atomically, write_text_atomically
+    from bot.files import write_json_atomically, write_text_atomically
 
     table = markdown(results)
     write_json_atomically(out / "bench.json", results)
@@ -274,9 +270,9 @@ def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rat
     import itertools
     import tempfile
 
-    from bot.frontends.fake_telegram import FakeTelegram
     from bot.generators import expected_backend
     from bot.generators.model_file import default_model_path
+    from bot.testing.fake_telegram import FakeTelegram
 
     server = FakeTelegram().start()
     # A fresh data folder: no conversation history from earlier runs (the model file is reused).
@@ -339,7 +335,7 @@ def slack_load(settings: Settings, questions: list[str], total: int = 200, rate:
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.frontends.fake_slack import FakeSlack, post_signed, wait_until_serving
+    from bot.testing.fake_slack import FakeSlack, post_signed, wait_until_serving
 
     secret = "bench-signing-secret"
     server = FakeSlack().start()
@@ -393,8 +389,8 @@ def slack_load(settings: Settings, questions: list[str], total: int = 200, rate:
 def brief_speed(settings: Settings) -> dict[str, Any]:
     """`newsbot brief` from a warm cache: the cache lookup in-process, and the whole CLI call."""
     from bot.answering.brief_cache import cache_key, cached_briefing, fingerprint
-    from bot.generators import expected_backend
     from bot.documents import load_articles
+    from bot.generators import expected_backend
 
     env = {**os.environ, "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir), "NEWSBOT_INDEX_DIR": str(settings.index_dir), "NEWSBOT_DATA_DIR": str(settings.data_dir)}
     subprocess.run([sys.executable, "-m", "bot", "brief", "--lang", "en"], env=env, capture_output=True, check=True)  # fills the cache

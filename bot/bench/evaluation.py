@@ -31,6 +31,12 @@ def load_qa(path: Path) -> list[dict[str, Any]]:
     return items
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The value at quantile `q` (nearest rank); 0 for no values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
 def groups_hit(groups: list[list[str]], text: str) -> bool:
     """Every group has one alternative in the text (case-insensitive)."""
     lowered = text.lower()
@@ -92,7 +98,7 @@ class EvalReport:
             "generated": sum(r.generated for r in self.items),
             "fallbacks": sum(not r.verified for r in self.items),
             "p50_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))], 1),
+            "p95_ms": round(percentile(times, 0.95), 1),
         }
 
     def gate_by_split(self) -> dict[str, dict[str, float]]:

@@ -12,12 +12,12 @@ recall@10 against flat.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from functools import partial
 import re
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 

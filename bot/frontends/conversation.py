@@ -4,11 +4,12 @@ follow-up context, and answering off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -16,8 +17,9 @@ from typing import TypeVar
 from bot.answering.brief import Briefer
 from bot.answering.chain import Answerer, Question, check_question
 from bot.config import Settings
+from bot.data import load_json
 from bot.frontends.history import History
-from bot.lang import detect_language, looks_like_follow_up
+from bot.lang import WORD, content_terms, detect_language
 from bot.types import Answer, Briefing, Lang
 
 T = TypeVar("T")
@@ -26,13 +28,21 @@ MAX_CONTEXT_CHARS = 400  # how much of a conversation's running question is kept
 MAX_WAITING_REFINEMENTS = 2  # generated answers queued at most; beyond, the quotes stand
 
 
+def looks_like_follow_up(text: str, lang: Lang) -> bool:
+    """"And how many were hurt?", "Who did he ask?": a question that leans on the one before it."""
+    cues = load_json("follow_up_cues")[lang]
+    lowered = " ".join(w.lower() for w in WORD.findall(text))
+    if any(lowered == o or lowered.startswith(o + " ") for o in cues["openers"]):
+        return True
+    words = set(lowered.split())
+    return bool(words & set(cues["pronouns"])) or len(content_terms(text, lang)) <= 1
+
+
 def _lower_priority() -> None:
     """Nice the generation thread (Linux: per thread; llama.cpp's worker threads inherit it), so
     that on a small machine a model writing doesn't starve the quick quote answers."""
-    try:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted: same priority
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), GENERATION_NICENESS)
-    except (AttributeError, OSError):  # not Linux, or not permitted: same priority
-        pass
 
 
 class RateLimiter:
@@ -128,15 +138,24 @@ class Conversations:
     async def brief(self, language: Lang) -> Briefing:
         return await self.run(self.briefer.brief, language)
 
-    async def refine(self, answer: Answer) -> Answer:
-        """The fluent answer, written in the generation thread. When more than a few are already
-        waiting, the quotes stand (returned unchanged): a busy bot stays fast and honest rather
-        than answering ever later."""
+    async def answer_stream(self, key: str, text: str, follow_up: bool = True) -> AsyncIterator[Answer]:
+        """The quick answer, then the refined one when it changes what is shown (`Answerer.refined`)."""
+        first = await self.answer(key, text, follow_up)
+        yield first
+        if self.answerer.may_refine(first):
+            final = await self.refined(first)
+            if final is not None:
+                yield final
+
+    async def refined(self, answer: Answer) -> Answer | None:
+        """The refined answer, written in the generation thread. When more than a few are already
+        waiting, the quotes stand (None): a busy bot stays fast and honest rather than answering
+        ever later."""
         if self._refining >= MAX_WAITING_REFINEMENTS:
-            return answer
+            return None
         self._refining += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._generator, self.answerer.refine, answer)
+            return await asyncio.get_running_loop().run_in_executor(self._generator, self.answerer.refined, answer)
         finally:
             self._refining -= 1
 

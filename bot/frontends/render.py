@@ -24,15 +24,9 @@ def plain(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def replaces(final: Answer, first: Answer) -> bool:
-    """Whether the refined answer should replace the one already shown: a verified fluent answer,
-    or the local model's reading turning a decline into quotes or quotes into a decline."""
-    return final.answer != first.answer and (final.verified or final.answerable != first.answerable)
-
-
 def refined_plain(final: Answer, first: Answer) -> str | None:
     """What a terminal adds under the first answer once the generator is done; None for nothing."""
-    if not replaces(final, first):
+    if not final.replaces(first):
         return None if final.verified else reply("unverified", first.language)
     if final.answerable != first.answerable:
         return f"({final.backend} read the quotes) " + (plain(final) if final.answerable else final.answer)

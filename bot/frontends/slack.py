@@ -23,10 +23,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
 from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import replaces, slack_blocks, slack_brief_blocks, slack_escape
+from bot.frontends.render import slack_blocks, slack_brief_blocks, slack_escape
 from bot.lang import detect_language
 from bot.texts import reply
-from bot.types import Lang
+from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -77,13 +77,14 @@ async def ask_command(ack: Callable[..., Awaitable[None]], command: dict, respon
         return
     if not await _allowed(conversations, command["user_id"], language, lambda t: respond(text=t, response_type="ephemeral")):
         return
-    answer = await conversations.answer(f"slack-command:{command['user_id']}", question, follow_up=False)
     asked = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<@{command['user_id']}>: {slack_escape(question)}"}]}
-    await respond(text=answer.answer, blocks=[asked, *slack_blocks(answer)], response_type="in_channel")
-    if conversations.answerer.may_refine(answer):
-        final = await conversations.refine(answer)
-        if replaces(final, answer):
-            await respond(text=final.answer, blocks=[asked, *slack_blocks(final)], response_type="in_channel", replace_original=True)
+    first: Answer | None = None
+    async for answer in conversations.answer_stream(f"slack-command:{command['user_id']}", question, follow_up=False):
+        if first is None:
+            first = answer
+            await respond(text=answer.answer, blocks=[asked, *slack_blocks(answer)], response_type="in_channel")
+        elif answer.replaces(first):
+            await respond(text=answer.answer, blocks=[asked, *slack_blocks(answer)], response_type="in_channel", replace_original=True)
 
 
 async def brief_command(ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext) -> None:
@@ -115,12 +116,13 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
         return
     if not await _allowed(conversations, event.get("user", ""), language, send):
         return
-    answer = await conversations.answer(f"slack:{channel}:{thread_ts}", question)
-    posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer.answer, blocks=slack_blocks(answer))
-    if conversations.answerer.may_refine(answer):
-        final = await conversations.refine(answer)
-        if replaces(final, answer):
-            await client.chat_update(channel=channel, ts=posted["ts"], text=final.answer, blocks=slack_blocks(final))
+    first: Answer | None = None
+    async for answer in conversations.answer_stream(f"slack:{channel}:{thread_ts}", question):
+        if first is None:
+            first = answer
+            posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer.answer, blocks=slack_blocks(answer))
+        elif answer.replaces(first):
+            await client.chat_update(channel=channel, ts=posted["ts"], text=answer.answer, blocks=slack_blocks(answer))
 
 
 async def other_message(event: dict) -> None:

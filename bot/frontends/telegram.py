@@ -22,6 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -39,7 +40,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
 from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import brief_telegram_html, replaces, split_message, telegram_html, telegram_quotes_html
+from bot.frontends.render import brief_telegram_html, split_message, telegram_html, telegram_quotes_html
 from bot.lang import detect_language
 from bot.texts import raw, reply
 from bot.types import Answer, Lang
@@ -90,20 +91,23 @@ async def _send_answer(message: Message, context: BotContext, question: str) -> 
         await message.reply_text(str(error))
         return
     await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-    answer = await conversations.answer(_chat_key(message.chat_id), question)
     key = uuid.uuid4().hex[:16]
-    conversations.remember(key, answer)
-    markup = _quotes_button(key, answer)
-    pieces = _pieces(answer)
-    sent = await message.reply_html(pieces[0], reply_parameters=ReplyParameters(message.message_id), reply_markup=markup if len(pieces) == 1 else None)
-    for index, piece in enumerate(pieces[1:], start=2):
-        sent = await message.chat.send_message(piece, parse_mode=ParseMode.HTML, reply_markup=markup if index == len(pieces) else None)
-    if conversations.answerer.may_refine(answer):
-        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-        final = await conversations.refine(answer)
-        if replaces(final, answer) and len(pieces) == 1:
-            conversations.remember(key, final)
-            await sent.edit_text(_pieces(final)[0], parse_mode=ParseMode.HTML, reply_markup=_quotes_button(key, final))
+    first: Answer | None = None
+    async for answer in conversations.answer_stream(_chat_key(message.chat_id), question):
+        conversations.remember(key, answer)
+        if first is None:
+            first = answer
+            pieces = _pieces(answer)
+            markup = _quotes_button(key, answer)
+            sent = await message.reply_html(
+                pieces[0], reply_parameters=ReplyParameters(message.message_id), reply_markup=markup if len(pieces) == 1 else None
+            )
+            for index, piece in enumerate(pieces[1:], start=2):
+                sent = await message.chat.send_message(piece, parse_mode=ParseMode.HTML, reply_markup=markup if index == len(pieces) else None)
+            if conversations.answerer.may_refine(answer):
+                await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+        elif answer.replaces(first) and len(pieces) == 1:
+            await sent.edit_text(_pieces(answer)[0], parse_mode=ParseMode.HTML, reply_markup=_quotes_button(key, answer))
 
 
 def _quotes_button(key: str, answer: Answer) -> InlineKeyboardMarkup | None:
@@ -251,7 +255,7 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(update, Update) and update.effective_message:
         try:
             await update.effective_message.reply_text(reply("apology", _user_language(update)))
-        except Exception:  # the apology itself failing must not loop
+        except TelegramError:  # the apology itself failing must not loop
             logger.exception("Could not send the apology")
 
 

@@ -11,6 +11,7 @@ from bot.errors import InputError
 from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import plain, refined_plain
 from bot.texts import reply
+from bot.types import Answer
 
 
 async def _loop(conversations: Conversations) -> None:
@@ -44,11 +45,12 @@ async def _loop(conversations: Conversations) -> None:
         except InputError as error:
             click.echo(str(error))
             continue
-        answer = await conversations.answer(key, question)
-        click.echo(plain(answer))
-        if conversations.answerer.may_refine(answer):
-            refined = refined_plain(await conversations.refine(answer), answer)
-            if refined:
+        first: Answer | None = None
+        async for answer in conversations.answer_stream(key, question):
+            if first is None:
+                first = answer
+                click.echo(plain(answer))
+            elif refined := refined_plain(answer, first):
                 click.echo(f"\n{refined}")
         click.echo()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
@@ -23,7 +22,6 @@ if TYPE_CHECKING:  # LangChain loads with the first chat model, not with this pa
     from langchain_core.language_models import BaseChatModel
 
 MAX_ANSWER_TOKENS = 160
-YES_WORDS, NO_WORDS = ("yes", "Yes"), ("no", "No")  # how a reply to the reading check begins
 Notify = Callable[[str], None]
 
 
@@ -59,10 +57,10 @@ def openai(settings: Settings, notify: Notify) -> BaseChatModel:
 
 def ollama(settings: Settings, notify: Notify) -> BaseChatModel:
     try:
-        from langchain_ollama import ChatOllama
+        from bot.generators.ollama_server import ChatOllamaServer
     except ImportError as exc:
         raise missing_extra("langchain-ollama", "ollama") from exc
-    return ChatOllama(
+    return ChatOllamaServer(
         model=_model_name(settings, "e.g. qwen2.5:1.5b"),
         base_url=settings.llm_base_url or None,
         temperature=0,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
-from bot.errors import BackendUnavailable, missing_extra
-from bot.generators import NO_WORDS, YES_WORDS
+from bot.errors import BackendUnavailable, GenerationFailed, missing_extra
+from bot.generators.margins import NO_WORDS, YES_WORDS, YesNoMargins
 
 PROMPT_CACHE_BYTES = 128 << 20  # about ten prompt states of this model (~30 KB a token)
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -47,7 +49,16 @@ def _prompt_states(base: type) -> type:
     return PromptStates
 
 
-class ChatLlamaCpp(BaseChatModel):
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """llama.cpp's failures on one request (a full context, a failed decode) as the project's own."""
+    try:
+        yield
+    except (RuntimeError, ValueError) as exc:
+        raise GenerationFailed(f"llama.cpp failed: {exc}.") from exc
+
+
+class ChatLlamaCpp(BaseChatModel, YesNoMargins):
     """A GGUF model loaded once per process; calls are serialised (a llama.cpp context isn't thread-safe)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -104,7 +115,7 @@ class ChatLlamaCpp(BaseChatModel):
             return scores
 
         chat = _chat(messages)
-        with self._lock:
+        with self._lock, _mapped_errors():
             self._llama.create_chat_completion(
                 messages=chat, temperature=0.0, max_tokens=1, logits_processor=LogitsProcessorList([capture])
             )
@@ -121,7 +132,7 @@ class ChatLlamaCpp(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         chat = _chat(messages)
-        with self._lock:
+        with self._lock, _mapped_errors():
             result = self._llama.create_chat_completion(
                 messages=chat,
                 temperature=self.temperature,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.errors import BackendUnavailable, missing_extra
-from bot.store.atomic import write_atomically
+from bot.files import write_atomically
 
 PARTS = 22
 SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"

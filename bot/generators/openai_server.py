@@ -10,14 +10,18 @@ stands and the bot keeps answering.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+import httpx
+import openai
 from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
 
-from bot.errors import MarginUnavailable
-from bot.generators import NO_WORDS, YES_WORDS
+from bot.errors import GenerationFailed, MarginUnavailable
+from bot.generators.margins import NO_WORDS, YES_WORDS, YesNoMargins
 
 TOP_LOGPROBS = 20  # OpenAI's maximum; "yes" and "no" are both among them unless the model is sure
 
@@ -35,8 +39,21 @@ def yes_no_margin(top_logprobs: Mapping[str, float]) -> float:
     return best(YES_WORDS) - best(NO_WORDS)
 
 
-class ChatOpenAIServer(ChatOpenAI):
+@contextmanager
+def _mapped_errors(server: str | None) -> Iterator[None]:
+    """The OpenAI client's and HTTP failures (refused, timed out, an error status) as the project's own."""
+    try:
+        yield
+    except (openai.APIError, httpx.HTTPError, ValueError) as exc:  # ValueError: a reply that is not JSON
+        raise GenerationFailed(f"The model server {server or ''} failed: {type(exc).__name__}: {exc}.".replace("  ", " ")) from exc
+
+
+class ChatOpenAIServer(ChatOpenAI, YesNoMargins):
     """A chat model on an OpenAI-compatible server that also offers `yes_margin`."""
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        with _mapped_errors(self.openai_api_base):
+            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
     def yes_margin(self, messages: list[BaseMessage]) -> float:
         reply = self.invoke(messages, logprobs=True, top_logprobs=TOP_LOGPROBS, max_tokens=1, temperature=0)

@@ -31,7 +31,7 @@ class StoreBackend(Protocol):
 
     def create(self, embeddings: NewsbotEmbeddings, generation: str, store: str): ...
     def load(self, index_dir: Path, generation: str, store: str, embeddings: NewsbotEmbeddings): ...
-    def persist(self, index: "NewsIndex", index_dir: Path) -> str: ...
+    def persist(self, index: NewsIndex, index_dir: Path) -> str: ...
     def drop_except(self, index_dir: Path, live: str) -> None: ...
 
 
@@ -46,7 +46,7 @@ class FaissBackend:
     def load(self, index_dir: Path, generation: str, store: str, embeddings: NewsbotEmbeddings) -> FaissVectorStore:
         return FaissVectorStore.load(index_dir / generation, store, embeddings)
 
-    def persist(self, index: "NewsIndex", index_dir: Path) -> str:
+    def persist(self, index: NewsIndex, index_dir: Path) -> str:
         generation = new_generation()
         for store in STORES:
             getattr(index, store).save(index_dir / generation, store)
@@ -83,7 +83,7 @@ class MilvusBackend:
             raise IndexCorrupt(f"Milvus at {self.uri} has no collection {loaded.collection}.")
         return loaded
 
-    def persist(self, index: "NewsIndex", index_dir: Path) -> str:
+    def persist(self, index: NewsIndex, index_dir: Path) -> str:
         return index.generation
 
     def drop_except(self, index_dir: Path, live: str) -> None:

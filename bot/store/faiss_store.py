@@ -20,7 +20,7 @@ from langchain_core.vectorstores import VectorStore
 
 from bot.embeddings.base import NewsbotEmbeddings, normalise
 from bot.errors import IndexCorrupt
-from bot.store.atomic import write_atomically, write_json_atomically
+from bot.files import write_atomically, write_json_atomically
 
 APPROXIMATE_FROM = 200_000  # below this many vectors exact search is fast enough (see the README's scale table)
 NPROBE = 32  # IVF lists searched per query: recall@10 0.95 (16) … 0.998 (64) at 1M synthetic chunks
@@ -183,7 +183,7 @@ class FaissVectorStore(VectorStore):
     @classmethod
     def from_texts(
         cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None, **kwargs: Any
-    ) -> "FaissVectorStore":
+    ) -> FaissVectorStore:
         dimension = len(embedding.embed_query("dimension probe"))
         store = cls(embedding, dimension)
         store.add_texts(texts, metadatas, ids=kwargs.get("ids"))
@@ -201,7 +201,7 @@ class FaissVectorStore(VectorStore):
         write_json_atomically(folder / f"{name}.json", {"dimension": self.dimension, "next": self._next, "documents": records})
 
     @classmethod
-    def load(cls, folder: Path, name: str, embedding: Embeddings) -> "FaissVectorStore":
+    def load(cls, folder: Path, name: str, embedding: Embeddings) -> FaissVectorStore:
         """Read a store written by `save`; raises IndexCorrupt if anything doesn't fit."""
         try:
             index = faiss.read_index(str(folder / f"{name}.faiss"))

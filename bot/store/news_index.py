@@ -26,8 +26,8 @@ from langchain_core.documents import Document
 from bot.documents import Article, chunk_article, load_articles
 from bot.embeddings.base import NewsbotEmbeddings
 from bot.errors import IndexCorrupt, InputError
+from bot.files import write_json_atomically
 from bot.lang import content_terms
-from bot.store.atomic import write_json_atomically
 from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
 
 MANIFEST_VERSION = 3
@@ -59,10 +59,10 @@ class NewsIndex:
         self.articles = articles  # doc_id -> {file, sha256, source, date, title}
 
     @classmethod
-    def empty(cls, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> "NewsIndex":
+    def empty(cls, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> NewsIndex:
         generation = new_generation()
-        stores = [backend.create(embeddings, generation, name) for name in STORES]
-        return cls(embeddings, *stores, articles={}, generation=generation)
+        chunks, sentences, terms = (backend.create(embeddings, generation, name) for name in STORES)
+        return cls(embeddings, chunks, sentences, terms, articles={}, generation=generation)
 
     def add_article(self, article: Article) -> None:
         chunks, sentences = chunk_article(article)
@@ -114,7 +114,8 @@ def _load(index_dir: Path, manifest: dict, embeddings: NewsbotEmbeddings, backen
     stores = [backend.load(index_dir, generation, name, embeddings) for name in STORES]
     if any(store.dimension != embeddings.dimension for store in stores):
         raise IndexCorrupt(f"The index in {index_dir} has vectors of another dimension.")
-    return NewsIndex(embeddings, *stores, articles=manifest["articles"], generation=generation)
+    chunks, sentences, terms = stores
+    return NewsIndex(embeddings, chunks, sentences, terms, articles=manifest["articles"], generation=generation)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.frontends.local_server import LocalServer
+from bot.testing.local_server import LocalServer
 
 MAX_BLOCKS, MAX_SECTION_TEXT, MAX_HEADER_TEXT, MAX_CONTEXT_ELEMENTS = 50, 3000, 150, 10
 

@@ -7,15 +7,15 @@ exist, and answers 429 with retry_after when a test asks for it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-import asyncio
 from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
 
-from bot.frontends.local_server import LocalServer
+from bot.testing.local_server import LocalServer
 
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote", "tg-spoiler", "span"}
 JSON_FIELDS = {"reply_parameters", "reply_markup", "results", "commands", "entities", "allowed_updates", "link_preview_options"}

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.errors import BackendUnavailable, ConfigError
 from bot.generators import CHAT_MODELS, expected_backend
 
-__all__ = ["Composer", "Composition", "ExtractiveComposer", "GeneratorComposer", "load_composer", "available_composers"]
+__all__ = ["Composer", "Composition", "ExtractiveComposer", "GeneratorComposer", "available_composers", "load_composer"]
 
 
 def available_composers() -> list[str]:

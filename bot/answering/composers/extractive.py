@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.answering.composers.base import Composer, Composition
+from bot.answering.thresholds import THRESHOLDS
 from bot.lang import detect_language, numbers_in
 from bot.texts import LANGUAGE_NAMES, reply
 from bot.types import Citation, Lang
-
-CLOSE_SCORE = 0.015  # a second quote is shown when it scores this close to the best
-OTHER_ARTICLE_SCORE = 0.03  # another article this close to the best that states other numbers disagrees
 
 
 def quoted(citation: Citation, name_article: bool) -> str:
@@ -23,7 +21,7 @@ def shown_citations(citations: list[Citation]) -> list[Citation]:
     if not citations:
         return []
     best = citations[0].score
-    return [c for c in citations[:2] if c.n == 1 or c.score >= best - CLOSE_SCORE]
+    return [c for c in citations[:2] if c.n == 1 or c.score >= best - THRESHOLDS.close_score]
 
 
 def disagreement(citations: list[Citation]) -> list[Citation]:
@@ -32,7 +30,7 @@ def disagreement(citations: list[Citation]) -> list[Citation]:
     if not citations:
         return []
     best = citations[0]
-    rival = next((c for c in citations[1:] if c.doc_id != best.doc_id and c.score >= best.score - OTHER_ARTICLE_SCORE), None)
+    rival = next((c for c in citations[1:] if c.doc_id != best.doc_id and c.score >= best.score - THRESHOLDS.other_article_score), None)
     if rival is None:
         return []
     ours, theirs = numbers_in(best.quote), numbers_in(rival.quote)

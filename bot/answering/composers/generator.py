@@ -12,13 +12,12 @@ import logging
 import re
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.output_parsers import StrOutputParser
 
 from bot.answering.composers.base import Composer, Composition
-from bot.lang import detect_language
-from bot.names import glossary
+from bot.answering.prompting import prompt_for, prompt_values
+from bot.errors import BackendUnavailable
 from bot.texts import raw, reply
 from bot.types import Citation, Lang
 
@@ -28,32 +27,6 @@ MAX_ANSWER_CHARS = 700  # two sentences; anything longer is rambling or garbage
 _ECHO = re.compile(r"^\s*(?:sentences|sætninger|\[\d+\]\s*\S+(?:\s+\S+){6,}\s*\[\d+\])", re.IGNORECASE)  # the prompt's list, parroted
 ECHO_STOPS = ["\n[", "\nQuestion:", "\nSpørgsmål:"]  # a model parroting the prompt's list stops at its second line
 _LEAD_IN = re.compile(r"^\s*(?:answer(?: in english)?|svar(?: på dansk)?)\s*:\s*", re.IGNORECASE)
-
-
-def numbered(citations: list[Citation]) -> str:
-    """The quotes as the model sees them; the source and date only when there are several articles."""
-    several = len({c.doc_id for c in citations}) > 1
-    return "\n".join(f"[{c.n}] " + (f"({c.source}, {c.date}) " if several else "") + c.quote for c in citations)
-
-
-def names_line(citations: list[Citation], language: Lang) -> str:
-    """Quotes in another language come with what their names and quantities are called in the
-    question's language (Hviderusland = Belarus, dusinvis = dozens), which a small model gets wrong."""
-    quotes = " ".join(c.quote for c in citations)
-    if not quotes or detect_language(quotes, default=language) == language:
-        return ""
-    pairs = glossary(quotes, language)
-    return reply("names", language, pairs=", ".join(f"{word} = {name}" for word, name in pairs)) + "\n" if pairs else ""
-
-
-def prompt_values(question: str, language: Lang, citations: list[Citation]) -> dict[str, str]:
-    """What fills the user-turn template."""
-    return {"sentences": numbered(citations), "names": names_line(citations, language), "question": question}
-
-
-def prompt_for(language: Lang) -> ChatPromptTemplate:
-    """The shared system prompt, then the user turn in the question's language."""
-    return ChatPromptTemplate.from_messages([("system", raw("system")), ("human", raw(f"user.{language}"))])
 
 
 def tidy(text: str) -> str:
@@ -74,7 +47,7 @@ class GeneratorComposer(Composer):
         prompt = raw(f"condense.{language}").format(previous=previous, question=question)
         try:
             text = tidy(StrOutputParser().invoke(self.model.invoke([HumanMessage(prompt)], stop=["\n"])))
-        except Exception as exc:
+        except BackendUnavailable as exc:
             log.warning("The %s generator could not condense a follow-up: %s", self.name, exc)
             return ""
         return text if 0 < len(text) <= 300 else ""
@@ -87,7 +60,7 @@ class GeneratorComposer(Composer):
             messages += [AIMessage(retry[0]), HumanMessage(reply("retry", language, problems=retry[1]))]
         try:
             text = tidy(StrOutputParser().invoke(self.model.invoke(messages, stop=ECHO_STOPS)))
-        except Exception as exc:  # a server down, a timeout, a malformed reply: every failure falls back
+        except BackendUnavailable as exc:  # a server down, a timeout, a malformed reply: every failure falls back
             log.warning("The %s generator failed: %s", self.name, exc)
             return Composition("", self.name, problem=f"the {self.name} generator failed ({type(exc).__name__}: {exc})")
         if not text:
