@@ -238,9 +238,7 @@ def evaluate(qa_file: Path, as_json: bool) -> None:
         answer = answerer.ask(Question(item["question"]))
         result = report.add(item, answer, (time.perf_counter() - started) * 1000)
         if not as_json:
-            verdict = (
-                ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
-            )
+            verdict = ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
             facts = "" if not result.answerable else ("facts " if result.expect_hit else "NO-FACTS ")
             click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {item['question']}")
             if result.answerable and not result.expect_hit:
@@ -269,7 +267,9 @@ def evaluate(qa_file: Path, as_json: bool) -> None:
 
 @main.command()
 @click.option("--quick", is_flag=True, help="Extractive only, one pass (what CI runs).")
-@click.option("--qa", "qa_file", type=click.Path(path_type=Path), default=Path("tests/fixtures/dev_qa.jsonl"), show_default=True, help="QA file.")
+@click.option(
+    "--qa", "qa_file", type=click.Path(path_type=Path), default=Path("tests/fixtures/dev_qa.jsonl"), show_default=True, help="QA file."
+)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), help="Folder for bench.md and bench.json.")
 def bench(quick: bool, qa_file: Path, out: Path) -> None:
     """Measure quality, latency and memory; print a Markdown table."""

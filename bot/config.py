@@ -13,9 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Newsbot's configuration; every field maps to `NEWSBOT_<NAME>` unless it says otherwise."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="NEWSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
@@ -33,9 +31,7 @@ class Settings(BaseSettings):
     history_turns: int = 6
 
     telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
-    telegram_api_base_url: str = Field(
-        default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL"
-    )
+    telegram_api_base_url: str = Field(default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL")
     telegram_webhook_secret: str = Field(default="", validation_alias="TELEGRAM_WEBHOOK_SECRET")
     slack_bot_token: str = Field(default="", validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")

@@ -89,7 +89,7 @@ def parse_article(path: Path) -> Article:
     header = _HEADER.match(lines[0]) if lines else None
     if header:
         date = header.group(1)
-        lines[0] = lines[0][header.end():]
+        lines[0] = lines[0][header.end() :]
     while lines and not lines[-1].strip():
         lines.pop()
     footer = _FOOTER.match(lines[-1].strip()) if lines else None
@@ -117,10 +117,7 @@ def parse_article(path: Path) -> Article:
 def article_paths(seeds_dir: Path) -> list[Path]:
     """The article files in the seeds folder, sorted by name."""
     if not seeds_dir.is_dir():
-        raise InputError(
-            f"The seeds folder {seeds_dir} does not exist. "
-            "Create it and put articles in it, or set NEWSBOT_SEEDS_DIR."
-        )
+        raise InputError(f"The seeds folder {seeds_dir} does not exist. Create it and put articles in it, or set NEWSBOT_SEEDS_DIR.")
     paths = sorted(p for p in seeds_dir.iterdir() if p.suffix in ARTICLE_SUFFIXES and p.is_file())
     paths = [p for p in paths if p.name.lower() != "readme.md"]
     if not paths:

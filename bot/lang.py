@@ -105,7 +105,7 @@ def content_terms(text: str, lang: Lang) -> list[Term]:
             continue
         seen.add(key)
         before = text[: match.start()].rstrip()
-        sentence_start = not before or before[-1] in ".!?:-–—\"«"
+        sentence_start = not before or before[-1] in '.!?:-–—"«'
         is_name = not is_number and word[0].isupper() and not sentence_start
         stem = key if is_number else _stemmer(lang).stemWord(lower)
         terms.append(Term(word, key, stem, is_number, is_name, match.start()))

@@ -115,7 +115,9 @@ def glossary(text: str, target: Lang) -> list[tuple[str, str]]:
     """(word in `text`, what it is called in `target`) for the names and rough quantities in `text`
     that `target` writes differently; for a model translating the text."""
     pairs: dict[str, str] = {}
-    quantities = {word: translation for pair, words in _quantity_words().items() if pair.endswith(f">{target}") for word, translation in words.items()}
+    quantities = {
+        word: translation for pair, words in _quantity_words().items() if pair.endswith(f">{target}") for word, translation in words.items()
+    }
     for match in _WORD.finditer(text):
         word = match.group(0)
         if word.lower() in quantities:

@@ -76,6 +76,4 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
 
 def run_newsbot(args: list[str], env: dict[str, str], stdin: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """The real `newsbot` process (as `python -m bot`, the same entry point)."""
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, env=env, timeout=timeout, cwd=ROOT
-    )
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, env=env, timeout=timeout, cwd=ROOT)

@@ -31,7 +31,9 @@ def test_an_english_extractive_brief_says_the_quotes_are_danish(answerer, settin
 
 
 def test_a_generator_translates_bullets_and_a_failed_check_keeps_the_quote(answerer, settings, tmp_path):
-    replies = ["A Russian-led military alliance sent troops to Kazakhstan on Thursday [1].", "yes"] + ["Putin ordered 9000 soldiers in [1]."] * 50
+    replies = ["A Russian-led military alliance sent troops to Kazakhstan on Thursday [1].", "yes"] + [
+        "Putin ordered 9000 soldiers in [1]."
+    ] * 50
     composer = GeneratorComposer(FakeListChatModel(responses=replies), "fake")
     briefing = Briefer(Answerer(settings.model_copy(update={"data_dir": tmp_path}), answerer.index, composer)).brief("en")
     first, rest = briefing.bullets[0], briefing.bullets[1:]

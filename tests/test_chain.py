@@ -1,6 +1,5 @@
 """The answering chain on the shared dev set and on our own gate fixtures."""
 
-
 import pytest
 
 from bot.answering.chain import Question
@@ -35,7 +34,10 @@ def test_answers_come_in_the_question_language(dev_report):
 
 def test_the_json_says_why_the_bot_answered_or_declined(answerer):
     assert answerer.ask("Who sent troops to Kazakhstan?").to_json()["decision"] == "answered"
-    assert answerer.ask("Who won the football World Cup in 2018?").to_json()["decision"] == "a name or number of the question is not in the article"
+    assert (
+        answerer.ask("Who won the football World Cup in 2018?").to_json()["decision"]
+        == "a name or number of the question is not in the article"
+    )
 
 
 def test_decline_is_phrased_in_the_question_language(answerer):

@@ -70,7 +70,9 @@ def test_ingest_copies_the_article_and_updates_the_index(env, tmp_path):
     seeds.mkdir()
     (seeds / SEED.name).write_bytes(SEED.read_bytes())
     extra = tmp_path / "001_test.txt"
-    extra.write_text(" date 2023-03 Folketinget vedtog tirsdag en ny lov om vindmøller.\n\nLoven træder i kraft 1. juli.\n\n/dpa/\n", encoding="utf-8")
+    extra.write_text(
+        " date 2023-03 Folketinget vedtog tirsdag en ny lov om vindmøller.\n\nLoven træder i kraft 1. juli.\n\n/dpa/\n", encoding="utf-8"
+    )
     local = {**env, "NEWSBOT_SEEDS_DIR": str(seeds), "NEWSBOT_INDEX_DIR": str(tmp_path / "i")}
     result = run_newsbot(["ingest", str(extra)], local)
     assert result.returncode == 0, result.stderr

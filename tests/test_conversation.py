@@ -74,7 +74,9 @@ def test_quotes_keep_coming_while_a_slow_model_writes_and_a_backlog_is_shed(answ
             time.sleep(0.4)
             return super()._call(*args, **kwargs)
 
-    slow = Answerer(settings, answerer.index, GeneratorComposer(SlowModel(responses=["A Russian-led alliance sent troops [1].", "yes"]), "slow"))
+    slow = Answerer(
+        settings, answerer.index, GeneratorComposer(SlowModel(responses=["A Russian-led alliance sent troops [1].", "yes"]), "slow")
+    )
     conversations = open_conversations(settings.model_copy(update={"data_dir": tmp_path}), slow)
 
     async def scenario():

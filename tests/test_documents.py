@@ -27,7 +27,10 @@ def test_chunks_are_paragraphs_numbered_from_one_with_exact_sentence_spans():
 
 
 def test_a_date_like_19_januar_does_not_end_a_sentence():
-    assert split_sentences("Den er i kraft frem til 19. januar. Så slutter den.") == ["Den er i kraft frem til 19. januar.", "Så slutter den."]
+    assert split_sentences("Den er i kraft frem til 19. januar. Så slutter den.") == [
+        "Den er i kraft frem til 19. januar.",
+        "Så slutter den.",
+    ]
 
 
 def test_a_long_paragraph_is_split_on_sentence_boundaries(tmp_path: Path):

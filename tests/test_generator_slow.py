@@ -60,9 +60,23 @@ def openai_server(model_path):
     pytest.importorskip("llama_cpp.server", reason="the [server] extra is not installed")
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", "qwen-local",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model_path),
+            "--model_alias",
+            "qwen-local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.time() + 120
@@ -81,20 +95,30 @@ def openai_server(model_path):
 
 
 def test_openai_backend_answers_through_a_real_openai_compatible_server(settings, openai_server):
-    env = newsbot_env(settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai_server, NEWSBOT_LLM_MODEL="qwen-local", OPENAI_API_KEY="sk-local")
+    env = newsbot_env(
+        settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai_server, NEWSBOT_LLM_MODEL="qwen-local", OPENAI_API_KEY="sk-local"
+    )
     answer = ask(env, "What does the Kazakh health ministry report?")
     assert answer["backend"] == "openai" and answer["verified"] is True
     assert "1000" in answer["answer"].replace(",", "").replace(".", "")
 
 
 def test_openai_backend_reads_the_quotes_through_the_servers_log_probabilities(settings, openai_server):
-    env = newsbot_env(settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai_server, NEWSBOT_LLM_MODEL="qwen-local", OPENAI_API_KEY="sk-local")
+    env = newsbot_env(
+        settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai_server, NEWSBOT_LLM_MODEL="qwen-local", OPENAI_API_KEY="sk-local"
+    )
     answer = ask(env, "What time does the curfew start?")  # the gate lets it through; the model's reading declines it
     assert answer["answerable"] is False and answer["citations"] == [] and answer["backend"] == "openai"
 
 
 def test_openai_backend_with_the_server_gone_answers_with_quotes(settings):
-    env = newsbot_env(settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=f"http://127.0.0.1:{free_port()}/v1", NEWSBOT_LLM_MODEL="qwen-local", NEWSBOT_LLM_TIMEOUT="5")
+    env = newsbot_env(
+        settings,
+        NEWSBOT_LLM="openai",
+        NEWSBOT_LLM_BASE_URL=f"http://127.0.0.1:{free_port()}/v1",
+        NEWSBOT_LLM_MODEL="qwen-local",
+        NEWSBOT_LLM_TIMEOUT="5",
+    )
     answer = ask(env, "Who sent troops to Kazakhstan?")
     assert answer["backend"] == "extractive" and answer["verified"] is False and "openai generator failed" in answer["fallback"]
 

@@ -17,7 +17,9 @@ def test_index_builds_then_loads_then_updates_when_a_seed_changes(embeddings, tm
     assert report.action == "built" and report.chunks == 18 and report.sentences == 27
     _, report = open_index(seeds, index_dir, embeddings)
     assert report.action == "loaded"
-    (seeds / "extra.txt").write_text(" date 2023-02 Regeringen i Danmark har fremlagt et nyt finanslovsforslag.\n\n/dpa/\n", encoding="utf-8")
+    (seeds / "extra.txt").write_text(
+        " date 2023-02 Regeringen i Danmark har fremlagt et nyt finanslovsforslag.\n\n/dpa/\n", encoding="utf-8"
+    )
     index, report = open_index(seeds, index_dir, embeddings)
     assert report.action == "updated" and report.added == ["extra"]
     assert set(index.articles) == {"000_630a647b04b832ad", "extra"}

@@ -39,7 +39,9 @@ def test_a_milvus_index_is_loaded_not_rebuilt_and_updates_in_place(milvus_answer
     extra.mkdir()
     for path in seeds_dir.iterdir():
         (extra / path.name).write_bytes(path.read_bytes())
-    (extra / "999_test_fixture.txt").write_text(" date 2023-05 Testbyen fik en ny borgmester i maj.\n\nBorgmesteren hedder Testesen.\n/testkilde/\n", encoding="utf-8")
+    (extra / "999_test_fixture.txt").write_text(
+        " date 2023-05 Testbyen fik en ny borgmester i maj.\n\nBorgmesteren hedder Testesen.\n/testkilde/\n", encoding="utf-8"
+    )
     updated, report = load_answerer(config.model_copy(update={"seeds_dir": extra}))
     assert report.action == "updated" and report.added == ["999_test_fixture"]
     assert len(updated.index.articles) == 2

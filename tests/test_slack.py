@@ -36,10 +36,16 @@ def slack():
 @pytest.fixture
 def bot(slack, settings, answerer):  # `answerer` builds the index first
     port = free_port()
-    env = newsbot_env(settings, SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.base_url,
-                      NEWSBOT_DATA_DIR=tempfile.mkdtemp(prefix="newsbot-slack-"))
-    process = subprocess.Popen([sys.executable, "-m", "bot", "slack", "--port", str(port)], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = newsbot_env(
+        settings,
+        SLACK_BOT_TOKEN=slack.token,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=slack.base_url,
+        NEWSBOT_DATA_DIR=tempfile.mkdtemp(prefix="newsbot-slack-"),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "slack", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}/slack/events"
     wait_until_serving(url)
     yield url
@@ -69,7 +75,10 @@ def test_a_mention_is_answered_in_its_thread_with_quote_and_source(slack, bot):
 def test_a_danish_mention_gets_a_danish_answer_and_a_decline_says_so(slack, bot):
     first = mention(slack, bot, "Hvornår faldt regeringen?")
     second = mention(slack, bot, "Hvad koster en liter benzin i Kasakhstan?")
-    assert slack.wait_for(lambda: slack.thread_replies("C0NEWS", first["ts"]))[0]["text"] == "«Onsdag faldt regeringen på grund af urolighederne.» [1]"
+    assert (
+        slack.wait_for(lambda: slack.thread_replies("C0NEWS", first["ts"]))[0]["text"]
+        == "«Onsdag faldt regeringen på grund af urolighederne.» [1]"
+    )
     assert slack.wait_for(lambda: slack.thread_replies("C0NEWS", second["ts"]))[0]["text"].startswith("Det fremgår ikke af artiklen")
 
 

@@ -11,8 +11,10 @@ from bot.store.faiss_store import FaissVectorStore
 def test_add_search_delete_save_load_roundtrip(embeddings, tmp_path):
     store = FaissVectorStore(embeddings, embeddings.dimension)
     ids = store.add_documents(
-        [Document(id="a", page_content="Tropperne er ankommet til Kasakhstan.", metadata={"p": 1}),
-         Document(id="b", page_content="Regeringen faldt onsdag.", metadata={"p": 2})]
+        [
+            Document(id="a", page_content="Tropperne er ankommet til Kasakhstan.", metadata={"p": 1}),
+            Document(id="b", page_content="Regeringen faldt onsdag.", metadata={"p": 2}),
+        ]
     )
     assert ids == ["a", "b"]
     top, score = store.similarity_search_with_score("When did the government fall?", k=1)[0]

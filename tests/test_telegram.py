@@ -28,8 +28,9 @@ def start_bot(server: FakeTelegram, settings, args=(), **env_extra: str) -> subp
     # A fresh data folder per bot: conversation history must not leak between tests.
     env_extra.setdefault("NEWSBOT_DATA_DIR", tempfile.mkdtemp(prefix="newsbot-data-"))
     env = newsbot_env(settings, TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE_URL=server.base_url, **env_extra)
-    process = subprocess.Popen([sys.executable, "-m", "bot", "telegram", *args], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram", *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     return process
 
 
@@ -64,8 +65,16 @@ def test_private_question_in_english_is_answered_as_a_reply_with_sources_and_but
     assert button["text"] == "Show quotes"
     assert server.calls_to("sendChatAction")[0]["action"] == "typing"
     # pressing the button shows the full quotes
-    server.push({"id": "cb1", "from": question["from"], "chat_instance": "1", "data": button["callback_data"],
-                 "message": {**server.messages[(1, max(k[1] for k in server.messages))]}}, kind="callback_query")
+    server.push(
+        {
+            "id": "cb1",
+            "from": question["from"],
+            "chat_instance": "1",
+            "data": button["callback_data"],
+            "message": {**server.messages[(1, max(k[1] for k in server.messages))]},
+        },
+        kind="callback_query",
+    )
     server.wait_for(lambda: server.calls_to("answerCallbackQuery"))
     quotes = server.wait_for(lambda: [r for r in replies(server) if "<blockquote>" in r["text"]])
     assert "ritzau" in quotes[0]["text"]
@@ -103,8 +112,22 @@ def test_markup_in_a_question_never_breaks_the_reply(server, bot):
 
 
 def test_non_text_gets_a_hint(server, bot):
-    server.push(server.message(None, extra={"sticker": {"file_id": "x", "file_unique_id": "y", "width": 1, "height": 1,
-                                                     "is_animated": False, "is_video": False, "type": "regular"}}))
+    server.push(
+        server.message(
+            None,
+            extra={
+                "sticker": {
+                    "file_id": "x",
+                    "file_unique_id": "y",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                }
+            },
+        )
+    )
     assert "text" in server.wait_for(lambda: replies(server))[0]["text"]
 
 
@@ -171,8 +194,12 @@ def test_webhook_mode_checks_the_secret(server, settings, answerer):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = start_bot(server, settings, ["--webhook", "https://example.invalid/telegram", "--listen", "127.0.0.1", "--port", str(port)],
-                        TELEGRAM_WEBHOOK_SECRET="s3cret")
+    process = start_bot(
+        server,
+        settings,
+        ["--webhook", "https://example.invalid/telegram", "--listen", "127.0.0.1", "--port", str(port)],
+        TELEGRAM_WEBHOOK_SECRET="s3cret",
+    )
     try:
         set_hook = server.wait_for(lambda: server.calls_to("setWebhook"), timeout=90)[0]
         assert set_hook["secret_token"] == "s3cret"
@@ -181,8 +208,12 @@ def test_webhook_mode_checks_the_secret(server, settings, answerer):
         body = json.dumps(update).encode()
 
         def post(secret: str) -> int | None:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/telegram", data=body, method="POST",
-                                             headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/telegram",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+            )
             try:
                 return urllib.request.urlopen(request, timeout=10).status
             except urllib.error.HTTPError as error:
@@ -199,8 +230,15 @@ def test_webhook_mode_checks_the_secret(server, settings, answerer):
 
 
 def test_inline_mode_offers_the_answer_with_its_source(server, bot):
-    server.push({"id": "iq1", "from": {"id": 42, "is_bot": False, "first_name": "Rita", "language_code": "en"},
-                 "query": "Hvornår faldt regeringen?", "offset": ""}, kind="inline_query")
+    server.push(
+        {
+            "id": "iq1",
+            "from": {"id": 42, "is_bot": False, "first_name": "Rita", "language_code": "en"},
+            "query": "Hvornår faldt regeringen?",
+            "offset": "",
+        },
+        kind="inline_query",
+    )
     answered = server.wait_for(lambda: server.calls_to("answerInlineQuery"))[0]
     assert answered["inline_query_id"] == "iq1"
     result = answered["results"][0]

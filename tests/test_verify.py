@@ -47,7 +47,9 @@ def test_names_absent_from_the_cited_sentences_are_caught(check):
 
 
 def test_an_injected_unsupported_clause_is_caught_in_the_same_language(check):
-    problems = check("Hvornår faldt regeringen?", "Regeringen faldt onsdag, fordi præsidenten afskedigede ministrene efter en skandale [1].", "da")
+    problems = check(
+        "Hvornår faldt regeringen?", "Regeringen faldt onsdag, fordi præsidenten afskedigede ministrene efter en skandale [1].", "da"
+    )
     assert any("adds" in p for p in problems)
 
 
@@ -141,15 +143,23 @@ def test_a_name_given_comes_from_a_quote_that_holds_the_questions_own_names(answ
         quotes = citations_from(retrieve(answerer.index, answerer.index.embeddings.embed_questions([question])[0]))
         return AnswerVerifier().verify(generated, question, language, quotes).problems
 
-    assert any("Tokajev" in p and "Russia" in p for p in problems("Who is the president of Russia?", "Kassym-Jomart Tokajev is the president of Russia [1].", "en"))
+    assert any(
+        "Tokajev" in p and "Russia" in p
+        for p in problems("Who is the president of Russia?", "Kassym-Jomart Tokajev is the president of Russia [1].", "en")
+    )
     assert any("Ruslands" in p for p in problems("Hvem er Ruslands præsident?", "Kassym-Jomart Tokajev [1].", "da"))
     assert check("What is the name of Kazakhstan's president?", "Kassym-Jomart Tokayev [1].") == []
 
 
 def test_a_single_word_of_the_article_left_untranslated_is_caught(check):
     # Too short for the language check and no two copied words in a row: still a copy.
-    problems = check("How long is the state of emergency in effect?", "The state of emergency is in effect for more than 1000 personer [1].")
+    problems = check(
+        "How long is the state of emergency in effect?", "The state of emergency is in effect for more than 1000 personer [1]."
+    )
     assert any("copies" in p and "personer" in p for p in problems)
-    assert any("copies" in p and "Tropperne" in p for p in check("What have the Russian forces already started doing?", "Tropperne are already performing their tasks [1]."))
+    assert any(
+        "copies" in p and "Tropperne" in p
+        for p in check("What have the Russian forces already started doing?", "Tropperne are already performing their tasks [1].")
+    )
     # Names and words both languages share are not copies.
     assert check("Where did demonstrators try to storm buildings?", "They tried to storm administrative buildings in Almaty [1].") == []

@@ -92,7 +92,10 @@ class Briefer:
     def _extractive(self) -> list[Citation]:
         index = self.answerer.index
         ordered = sorted(index.articles.items(), key=lambda kv: kv[1]["date"], reverse=True)
-        per_article = [sorted(index.sentences.documents_of(doc_id), key=lambda d: (d.metadata["paragraph"], d.metadata["sentence"])) for doc_id, _ in ordered]
+        per_article = [
+            sorted(index.sentences.documents_of(doc_id), key=lambda d: (d.metadata["paragraph"], d.metadata["sentence"]))
+            for doc_id, _ in ordered
+        ]
         citations: list[Citation] = []
         for docs, count in zip(per_article, bullet_counts([len(d) for d in per_article])):
             if not count:
@@ -100,7 +103,9 @@ class Briefer:
             vectors = index.sentences.vectors([d.id for d in docs])
             for i in central_sentences(vectors, [d.page_content for d in docs], count):
                 m = docs[i].metadata
-                citations.append(Citation(len(citations) + 1, docs[i].page_content, m["doc_id"], m["source"], m["date"], m["paragraph"], 1.0, m["title"]))
+                citations.append(
+                    Citation(len(citations) + 1, docs[i].page_content, m["doc_id"], m["source"], m["date"], m["paragraph"], 1.0, m["title"])
+                )
         return citations
 
     def _build(self, language: Lang) -> Briefing:

@@ -158,7 +158,7 @@ class Answerer:
         return reply("decline", language, articles=self.articles_phrase(language))
 
     def articles_phrase(self, language: Lang) -> str:
-        """"the ritzau article (2022-01)" or "the 3 articles I have", for declines and briefings."""
+        """ "the ritzau article (2022-01)" or "the 3 articles I have", for declines and briefings."""
         articles = list(self.index.articles.values())
         if len(articles) == 1:
             return reply("one_article", language, source=articles[0]["source"], date=articles[0]["date"])
@@ -221,7 +221,9 @@ class Answerer:
         timings = {**answer.timings_ms, "generate": generate_ms, "total": answer.timings_ms.get("total", 0.0) + generate_ms}
         if problems:
             return replace(answer, verified=False, fallback="; ".join(problems), generated=text, timings_ms=timings)
-        return replace(answer, answer=self._name_articles(text, answer.citations), backend=composition.backend, verified=True, timings_ms=timings)
+        return replace(
+            answer, answer=self._name_articles(text, answer.citations), backend=composition.backend, verified=True, timings_ms=timings
+        )
 
     def may_refine(self, answer: Answer) -> bool:
         """Whether `refine` may change this answer: a generator writes answers, and a decline that

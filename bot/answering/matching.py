@@ -57,7 +57,7 @@ def answer_type(question: str) -> str | None:
 
 
 def says_unknown(kind: str | None, text: str) -> bool:
-    """"Det fremgår ikke, hvor mange …": the article says it doesn't know the kind of thing asked
+    """ "Det fremgår ikke, hvor mange …": the article says it doesn't know the kind of thing asked
     for, which answers the question (with the sentence that says so)."""
     return kind is not None and _has_cue(_cues("unknown"), text) and _has_cue(_answer_types()[kind]["questions"], text)
 
@@ -78,5 +78,5 @@ def says_not(text: str) -> bool:
 
 
 def asks_for_name(question: str) -> bool:
-    """"Who is …?", "Hvad hedder …?": the answer is somebody's or something's name."""
+    """ "Who is …?", "Hvad hedder …?": the answer is somebody's or something's name."""
     return _has_cue(_cues("name_questions"), question)

@@ -54,9 +54,7 @@ class ReadingCheck(ModelReader):
         return self.gives_margins
 
     def margin(self, question: str, language: Lang, citations: list[Citation]) -> float:
-        user = raw("reading_question").format(
-            sentences=numbered(citations), names=names_line(citations, language), question=question
-        )
+        user = raw("reading_question").format(sentences=numbered(citations), names=names_line(citations, language), question=question)
         return self.yes_margin([SystemMessage(raw("reading")), HumanMessage(user)])
 
     @staticmethod

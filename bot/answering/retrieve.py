@@ -111,7 +111,10 @@ def retrieve(index: NewsIndex, question_vector: np.ndarray) -> Retrieval:
         chunk_score[chunk_id] = float(vector @ question_vector)
     ranked = sorted(
         (
-            (THRESHOLDS.sentence_weight * similarity + (1 - THRESHOLDS.sentence_weight) * chunk_score[doc.metadata["chunk_id"]], _sentence(doc, similarity))
+            (
+                THRESHOLDS.sentence_weight * similarity + (1 - THRESHOLDS.sentence_weight) * chunk_score[doc.metadata["chunk_id"]],
+                _sentence(doc, similarity),
+            )
             for doc, similarity in sentence_hits
         ),
         key=lambda pair: -pair[0],

@@ -113,7 +113,7 @@ class AnswerVerifier:
             return answer
         body = answer.rstrip()
         end = body[-1] if body and body[-1] in ".!?" else ""
-        return f"{body[:len(body) - len(end)]} [{best.n}]{end}"
+        return f"{body[: len(body) - len(end)]} [{best.n}]{end}"
 
     @staticmethod
     def _check_language(prose: str, language: Lang, terms: list[Term]) -> list[str]:
@@ -142,7 +142,11 @@ class AnswerVerifier:
         other: Lang = "da" if language == "en" else "en"
         for word in words:
             lower = word.lower()
-            if quoted.get(lower) is False and len(lower) >= 4 and word_language_confidence(lower, other) >= THRESHOLDS.copied_word_confidence:
+            if (
+                quoted.get(lower) is False
+                and len(lower) >= 4
+                and word_language_confidence(lower, other) >= THRESHOLDS.copied_word_confidence
+            ):
                 return [f"copies the sentences' word {word} {instead}"]
         return []
 
@@ -157,9 +161,7 @@ class AnswerVerifier:
         known = re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", f"{evidence} {question}") + [c.source for c in citations]
         known_parts = {part for word in known for part in [word, *word.split("-")]}
         unknown = [
-            t.surface
-            for t in terms
-            if t.is_name and not any(same_name(part, k) for part in t.surface.split("-") for k in known_parts)
+            t.surface for t in terms if t.is_name and not any(same_name(part, k) for part in t.surface.split("-") for k in known_parts)
         ]
         return [f"names what the sentences don't: {', '.join(unknown)}"] if unknown else []
 
@@ -172,10 +174,7 @@ class AnswerVerifier:
             return []
         asked = [t.lower for t in question_terms]
         names = {
-            t.surface
-            for c in citations
-            for t in passage_terms(c.quote)
-            if t.is_name and not any(same_name(t.lower, a) for a in asked)
+            t.surface for c in citations for t in passage_terms(c.quote) if t.is_name and not any(same_name(t.lower, a) for a in asked)
         }
         if not names:
             return []
@@ -197,9 +196,7 @@ class AnswerVerifier:
             words = [t.lower for t in passage_terms(citation.quote)]
             if any(same_name(n.lower(), w) for n in given for w in words) and names_all([a.lower for a in asked], words):
                 return []
-        return [
-            f"gives {', '.join(sorted(given))} from sentences that don't mention {', '.join(a.surface for a in asked)}"
-        ]
+        return [f"gives {', '.join(sorted(given))} from sentences that don't mention {', '.join(a.surface for a in asked)}"]
 
     @staticmethod
     def _check_unknown(prose: str, question: str, citations: list[Citation]) -> list[str]:

@@ -62,7 +62,12 @@ def no_gate(answerer: Answerer):
 
 
 def cold_start(settings: Settings) -> float:
-    env = {**os.environ, "NEWSBOT_LLM": "extractive", "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir), "NEWSBOT_INDEX_DIR": str(settings.index_dir)}
+    env = {
+        **os.environ,
+        "NEWSBOT_LLM": "extractive",
+        "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir),
+        "NEWSBOT_INDEX_DIR": str(settings.index_dir),
+    }
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "bot", "ask", "Who sent troops to Kazakhstan?"], env=env, capture_output=True, check=True)
     return (time.perf_counter() - started) * 1000
@@ -151,13 +156,17 @@ def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict
         if generator.composer.fluent:
             name = generator.composer.name
             results["quality"].insert(1, _quality(f"newsbot chain ({name}, verified)", items, generator.ask))
-            results["quality"].insert(2, _quality(f"plain LangChain RAG + {name}", items, plain_rag(settings.seeds_dir, embeddings, generator.model)))
+            results["quality"].insert(
+                2, _quality(f"plain LangChain RAG + {name}", items, plain_rag(settings.seeds_dir, embeddings, generator.model))
+            )
             results["generator"] = {"backend": name, **generator_speed(generator, questions)}
         results["telegram"] = telegram_load(settings, questions)
         results["telegram_saturation"] = telegram_load(settings, questions, rate=1000.0, total=300)
         results["slack"] = slack_load(settings, questions)
         if "generator" in results:
-            results["telegram_generator"] = telegram_load(settings, questions, chats=60, rate=1.0, total=60, llm=settings.llm if settings.llm != "extractive" else "auto")
+            results["telegram_generator"] = telegram_load(
+                settings, questions, chats=60, rate=1.0, total=60, llm=settings.llm if settings.llm != "extractive" else "auto"
+            )
     results["brief"] = brief_speed(settings)
     articles = load_articles(settings.seeds_dir)
     sizes, embed = ([1_000, 10_000], 100) if quick else ([1_000, 10_000, 100_000, 1_000_000], 1_000)
@@ -179,15 +188,24 @@ def english_only_answerer(settings: Settings, out: Path) -> Answerer | None:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    lines = [f"Machine: {results['machine']}", "", "| pipeline | evidence hits | answer hits | correct declines | false declines | language | p50 ms |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Machine: {results['machine']}",
+        "",
+        "| pipeline | evidence hits | answer hits | correct declines | false declines | language | p50 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for q in results["quality"]:
         lines.append(
             f"| {q['pipeline']} | {q['evidence_hits']}/{q['answerable']} | {q['answer_hits']}/{q['answerable']} | "
             f"{q['correct_declines']}/{q['unanswerable']} | {q['false_declines']} | {q['language_matches']}/{q['questions']} | {q['p50_ms']} |"
         )
     rows = {q["pipeline"]: q for q in results["quality"]}
-    pairs = [(ours, theirs) for ours in rows for theirs in rows if ours.startswith("newsbot chain") and theirs.startswith("plain LangChain RAG")
-             and ("+" in theirs) == ("verified" in ours)]
+    pairs = [
+        (ours, theirs)
+        for ours in rows
+        for theirs in rows
+        if ours.startswith("newsbot chain") and theirs.startswith("plain LangChain RAG") and ("+" in theirs) == ("verified" in ours)
+    ]
     for ours, theirs in pairs:
         ratio = rows[ours]["p50_ms"] / rows[theirs]["p50_ms"] if rows[theirs]["p50_ms"] else float("nan")
         lines.append(f"\np50 of {ours} / {theirs}: {ratio:.2f}×")
@@ -205,9 +223,14 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     if "generator" in results:
         g = results["generator"]
-        lines.append(f"| generated answer ({g['backend']}, {g['answers']} answers) p50 / p95 | {g['p50_ms']:.0f} / {g['p95_ms']:.0f} ms, {g['tokens_per_s']} tokens/s |")
-    for key, label in (("telegram", "Telegram message in → reply out"), ("telegram_saturation", "Telegram at saturation"),
-                       ("telegram_generator", "Telegram with the generator: in → quote reply; in → edited into the fluent answer")):
+        lines.append(
+            f"| generated answer ({g['backend']}, {g['answers']} answers) p50 / p95 | {g['p50_ms']:.0f} / {g['p95_ms']:.0f} ms, {g['tokens_per_s']} tokens/s |"
+        )
+    for key, label in (
+        ("telegram", "Telegram message in → reply out"),
+        ("telegram_saturation", "Telegram at saturation"),
+        ("telegram_generator", "Telegram with the generator: in → quote reply; in → edited into the fluent answer"),
+    ):
         if key in results:
             t = results[key]
             edits = f"; {t['edited']} edited into a fluent answer, p50 {t['edit_p50_ms']:.0f} ms" if t.get("edited") else ""
@@ -263,7 +286,9 @@ def _rss_of(pid: int, field: str) -> float | None:
     return None
 
 
-def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rate: float = 10.0, total: int = 500, llm: str = "extractive") -> dict[str, Any]:
+def telegram_load(
+    settings: Settings, questions: list[str], chats: int = 50, rate: float = 10.0, total: int = 500, llm: str = "extractive"
+) -> dict[str, Any]:
     """The real `newsbot telegram` process against the local Bot API server: `total` questions
     from `chats` chats offered at `rate` per second; message in → first reply out, and (with a
     generator) message in → reply edited into the fluent answer."""
@@ -279,9 +304,17 @@ def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rat
     fresh = {"NEWSBOT_DATA_DIR": tempfile.mkdtemp(prefix="newsbot-bench-")}
     if llm != "extractive" and expected_backend(settings.model_copy(update={"llm": llm})) == "llamacpp" and not settings.llm_model:
         fresh["NEWSBOT_LLM_MODEL"] = str(default_model_path(settings.data_dir))
-    env = {**os.environ, **fresh, "NEWSBOT_LLM": llm, "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir),
-           "NEWSBOT_INDEX_DIR": str(settings.index_dir), "TELEGRAM_BOT_TOKEN": server.token,
-           "TELEGRAM_API_BASE_URL": server.base_url, "NEWSBOT_RATE_LIMIT": "1000", "NEWSBOT_ALLOWED_USERS": "*"}
+    env = {
+        **os.environ,
+        **fresh,
+        "NEWSBOT_LLM": llm,
+        "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir),
+        "NEWSBOT_INDEX_DIR": str(settings.index_dir),
+        "TELEGRAM_BOT_TOKEN": server.token,
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "NEWSBOT_RATE_LIMIT": "1000",
+        "NEWSBOT_ALLOWED_USERS": "*",
+    }
     process = subprocess.Popen([sys.executable, "-m", "bot", "telegram"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
@@ -313,13 +346,25 @@ def telegram_load(settings: Settings, questions: list[str], chats: int = 50, rat
         if llm != "extractive":  # let the generation queue drain, then time the edits (one question per chat)
             time.sleep(30)
         first_question_at = {chat: at for (chat, _), at in sorted(sent_at.items(), key=lambda kv: kv[1], reverse=True)}
-        edits = [(at - first_question_at[int(p["chat_id"])]) * 1000 for p, at in server.timed_calls("editMessageText") if int(p["chat_id"]) in first_question_at]
-        return {"offered": total, "answered": len(seen), "rate_per_s": rate, "chats": chats, "llm": llm,
-                "edited": len(edits), "edit_p50_ms": round(statistics.median(edits), 0) if edits else None,
-                "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-                "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
-                "throughput_per_s": round(len(seen) / elapsed, 1),
-                "rss_idle_mib": rss_idle, "rss_peak_mib": _rss_of(process.pid, "VmHWM")}
+        edits = [
+            (at - first_question_at[int(p["chat_id"])]) * 1000
+            for p, at in server.timed_calls("editMessageText")
+            if int(p["chat_id"]) in first_question_at
+        ]
+        return {
+            "offered": total,
+            "answered": len(seen),
+            "rate_per_s": rate,
+            "chats": chats,
+            "llm": llm,
+            "edited": len(edits),
+            "edit_p50_ms": round(statistics.median(edits), 0) if edits else None,
+            "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+            "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
+            "throughput_per_s": round(len(seen) / elapsed, 1),
+            "rss_idle_mib": rss_idle,
+            "rss_peak_mib": _rss_of(process.pid, "VmHWM"),
+        }
     finally:
         process.terminate()
         process.wait(30)
@@ -342,10 +387,20 @@ def slack_load(settings: Settings, questions: list[str], total: int = 200, rate:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "NEWSBOT_LLM": "extractive", "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir), "NEWSBOT_INDEX_DIR": str(settings.index_dir),
-           "NEWSBOT_DATA_DIR": tempfile.mkdtemp(prefix="newsbot-bench-"), "NEWSBOT_RATE_LIMIT": "100000",
-           "SLACK_BOT_TOKEN": server.token, "SLACK_SIGNING_SECRET": secret, "SLACK_API_URL": server.base_url}
-    process = subprocess.Popen([sys.executable, "-m", "bot", "slack", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "NEWSBOT_LLM": "extractive",
+        "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir),
+        "NEWSBOT_INDEX_DIR": str(settings.index_dir),
+        "NEWSBOT_DATA_DIR": tempfile.mkdtemp(prefix="newsbot-bench-"),
+        "NEWSBOT_RATE_LIMIT": "100000",
+        "SLACK_BOT_TOKEN": server.token,
+        "SLACK_SIGNING_SECRET": secret,
+        "SLACK_API_URL": server.base_url,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "slack", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
         wait_until_serving(url)
@@ -376,10 +431,17 @@ def slack_load(settings: Settings, questions: list[str], total: int = 200, rate:
                     latencies[ts] = (at - sent[ts]) * 1000
             time.sleep(0.1)
         values = list(latencies.values())
-        return {"offered": total, "answered": len(values), "rate_per_s": rate,
-                "ack_p50_ms": round(statistics.median(acks), 1) if acks else None, "ack_max_ms": round(max(acks), 1) if acks else None,
-                "p50_ms": round(statistics.median(values), 1) if values else None, "p95_ms": round(percentile(values, 0.95), 1) if values else None,
-                "rss_idle_mib": rss_idle, "rss_peak_mib": _rss_of(process.pid, "VmHWM")}
+        return {
+            "offered": total,
+            "answered": len(values),
+            "rate_per_s": rate,
+            "ack_p50_ms": round(statistics.median(acks), 1) if acks else None,
+            "ack_max_ms": round(max(acks), 1) if acks else None,
+            "p50_ms": round(statistics.median(values), 1) if values else None,
+            "p95_ms": round(percentile(values, 0.95), 1) if values else None,
+            "rss_idle_mib": rss_idle,
+            "rss_peak_mib": _rss_of(process.pid, "VmHWM"),
+        }
     finally:
         process.terminate()
         process.wait(30)
@@ -392,7 +454,12 @@ def brief_speed(settings: Settings) -> dict[str, Any]:
     from bot.documents import load_articles
     from bot.generators import expected_backend
 
-    env = {**os.environ, "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir), "NEWSBOT_INDEX_DIR": str(settings.index_dir), "NEWSBOT_DATA_DIR": str(settings.data_dir)}
+    env = {
+        **os.environ,
+        "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir),
+        "NEWSBOT_INDEX_DIR": str(settings.index_dir),
+        "NEWSBOT_DATA_DIR": str(settings.data_dir),
+    }
     subprocess.run([sys.executable, "-m", "bot", "brief", "--lang", "en"], env=env, capture_output=True, check=True)  # fills the cache
     lookups, calls = [], []
     for _ in range(5):

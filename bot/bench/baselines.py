@@ -34,10 +34,10 @@ from bot.types import Answer, Citation
 Pipeline = Callable[[str], Answer]
 
 # LangChain's RAG tutorial prompt, as a user copying the recipe would have it.
-RAG_PROMPT = ChatPromptTemplate.from_template(
-    "Answer the question based only on the following context:\n{context}\n\nQuestion: {question}"
+RAG_PROMPT = ChatPromptTemplate.from_template("Answer the question based only on the following context:\n{context}\n\nQuestion: {question}")
+DECLINE_CUES = re.compile(
+    r"\b(?:not (?:mention|say|provide|state|contain)|doesn't|does not|no information|fremgår ikke|ikke nævnt)\b", re.I
 )
-DECLINE_CUES = re.compile(r"\b(?:not (?:mention|say|provide|state|contain)|doesn't|does not|no information|fremgår ikke|ikke nævnt)\b", re.I)
 
 
 def _citation(n: int, doc: Document, score: float) -> Citation:
@@ -87,4 +87,3 @@ def bm25(answerer: Answerer) -> Pipeline:
         return Answer(question, language, text, True, citations, "bm25")
 
     return run
-

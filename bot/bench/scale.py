@@ -105,7 +105,9 @@ def _measure(build: Callable[[], faiss.Index], vectors: np.ndarray, queries: np.
     return result | {"_found": np.array(found)}
 
 
-def scale_curve(embeddings: NewsbotEmbeddings, articles: list[Article], questions: list[str], sizes: list[int], embed_count: int) -> dict[str, Any]:
+def scale_curve(
+    embeddings: NewsbotEmbeddings, articles: list[Article], questions: list[str], sizes: list[int], embed_count: int
+) -> dict[str, Any]:
     """Embeds `embed_count` synthetic chunks for real, then measures flat vs approximate at each size."""
     texts = synthetic_chunks(articles, embed_count)
     started = time.perf_counter()
@@ -121,8 +123,14 @@ def scale_curve(embeddings: NewsbotEmbeddings, articles: list[Article], question
             flat = _measure(partial(new_faiss_index, embeddings.dimension), vectors, queries, Path(tmp), "flat")
             approx = _measure(partial(new_faiss_index, embeddings.dimension, vectors, approximate=True), vectors, queries, Path(tmp), "ivf")
             exact_ids, approx_ids = flat.pop("_found"), approx.pop("_found")
-            rows.append({"chunks": size, "flat": flat, "ivf": approx | {"recall_at_10": round(_recall(vectors, queries, exact_ids, approx_ids), 3)},
-                         "default": "ivf" if size >= APPROXIMATE_FROM else "flat"})
+            rows.append(
+                {
+                    "chunks": size,
+                    "flat": flat,
+                    "ivf": approx | {"recall_at_10": round(_recall(vectors, queries, exact_ids, approx_ids), 3)},
+                    "default": "ivf" if size >= APPROXIMATE_FROM else "flat",
+                }
+            )
             del vectors
     return {
         "synthetic": True,

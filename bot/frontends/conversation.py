@@ -29,7 +29,7 @@ MAX_WAITING_REFINEMENTS = 2  # generated answers queued at most; beyond, the quo
 
 
 def looks_like_follow_up(text: str, lang: Lang) -> bool:
-    """"And how many were hurt?", "Who did he ask?": a question that leans on the one before it."""
+    """ "And how many were hurt?", "Who did he ask?": a question that leans on the one before it."""
     cues = load_json("follow_up_cues")[lang]
     lowered = " ".join(w.lower() for w in WORD.findall(text))
     if any(lowered == o or lowered.startswith(o + " ") for o in cues["openers"]):

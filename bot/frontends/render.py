@@ -9,7 +9,7 @@ from bot.types import Answer, Briefing, Citation
 
 
 def source_label(citation: Citation) -> str:
-    """"ritzau, 2022-01, ¶4" – compact enough for a phone screen."""
+    """ "ritzau, 2022-01, ¶4" – compact enough for a phone screen."""
     return f"{citation.source}, {citation.date}, ¶{citation.paragraph}"
 
 

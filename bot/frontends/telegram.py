@@ -103,7 +103,9 @@ async def _send_answer(message: Message, context: BotContext, question: str) -> 
                 pieces[0], reply_parameters=ReplyParameters(message.message_id), reply_markup=markup if len(pieces) == 1 else None
             )
             for index, piece in enumerate(pieces[1:], start=2):
-                sent = await message.chat.send_message(piece, parse_mode=ParseMode.HTML, reply_markup=markup if index == len(pieces) else None)
+                sent = await message.chat.send_message(
+                    piece, parse_mode=ParseMode.HTML, reply_markup=markup if index == len(pieces) else None
+                )
             if conversations.answerer.may_refine(answer):
                 await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
         elif answer.replaces(first) and len(pieces) == 1:
@@ -148,7 +150,7 @@ async def sources(update: Update, context: BotContext) -> None:
 async def set_language(update: Update, context: BotContext) -> None:
     """/lang da|en|auto: force the answer language for this chat."""
     conversations, key = context.conversations, _chat_key(update.effective_chat.id)
-    choice = (context.args[0].lower() if context.args else "")
+    choice = context.args[0].lower() if context.args else ""
     language = conversations.language(key) or _user_language(update)
     if choice not in ("da", "en", "auto"):
         await update.effective_message.reply_text(reply("lang_usage", language))
@@ -167,8 +169,10 @@ async def new_conversation(update: Update, context: BotContext) -> None:
 async def brief_command(update: Update, context: BotContext) -> None:
     """/brief [da|en]: 3–5 cited bullets on the articles (cached)."""
     conversations = context.conversations
-    choice = (context.args[0].lower() if context.args else "")
-    language: Lang = choice if choice in ("da", "en") else conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)  # type: ignore[assignment]
+    choice = context.args[0].lower() if context.args else ""
+    language: Lang = (
+        choice if choice in ("da", "en") else conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)
+    )  # type: ignore[assignment]
     if not await _gatekeep(update, context, ""):
         return
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
@@ -200,7 +204,9 @@ async def group_text(update: Update, context: BotContext) -> None:
     text = message.text or ""
     username = context.bot.username or ""
     mention = f"@{username}".lower()
-    replied_to_bot = bool(message.reply_to_message and message.reply_to_message.from_user and message.reply_to_message.from_user.id == context.bot.id)
+    replied_to_bot = bool(
+        message.reply_to_message and message.reply_to_message.from_user and message.reply_to_message.from_user.id == context.bot.id
+    )
     if mention and mention in text.lower():
         text = " ".join(word for word in text.split() if word.lower() != mention)
     elif not replied_to_bot:
@@ -294,7 +300,9 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
     application.add_handler(CommandHandler("brief", brief_command))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, private_text))
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, group_text))
-    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, non_text))
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, non_text)
+    )
     application.add_handler(CallbackQueryHandler(show_quotes, pattern=r"^quotes:"))
     application.add_handler(InlineQueryHandler(inline_query))
     application.add_error_handler(on_error)
@@ -315,6 +323,8 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
     if webhook_url:
         secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
         path = webhook_url.rstrip("/").rsplit("/", 1)[-1] if "/" in webhook_url.split("://", 1)[-1] else "telegram"
-        application.run_webhook(listen=listen, port=port, url_path=path, webhook_url=webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        application.run_webhook(
+            listen=listen, port=port, url_path=path, webhook_url=webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+        )
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -59,5 +59,7 @@ class ChatOpenAIServer(ChatOpenAI, YesNoMargins):
         reply = self.invoke(messages, logprobs=True, top_logprobs=TOP_LOGPROBS, max_tokens=1, temperature=0)
         content: list[dict[str, Any]] = (reply.response_metadata.get("logprobs") or {}).get("content") or []
         if not content:
-            raise MarginUnavailable(f"{self.openai_api_base or 'The server'} sent no log-probabilities.", "The reading check is off; the gate decides alone.")
+            raise MarginUnavailable(
+                f"{self.openai_api_base or 'The server'} sent no log-probabilities.", "The reading check is off; the gate decides alone."
+            )
         return yes_no_margin({entry["token"]: entry["logprob"] for entry in content[0].get("top_logprobs") or []})

@@ -104,10 +104,7 @@ class FaissVectorStore(VectorStore):
     ) -> list[str]:
         texts = list(texts)
         metadatas = metadatas or [{} for _ in texts]
-        documents = [
-            Document(id=(ids[i] if ids else None), page_content=text, metadata=metadatas[i])
-            for i, text in enumerate(texts)
-        ]
+        documents = [Document(id=(ids[i] if ids else None), page_content=text, metadata=metadatas[i]) for i, text in enumerate(texts)]
         return self.add_documents(documents)
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
@@ -181,9 +178,7 @@ class FaissVectorStore(VectorStore):
         return lambda score: (score + 1.0) / 2.0
 
     @classmethod
-    def from_texts(
-        cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None, **kwargs: Any
-    ) -> FaissVectorStore:
+    def from_texts(cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None, **kwargs: Any) -> FaissVectorStore:
         dimension = len(embedding.embed_query("dimension probe"))
         store = cls(embedding, dimension)
         store.add_texts(texts, metadatas, ids=kwargs.get("ids"))
@@ -195,8 +190,7 @@ class FaissVectorStore(VectorStore):
         folder.mkdir(parents=True, exist_ok=True)
         write_atomically(folder / f"{name}.faiss", lambda tmp: faiss.write_index(self.index, str(tmp)))
         records = [
-            {"n": number, "id": doc.id, "text": doc.page_content, "metadata": doc.metadata}
-            for number, doc in sorted(self._docs.items())
+            {"n": number, "id": doc.id, "text": doc.page_content, "metadata": doc.metadata} for number, doc in sorted(self._docs.items())
         ]
         write_json_atomically(folder / f"{name}.json", {"dimension": self.dimension, "next": self._next, "documents": records})
 

@@ -47,7 +47,9 @@ class MilvusStore:
                 drop_old=create,
             )
         except Exception as error:  # pymilvus raises its own hierarchy; any of it means "not reachable"
-            raise BackendUnavailable(f"Can't open Milvus at {uri} ({type(error).__name__}: {error}).", "Check NEWSBOT_MILVUS_URI.") from error
+            raise BackendUnavailable(
+                f"Can't open Milvus at {uri} ({type(error).__name__}: {error}).", "Check NEWSBOT_MILVUS_URI."
+            ) from error
         self.client = self.store.client
 
     def __len__(self) -> int:
@@ -117,4 +119,6 @@ class MilvusStore:
         query = normalise(np.asarray(vector, dtype=np.float32))[0].tolist()
         expr = " and ".join(f"{key} == {json.dumps(value, ensure_ascii=False)}" for key, value in (filter or {}).items()) or None
         hits = self.store.similarity_search_with_score_by_vector(query, k=k, expr=expr)
-        return [(Document(id=d.metadata["pk"], page_content=d.page_content, metadata=json.loads(d.metadata["meta"])), float(s)) for d, s in hits]
+        return [
+            (Document(id=d.metadata["pk"], page_content=d.page_content, metadata=json.loads(d.metadata["meta"])), float(s)) for d, s in hits
+        ]

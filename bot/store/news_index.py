@@ -170,9 +170,7 @@ def open_index(
             try:
                 manifest = _read_manifest(index_dir)
                 if manifest and manifest.get("embedding_model") != embeddings.model_id:
-                    notify(
-                        f"The index was built with {manifest.get('embedding_model')}, not {embeddings.model_id}; rebuilding it."
-                    )
+                    notify(f"The index was built with {manifest.get('embedding_model')}, not {embeddings.model_id}; rebuilding it.")
                 elif manifest and manifest.get("vector_store") != backend.name:
                     notify(f"The index is stored in {manifest.get('vector_store')}, not {backend.name}; rebuilding it.")
                 elif manifest:

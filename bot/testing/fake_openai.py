@@ -27,16 +27,25 @@ class FakeOpenAI:
                 if body.get("logprobs"):
                     choice["message"] = {"role": "assistant", "content": "Yes"}
                     if outer.margin is not None:
-                        top = [{"token": "Yes", "logprob": -0.05, "bytes": None}, {"token": "No", "logprob": -0.05 - outer.margin, "bytes": None}]
+                        top = [
+                            {"token": "Yes", "logprob": -0.05, "bytes": None},
+                            {"token": "No", "logprob": -0.05 - outer.margin, "bytes": None},
+                        ]
                         choice["logprobs"] = {"content": [{"token": "Yes", "logprob": -0.05, "bytes": None, "top_logprobs": top}]}
                 else:
                     outer.answers.append(body)
                     text = outer.replies[min(len(outer.answers), len(outer.replies)) - 1]
                     choice["message"] = {"role": "assistant", "content": text}
-                payload = json.dumps({
-                    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [choice], "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
-                }).encode()
+                payload = json.dumps(
+                    {
+                        "id": "chatcmpl-1",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [choice],
+                        "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))

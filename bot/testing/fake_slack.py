@@ -54,12 +54,23 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-def post_signed(url: str, body: bytes, secret: str, content_type: str, *, timestamp: int | None = None,
-                retry_num: int | None = None, bad_signature: bool = False) -> tuple[int, bytes]:
+def post_signed(
+    url: str,
+    body: bytes,
+    secret: str,
+    content_type: str,
+    *,
+    timestamp: int | None = None,
+    retry_num: int | None = None,
+    bad_signature: bool = False,
+) -> tuple[int, bytes]:
     """POST `body` to the bot as Slack does; returns (status, response body)."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp,
-               "X-Slack-Signature": "v0=" + "0" * 64 if bad_signature else signature(secret, stamp, body)}
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": "v0=" + "0" * 64 if bad_signature else signature(secret, stamp, body),
+    }
     if retry_num is not None:
         headers.update({"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"})
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
@@ -119,19 +130,43 @@ class FakeSlack(LocalServer):
 
     def mention_event(self, message: dict[str, Any]) -> bytes:
         """The Events API envelope of an app_mention for `message`."""
-        event = {"type": "app_mention", "user": message["user"], "text": message["text"], "ts": message["ts"],
-                 "channel": message["channel"], "event_ts": message["ts"], **({"thread_ts": message["thread_ts"]} if "thread_ts" in message else {})}
-        envelope = {"token": "legacy", "team_id": self.team, "api_app_id": "A0NEWS", "event": event, "type": "event_callback",
-                    "event_id": f"Ev{next(self._ids):08d}", "event_time": int(time.time()),
-                    "authorizations": [{"team_id": self.team, "user_id": self.bot_user, "is_bot": True}]}
+        event = {
+            "type": "app_mention",
+            "user": message["user"],
+            "text": message["text"],
+            "ts": message["ts"],
+            "channel": message["channel"],
+            "event_ts": message["ts"],
+            **({"thread_ts": message["thread_ts"]} if "thread_ts" in message else {}),
+        }
+        envelope = {
+            "token": "legacy",
+            "team_id": self.team,
+            "api_app_id": "A0NEWS",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{next(self._ids):08d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team, "user_id": self.bot_user, "is_bot": True}],
+        }
         return json.dumps(envelope).encode()
 
     def slash_command(self, command: str, text: str, channel: str = "C0NEWS", user: str = "U0EDITOR") -> tuple[bytes, str]:
         """The form body of a slash command, and its response_url id."""
         response_id = f"R{next(self._ids):06d}"
-        form = {"token": "legacy", "team_id": self.team, "channel_id": channel, "channel_name": "newsroom", "user_id": user,
-                "user_name": "editor", "command": command, "text": text, "api_app_id": "A0NEWS", "trigger_id": "1.2.3",
-                "response_url": f"http://127.0.0.1:{self.port}/response/{response_id}"}
+        form = {
+            "token": "legacy",
+            "team_id": self.team,
+            "channel_id": channel,
+            "channel_name": "newsroom",
+            "user_id": user,
+            "user_name": "editor",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0NEWS",
+            "trigger_id": "1.2.3",
+            "response_url": f"http://127.0.0.1:{self.port}/response/{response_id}",
+        }
         return urllib.parse.urlencode(form).encode(), response_id
 
     def thread_replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
@@ -154,8 +189,18 @@ class FakeSlack(LocalServer):
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method == "auth.test":
-            return web.json_response({"ok": True, "url": "https://newsroom.slack.com/", "team": "Newsroom", "user": "newsbot",
-                                      "team_id": self.team, "user_id": self.bot_user, "bot_id": "B0NEWS", "is_enterprise_install": False})
+            return web.json_response(
+                {
+                    "ok": True,
+                    "url": "https://newsroom.slack.com/",
+                    "team": "Newsroom",
+                    "user": "newsbot",
+                    "team_id": self.team,
+                    "user_id": self.bot_user,
+                    "bot_id": "B0NEWS",
+                    "is_enterprise_install": False,
+                }
+            )
         if method in ("chat.postMessage", "chat.update"):
             return web.json_response(self._message(method, params))
         return web.json_response({"ok": False, "error": "unknown_method"})
@@ -179,7 +224,15 @@ class FakeSlack(LocalServer):
             if thread_ts and (channel, thread_ts) not in self.messages:
                 return {"ok": False, "error": "thread_not_found"}
             ts = self.new_ts()
-            message = {"type": "message", "user": self.bot_user, "bot_id": "B0NEWS", "text": params.get("text", ""), "blocks": blocks, "ts": ts, "channel": channel}
+            message = {
+                "type": "message",
+                "user": self.bot_user,
+                "bot_id": "B0NEWS",
+                "text": params.get("text", ""),
+                "blocks": blocks,
+                "ts": ts,
+                "channel": channel,
+            }
             if thread_ts:
                 message["thread_ts"] = thread_ts
             self.messages[(channel, ts)] = message

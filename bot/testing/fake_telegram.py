@@ -29,12 +29,12 @@ class _HTMLCheck(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         if tag not in ALLOWED_TAGS:
-            self.error = f"Unsupported start tag \"{tag}\""
+            self.error = f'Unsupported start tag "{tag}"'
         self.stack.append(tag)
 
     def handle_endtag(self, tag):
         if not self.stack or self.stack.pop() != tag:
-            self.error = f"Unmatched end tag \"{tag}\""
+            self.error = f'Unmatched end tag "{tag}"'
 
 
 def html_error(text: str) -> str:
@@ -45,7 +45,7 @@ def html_error(text: str) -> str:
     if checker.error:
         return checker.error
     if checker.stack:
-        return f"Unclosed tag \"{checker.stack[-1]}\""
+        return f'Unclosed tag "{checker.stack[-1]}"'
     for index, char in enumerate(text):  # a bare & that isn't an entity
         if char == "&" and not any(text.startswith(e, index) for e in ("&lt;", "&gt;", "&amp;", "&quot;", "&#")):
             return "Bare & in text"
@@ -73,9 +73,18 @@ class FakeTelegram(LocalServer):
         app.router.add_route("POST", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/bot{token}/{method}", self._handle)
 
-    def message(self, text: str | None, *, chat_id: int = 1, user_id: int = 42, chat_type: str = "private",
-                language_code: str = "en", reply_to: dict | None = None, entities: list | None = None,
-                extra: dict | None = None) -> dict[str, Any]:
+    def message(
+        self,
+        text: str | None,
+        *,
+        chat_id: int = 1,
+        user_id: int = 42,
+        chat_type: str = "private",
+        language_code: str = "en",
+        reply_to: dict | None = None,
+        entities: list | None = None,
+        extra: dict | None = None,
+    ) -> dict[str, Any]:
         """A user message as Telegram would send it (it also exists for replies)."""
         with self._lock:
             self.next_message_id += 1
@@ -168,8 +177,13 @@ class FakeTelegram(LocalServer):
     def _store(self, chat_id: int, text: str, reply_markup=None) -> dict[str, Any]:
         with self._lock:
             self.next_message_id += 1
-            message = {"message_id": self.next_message_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
-                       "from": self.bot, "text": text}
+            message = {
+                "message_id": self.next_message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": self.bot,
+                "text": text,
+            }
             if reply_markup:
                 message["reply_markup"] = reply_markup
             self.messages[(chat_id, self.next_message_id)] = message
