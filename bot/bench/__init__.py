@@ -90,9 +90,9 @@ def generator_speed(answerer: Answerer, questions: list[str]) -> dict[str, Any]:
         started = time.perf_counter()
         message = model.invoke(probe)
         elapsed = time.perf_counter() - started
-        usage = message.usage_metadata or {}
-        if usage.get("output_tokens"):
-            tokens_per_s.append(usage["output_tokens"] / elapsed)
+        output_tokens = message.usage_metadata["output_tokens"] if message.usage_metadata else 0
+        if output_tokens:
+            tokens_per_s.append(output_tokens / elapsed)
     return {
         "answers": len(totals),
         "p50_ms": round(statistics.median(totals), 0) if totals else None,

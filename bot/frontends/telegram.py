@@ -10,6 +10,7 @@ import html
 import logging
 import secrets
 import uuid
+from typing import cast
 
 from telegram import (
     BotCommand,
@@ -170,9 +171,11 @@ async def brief_command(update: Update, context: BotContext) -> None:
     """/brief [da|en]: 3–5 cited bullets on the articles (cached)."""
     conversations = context.conversations
     choice = context.args[0].lower() if context.args else ""
-    language: Lang = (
-        choice if choice in ("da", "en") else conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)
-    )  # type: ignore[assignment]
+    language = (
+        cast(Lang, choice)
+        if choice in ("da", "en")
+        else conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)
+    )
     if not await _gatekeep(update, context, ""):
         return
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)

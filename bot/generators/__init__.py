@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from bot.config import Settings
 from bot.errors import ConfigError, missing_extra
 from bot.generators.model_file import default_model_path, parts_installed
@@ -47,7 +49,7 @@ def openai(settings: Settings, notify: Notify) -> BaseChatModel:
     return ChatOpenAIServer(
         model=_model_name(settings, "the model's name on the server"),
         base_url=settings.llm_base_url or None,
-        api_key=settings.openai_api_key or "not-needed",
+        api_key=SecretStr(settings.openai_api_key or "not-needed"),
         timeout=settings.llm_timeout,
         max_retries=1,
         temperature=0,

@@ -41,7 +41,7 @@ def new_faiss_index(dimension: int, training: np.ndarray | None = None, approxim
     index.train(training[np.sort(sample)])
     ivf = faiss.extract_index_ivf(index)
     ivf.nprobe = NPROBE
-    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
+    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # reconstruct and remove by id
     return index
 
 
@@ -120,7 +120,7 @@ class FaissVectorStore(VectorStore):
             return False
         numbers = [self._ids.pop(i) for i in ids if i in self._ids]
         if numbers:
-            self.index.remove_ids(np.asarray(numbers, dtype=np.int64))
+            self.index.remove_ids(np.asarray(numbers, dtype=np.int64))  # type: ignore[arg-type]  # faiss's SWIG wrapper takes arrays
         for number in numbers:
             self._docs.pop(number, None)
         return bool(numbers)

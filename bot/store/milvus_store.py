@@ -62,7 +62,7 @@ class MilvusStore:
         if not len(documents):
             return []
         ids = [d.id or f"auto-{i}" for i, d in enumerate(documents)]
-        self.delete([d.id for d in self.get_by_ids(ids)])
+        self.delete([d.id for d in self.get_by_ids(ids) if d.id])
         metadatas = [{"doc_id": d.metadata.get("doc_id", ""), "meta": json.dumps(d.metadata, ensure_ascii=False)} for d in documents]
         self.store.add_embeddings(
             texts=[d.page_content for d in documents], embeddings=normalise(vectors).tolist(), metadatas=metadatas, ids=ids

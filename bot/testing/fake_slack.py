@@ -178,8 +178,8 @@ class FakeSlack(LocalServer):
             return await request.json()
         params = dict(await request.post())
         for key in ("blocks", "attachments"):
-            if isinstance(params.get(key), str):
-                params[key] = json.loads(params[key])
+            if isinstance(value := params.get(key), str):
+                params[key] = json.loads(value)
         return params
 
     async def _api(self, request: web.Request) -> web.Response:

@@ -42,7 +42,7 @@ class LocalServer:
             self._loop.run_until_complete(runner.setup())
             site = web.TCPSite(runner, "127.0.0.1", 0)
             self._loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]
+            self.port = runner.addresses[0][1]
             ready.set()
             self._loop.run_forever()
             self._loop.run_until_complete(runner.cleanup())
