@@ -77,3 +77,50 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
 def run_newsbot(args: list[str], env: dict[str, str], stdin: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """The real `newsbot` process (as `python -m bot`, the same entry point)."""
     return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, env=env, timeout=timeout, cwd=ROOT)
+
+
+# Python run before `code` in `run_killed_at_write`: the process SIGKILLs itself in the middle of
+# its n-th file write (faiss indexes, and text files such as the stores' JSON and the manifest),
+# leaving that file with the first half of its bytes, as a power cut would; no clean-up code runs.
+_KILLED_AT_WRITE = """
+import os, pathlib, signal, sys
+import faiss
+
+crash_at, writes = int(sys.argv[1]), 0
+write_index, write_text = faiss.write_index, pathlib.Path.write_text
+
+
+def written(path):
+    global writes
+    writes += 1
+    if writes == crash_at:
+        path = pathlib.Path(path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+        print(f"killed while writing {path}", file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def killing_write_index(index, path):
+    write_index(index, path)
+    written(path)
+
+
+def killing_write_text(self, *args, **kwargs):
+    result = write_text(self, *args, **kwargs)
+    written(self)
+    return result
+
+
+faiss.write_index, pathlib.Path.write_text = killing_write_index, killing_write_text
+"""
+
+
+def run_killed_at_write(
+    write: int, code: str, args: tuple[str, ...] = (), env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """Run `code` in a new Python process (its arguments in sys.argv[2:]) that is killed (SIGKILL)
+    halfway through its `write`-th file write."""
+    return subprocess.run(
+        [sys.executable, "-c", _KILLED_AT_WRITE + code, str(write), *args], capture_output=True, env=env, timeout=timeout, cwd=ROOT
+    )

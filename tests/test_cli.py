@@ -19,7 +19,7 @@ def test_ask_json_contract(env):
     data = json.loads(result.stdout)
     assert set(data) >= {"question", "language", "answer", "answerable", "citations", "backend", "timings_ms"}
     assert data["language"] == "en" and data["answerable"] is True
-    assert 1 <= len(data["citations"]) <= 3
+    assert len(data["citations"]) == 3  # the article has more than three passages; an answer quotes at most three
     assert set(data["citations"][0]) == {"n", "quote", "doc_id", "source", "date", "paragraph", "score"}
     assert set(data["timings_ms"]) >= {"retrieve", "generate", "total"}
 

@@ -50,14 +50,16 @@ def test_history_survives_a_restart_and_new_starts_fresh(answerer, settings, tmp
     assert evidence not in quotes(asyncio.run(ask(follow_up)))
 
 
-def test_history_is_bounded_per_conversation(answerer, settings, tmp_path):
+def test_history_is_bounded_per_conversation(tmp_path):
     from bot.frontends.history import History
 
     history = History(tmp_path / "h.sqlite3", turns=3)
-    for n in range(10):
-        history.add("slack:C1:1.0", f"question {n}")
-    rows = history._db.execute("SELECT COUNT(*) FROM turns WHERE key = ?", ("slack:C1:1.0",)).fetchone()[0]
-    assert rows == 3 and history.previous("slack:C1:1.0") == "question 9"
+    for n in range(300):
+        history.add("slack:C1:1.0", f"question {n} " + "x" * 2000)
+    history.close()
+    # 300 questions of 2 kB would take 600 kB on disk; three of them take a few pages.
+    assert sum(p.stat().st_size for p in tmp_path.iterdir()) < 100_000
+    assert History(tmp_path / "h.sqlite3", turns=3).previous("slack:C1:1.0") == "question 299 " + "x" * 2000
 
 
 def test_quotes_keep_coming_while_a_slow_model_writes_and_a_backlog_is_shed(answerer, settings, tmp_path):

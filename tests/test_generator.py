@@ -218,6 +218,7 @@ def test_declined_questions_never_reach_the_generator(answerer):
 
 
 def test_an_openai_server_that_is_down_gives_the_quotes(answerer, settings):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     down = settings.model_copy(update={"llm": "openai", "llm_model": "qwen", "llm_base_url": "http://127.0.0.1:9/v1", "llm_timeout": 3})
     composer = load_composer(down)
     answer = Answerer(settings, answerer.index, composer).ask("Who sent troops to Kazakhstan?")
@@ -225,6 +226,7 @@ def test_an_openai_server_that_is_down_gives_the_quotes(answerer, settings):
 
 
 def test_yes_minus_no_is_read_from_a_servers_top_logprobs():
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     from bot.generators.openai_server import yes_no_margin
 
     assert yes_no_margin({" Yes": -0.1, "No": -2.1, "Maybe": -3.0}) == pytest.approx(2.0)
@@ -239,6 +241,7 @@ def answerer_on(base: Answerer, settings, server: FakeOpenAI) -> Answerer:
 
 
 def test_an_openai_compatible_server_reads_the_quotes_through_log_probabilities(answerer, settings):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     server = FakeOpenAI(["The curfew starts at 10 pm [1]."], margin=-2.0)
     try:
         answer = answerer_on(answerer, settings, server).ask("What time does the curfew start?")
@@ -251,6 +254,7 @@ def test_an_openai_compatible_server_reads_the_quotes_through_log_probabilities(
 
 
 def test_a_server_without_log_probabilities_leaves_the_gate_to_decide_and_is_not_asked_again(answerer, settings):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     server = FakeOpenAI(["It starts at ten [1]."], margin=None)
     try:
         bot = answerer_on(answerer, settings, server)
@@ -281,6 +285,7 @@ class SlowOrGarbageOpenAI(BaseHTTPRequestHandler):
 
 @pytest.mark.parametrize("path", ["/slow/v1", "/garbage/v1"])
 def test_an_openai_server_that_is_slow_or_returns_garbage_gives_the_quotes(answerer, settings, path):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowOrGarbageOpenAI)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -295,6 +300,7 @@ def test_an_openai_server_that_is_slow_or_returns_garbage_gives_the_quotes(answe
 
 
 def test_a_missing_model_file_is_reported_and_the_bot_answers_with_quotes(settings, tmp_path):
+    pytest.importorskip("llama_cpp", reason="the [local] extra is not installed")
     messages: list[str] = []
     composer = load_composer(settings.model_copy(update={"llm": "llamacpp", "llm_model": str(tmp_path / "missing.gguf")}), messages.append)
     assert isinstance(composer, ExtractiveComposer)
@@ -341,6 +347,7 @@ class FakeOllama(BaseHTTPRequestHandler):
 
 
 def test_ollama_backend_speaks_the_ollama_chat_api(answerer, settings):
+    pytest.importorskip("langchain_ollama", reason="the [ollama] extra is not installed")
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOllama)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

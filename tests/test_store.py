@@ -1,11 +1,13 @@
 import json
 
+import faiss
 import numpy as np
 import pytest
 from langchain_core.documents import Document
 
 from bot.errors import IndexCorrupt
 from bot.store.faiss_store import FaissVectorStore
+from tests.conftest import run_killed_at_write
 
 
 def test_add_search_delete_save_load_roundtrip(embeddings, tmp_path):
@@ -63,3 +65,33 @@ def test_a_large_store_switches_to_ivf_and_still_finds_reloads_and_deletes(monke
     assert np.allclose(loaded.vectors(["d7"])[0], vectors[7] / np.linalg.norm(vectors[7]), atol=1e-5)
     loaded.delete(["d7"])
     assert len(loaded) == 2099 and loaded.similarity_search_by_vector_with_score(vectors[7], k=1)[0][0].id != "d7"
+
+
+SAVE_A_NEW_STORE = """
+import numpy as np
+from langchain_core.documents import Document
+from bot.store.faiss_store import FaissVectorStore
+
+store = FaissVectorStore(None, 8)
+vectors = np.random.default_rng(1).standard_normal((300, 8)).astype(np.float32)
+store.add_vectors(vectors, [Document(id=f"new-{i}", page_content=f"new {i}") for i in range(300)])
+store.save(pathlib.Path(sys.argv[2]), "s")
+"""
+
+
+def test_a_save_killed_mid_write_over_an_old_store_leaves_each_file_whole(embeddings, tmp_path):
+    old = FaissVectorStore(embeddings, 8)
+    vectors = np.random.default_rng(0).standard_normal((100, 8)).astype(np.float32)
+    old.add_vectors(vectors, [Document(id=f"old-{i}", page_content=f"old {i}") for i in range(100)])
+    old.save(tmp_path, "s")
+    # Killed while writing s.faiss: both files are still the old store's, which loads as it was.
+    killed = run_killed_at_write(1, SAVE_A_NEW_STORE, (str(tmp_path),))
+    assert killed.returncode == -9 and "s.faiss" in killed.stderr.decode(), killed.stderr.decode()
+    loaded = FaissVectorStore.load(tmp_path, "s", embeddings)
+    assert [d.id for d in loaded.documents()] == [f"old-{i}" for i in range(100)]
+    assert loaded.similarity_search_by_vector_with_score(vectors[7], k=1)[0][0].id == "old-7"
+    # Killed while writing s.json: the new s.faiss is in place, and s.json is still the old one, whole.
+    killed = run_killed_at_write(2, SAVE_A_NEW_STORE, (str(tmp_path),))
+    assert killed.returncode == -9 and "s.json" in killed.stderr.decode(), killed.stderr.decode()
+    assert faiss.read_index(str(tmp_path / "s.faiss")).ntotal == 300
+    assert [d["id"] for d in json.loads((tmp_path / "s.json").read_text())["documents"]] == [f"old-{i}" for i in range(100)]

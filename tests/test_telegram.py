@@ -248,6 +248,7 @@ def test_inline_mode_offers_the_answer_with_its_source(server, bot):
 
 
 def test_the_quote_reply_is_edited_into_the_verified_fluent_answer(server, settings, answerer):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     openai = FakeOpenAI(["A Russian-led military alliance sent troops to Kazakhstan [1].", "yes"])
     process = start_bot(server, settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai.base_url, NEWSBOT_LLM_MODEL="fake")
     try:
@@ -264,6 +265,7 @@ def test_the_quote_reply_is_edited_into_the_verified_fluent_answer(server, setti
 
 
 def test_an_unverifiable_fluent_answer_leaves_the_quote_reply_alone(server, settings, answerer):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     openai = FakeOpenAI(["Putin sent 5000 troops to Kazakhstan [1]."])
     process = start_bot(server, settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai.base_url, NEWSBOT_LLM_MODEL="fake")
     try:
