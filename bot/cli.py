@@ -9,14 +9,17 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.errors import NewsbotError
-from bot.types import Lang
+from bot.types import Answer, Lang
+
+if TYPE_CHECKING:
+    from bot.bench.evaluation import ItemResult
 
 EXIT_BAD_INPUT = 2
 
@@ -223,34 +226,53 @@ def sources() -> None:
 
 
 @main.command(name="eval")
-@click.argument("qa_file", type=click.Path(path_type=Path))
+@click.argument("qa_file", type=click.Path(path_type=Path), required=False)
+@click.option("--corpus", type=click.Path(path_type=Path), default=None, help="A corpus folder (articles/, questions/) instead of QA_FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
-def evaluate(qa_file: Path, as_json: bool) -> None:
-    """Run a QA file (shared/eval format) and print per-question results and totals."""
-    from bot.answering.chain import Question
-    from bot.bench.evaluation import EvalReport, load_qa
+def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool) -> None:
+    """Score answers against a QA file (the shared dev set's format) or a whole corpus.
 
-    items = load_qa(qa_file)
-    answerer, _ = _answerer(_settings())
+    \b
+    With --corpus, every article is indexed together, as in an archive; the results come per split
+    and per article, and only the tuning half's questions are listed one by one.
+    Examples:
+      newsbot eval tests/fixtures/dev_qa.jsonl
+      newsbot eval --corpus tests/corpus
+    """
+    from bot.answering.chain import Question
+    from bot.bench.evaluation import EvalReport, load_corpus, load_qa
+
+    if (qa_file is None) == (corpus is None):
+        _fail("give a QA file or --corpus DIR (one of them).")
+    settings = _settings()
+    if corpus is not None:
+        items = load_corpus(corpus)
+        settings = settings.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": settings.data_dir / "corpus-index"})
+    else:
+        assert qa_file is not None
+        items = load_qa(qa_file)
+    answerer, _ = _answerer(settings)
     report = EvalReport()
     for item in items:
         started = time.perf_counter()
         answer = answerer.ask(Question(item["question"]))
-        result = report.add(item, answer, (time.perf_counter() - started) * 1000)
-        if not as_json:
-            verdict = ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
-            facts = "" if not result.answerable else ("facts " if result.expect_hit else "NO-FACTS ")
-            click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {item['question']}")
-            if result.answerable and not result.expect_hit:
-                click.echo(f"{'':15}→ {answer.answer[:200]}")
-            if result.declined == result.answerable and answer.decision:  # a wrong decision: say why
-                click.echo(f"{'':15}decided: {answer.decision}")
-            if answer.fallback:
-                click.echo(f"{'':15}quoted instead of the generated answer: {answer.fallback}")
-    totals = report.totals()
+        result = report.add(item, answer, (time.perf_counter() - started) * 1000, answerer.quotes(item["question"]))
+        if not as_json and result.split != "heldout":
+            _print_result(result, answer, item)
     if as_json:
-        click.echo(json.dumps({**totals, "gate": report.gate_by_split()}))
+        click.echo(
+            json.dumps(
+                {
+                    **report.totals(),
+                    "gate": report.gate_by_split(),
+                    "splits": report.by("split"),
+                    "languages": report.by("language"),
+                    "articles": report.by("article"),
+                }
+            )
+        )
         return
+    totals = report.totals()
     click.echo(
         f"\nevidence hits {totals['evidence_hits']}/{totals['answerable']} · answer hits {totals['answer_hits']}/{totals['answerable']} · "
         f"correct declines {totals['correct_declines']}/{totals['unanswerable']} · false declines {totals['false_declines']} · "
@@ -263,6 +285,37 @@ def evaluate(qa_file: Path, as_json: bool) -> None:
             f"gate ({split}): precision {gate['precision']:.2f} · recall {gate['recall']:.2f} · "
             f"declined {gate['declined_unanswerable']}/{gate['unanswerable']} unanswerable"
         )
+    if corpus is not None:
+        click.echo(_totals_table("split", report.by("split")))
+        click.echo(_totals_table("language", report.by("language")))
+        click.echo(_totals_table("article", report.by("article")))
+
+
+def _print_result(result: ItemResult, answer: Answer, item: dict[str, Any]) -> None:
+    verdict = ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
+    facts = "" if not result.answerable else ("facts " if result.expect_hit else "NO-FACTS ")
+    click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {item['question']}")
+    if result.answerable and not result.expect_hit:
+        click.echo(f"{'':15}→ {answer.answer[:200]}")
+    if result.declined == result.answerable and answer.decision:  # a wrong decision: say why
+        click.echo(f"{'':15}decided: {answer.decision}")
+    if answer.fallback:
+        click.echo(f"{'':15}quoted instead of the generated answer: {answer.fallback}")
+
+
+def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
+    """Totals per split or per article, as a Markdown table."""
+    lines = [
+        f"\n| {key} | evidence quoted | recall@3 | right article | answer hits | near misses declined | false declines | language | p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, t in groups.items():
+        lines.append(
+            f"| {name} | {t['evidence_hits']}/{t['answerable']} | {t['recall_at_3']}/{t['answerable']} | {t['right_article']}/{t['answerable']} | {t['answer_hits']}/{t['answerable']} "
+            f"| {t['correct_declines']}/{t['unanswerable']} | {t['false_declines']}/{t['answerable']} | {t['language_matches']}/{t['questions']} "
+            f"| {t['p50_ms']} |"
+        )
+    return "\n".join(lines)
 
 
 @main.command()

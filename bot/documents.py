@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import InputError
+from bot.lang import detect_language
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -32,7 +33,7 @@ DEFAULT_DATE = "undated"
 MAX_CHUNK_CHARS = 1000
 
 _HEADER = re.compile(r"^\s*date\s+(\d{4}(?:-\d{2}){0,2})\s*")
-_FOOTER = re.compile(r"^/\s*([^/\s][^/]*?)\s*/$")
+_FOOTER = re.compile(r"^/\s*([^/\s][^/]*?)\s*/(?:[^/]*/)*$")  # "/ritzau/", "/ritzau/FINANS/": the first part is the source
 # A sentence ends at . ! or ? (maybe closed by a quote or bracket), followed by
 # whitespace and something that can start a sentence: "19. januar" stays whole.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'»”)\]]?\s+(?=[\"'«„“(\[\-–—]?\s*[A-ZÆØÅÄÖÜ0-9])")
@@ -49,6 +50,7 @@ class Article:
     paragraphs: list[str]
     content_hash: str
     file_name: str = ""
+    language: str = "da"  # detected once, here: what the quotes are written in
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -111,6 +113,7 @@ def parse_article(path: Path) -> Article:
         paragraphs=paragraphs,
         content_hash=hashlib.sha256(raw).hexdigest(),
         file_name=path.name,
+        language=detect_language(" ".join(paragraphs)[:2000], default="da"),
     )
 
 
@@ -152,7 +155,7 @@ def chunk_article(article: Article) -> tuple[list[Document], list[Document]]:
     """
     from langchain_core.documents import Document
 
-    base = {"doc_id": article.doc_id, "source": article.source, "date": article.date, "title": article.title}
+    base = {"doc_id": article.doc_id, "source": article.source, "date": article.date, "title": article.title, "language": article.language}
     chunks: list[Document] = []
     sentences: list[Document] = []
     for number, paragraph in enumerate(article.paragraphs, start=1):

@@ -46,10 +46,12 @@ def word_language_confidence(word: str, language: Lang) -> float:
 
 def detect_language(text: str, default: Lang = "en") -> Lang:
     """Danish or English. Short questions are common, so æ/ø/å and stopwords back up lingua."""
-    words = [w.lower() for w in WORD.findall(text)]
+    written = WORD.findall(text)
+    words = [w.lower() for w in written]
     if not words:
         return default
-    if _DANISH_LETTERS.search(text):
+    # æ, ø and å mark Danish in the question's own words, not in the names it mentions ("Østervang").
+    if any(_DANISH_LETTERS.search(w) for n, w in enumerate(written) if n == 0 or not w[0].isupper()):
         return "da"
     da_hits = sum(w in stopwords("da") and w not in stopwords("en") for w in words)
     en_hits = sum(w in stopwords("en") and w not in stopwords("da") for w in words)

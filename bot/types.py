@@ -20,6 +20,7 @@ class Sentence:
     paragraph: int
     index: int  # position of the sentence within its paragraph, from 0
     score: float = 0.0
+    language: Lang = "da"  # the article's
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Citation:
     paragraph: int
     score: float
     title: str = ""
+    language: Lang = "da"  # the article's, as detected when it was indexed
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -15,6 +15,11 @@ from bot.lang import content_terms, detect_language
         ("Hvornår faldt regeringen?", "da"),
         ("Hvad med Almaty?", "da"),
         ("hvor mange blev dræbt", "da"),
+        # Danish names in an English question don't make it Danish; Danish words do.
+        ("How many people live in Østervang?", "en"),
+        ("What did Søren Kjærgaard say about the budget?", "en"),
+        ("Hvad sagde Søren Kjærgaard?", "da"),
+        ("Øgede banken renten?", "da"),
     ],
 )
 def test_short_questions_get_the_right_language(question, expected):

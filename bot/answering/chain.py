@@ -83,6 +83,7 @@ def citations_from(retrieval: Retrieval) -> list[Citation]:
             paragraph=passage.lead.paragraph,
             score=passage.score,
             title=passage.lead.title,
+            language=passage.lead.language,
         )
         for n, passage in enumerate(retrieval.passages[:MAX_CITATIONS], start=1)
     ]
@@ -174,6 +175,10 @@ class Answerer:
         retrieval = draft.timed("retrieve", lambda: self._retrieve(query))
         decision = draft.timed("gate", lambda: self._decide(query, draft.language, retrieval))
         return self._compose(draft, retrieval, decision)
+
+    def quotes(self, question: str) -> list[Citation]:
+        """The passages retrieval ranks best for a question, whatever the gate makes of them."""
+        return citations_from(self._retrieve(question))
 
     def answers(self, question: str | Question) -> Iterator[Answer]:
         """The quick (extractive) answer, then the refined one when it changes what is shown."""

@@ -52,7 +52,9 @@ class Retrieval:
 
 def _sentence(doc: Document, score: float) -> Sentence:
     m = doc.metadata
-    return Sentence(doc.page_content, m["doc_id"], m["source"], m["date"], m["title"], m["paragraph"], m["sentence"], score)
+    return Sentence(
+        doc.page_content, m["doc_id"], m["source"], m["date"], m["title"], m["paragraph"], m["sentence"], score, m.get("language", "da")
+    )
 
 
 def _sentence_id(sentence: Sentence) -> str:
@@ -109,12 +111,10 @@ def retrieve(index: NewsIndex, question_vector: np.ndarray) -> Retrieval:
     missing = list({d.metadata["chunk_id"] for d, _ in sentence_hits} - set(chunk_score))
     for chunk_id, vector in zip(missing, index.chunks.vectors(missing)):
         chunk_score[chunk_id] = float(vector @ question_vector)
+    weight = THRESHOLDS.sentence_weight
     ranked = sorted(
         (
-            (
-                THRESHOLDS.sentence_weight * similarity + (1 - THRESHOLDS.sentence_weight) * chunk_score[doc.metadata["chunk_id"]],
-                _sentence(doc, similarity),
-            )
+            (weight * similarity + (1 - weight) * chunk_score[doc.metadata["chunk_id"]], _sentence(doc, similarity))
             for doc, similarity in sentence_hits
         ),
         key=lambda pair: -pair[0],

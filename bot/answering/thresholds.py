@@ -16,9 +16,6 @@ class Thresholds:
     # A sentence's score mixes its own similarity with its paragraph's: e5 ranks paragraphs better
     # than single sentences; more weight on the sentence finds short facts, less finds context (dev set).
     sentence_weight: float = 0.6
-    # Weight of the lexical (BM25) ranking in the fused ranking of sentences; 0 is e5 alone.
-    # Exact names, numbers and rare words rise with it; paraphrases fall (corpus tuning half).
-    lexical_weight: float = 0.0
 
     # --- the gate: does the evidence answer at all? ----------------------------
     # Lowest share of the question's names and numbers found in the evidence: an absent name means

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import InputError
-from bot.types import Answer
+from bot.types import Answer, Citation
 
 
 def load_qa(path: Path) -> list[dict[str, Any]]:
@@ -28,6 +28,19 @@ def load_qa(path: Path) -> list[dict[str, Any]]:
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(f"{path}:{number} is not a QA item ({error}).") from error
         items.append(item)
+    return items
+
+
+def load_corpus(folder: Path) -> list[dict[str, Any]]:
+    """The questions of a corpus folder (`questions/*.jsonl`, each item naming its `article` in
+    `articles/`); raises InputError when the folder isn't one."""
+    files = sorted((folder / "questions").glob("*.jsonl"))
+    if not (folder / "articles").is_dir() or not files:
+        raise InputError(f"{folder} is not a corpus: it needs articles/*.txt and questions/*.jsonl.")
+    items = [item for path in files for item in load_qa(path)]
+    missing = sorted({str(i.get("article")) for i in items if not (folder / "articles" / str(i.get("article"))).is_file()})
+    if missing:
+        raise InputError(f"{folder}: questions name articles that aren't in articles/: {', '.join(missing)}.")
     return items
 
 
@@ -55,14 +68,18 @@ class ItemResult:
     verified: bool
     generated: bool  # a generator's verified answer was shown (not the extractive one)
     ms: float
-    split: str = ""  # a QA file may split its items (e.g. calibrate / report for the gate)
+    split: str = ""  # a QA file may split its items (e.g. calibrate / report for the gate, tune / heldout)
+    article: str = ""  # the article the question is about, when the file says
+    right_article: bool | None = None  # the first quote comes from that article
+    recall_at_3: bool | None = None  # the evidence is among the three best retrieved passages, answered or not
+    language: str = ""  # the question's
 
 
 @dataclass
 class EvalReport:
     items: list[ItemResult] = field(default_factory=list)
 
-    def add(self, item: dict[str, Any], answer: Answer, ms: float) -> ItemResult:
+    def add(self, item: dict[str, Any], answer: Answer, ms: float, retrieved: list[Citation] | None = None) -> ItemResult:
         quotes = " ".join(c.quote for c in answer.citations)
         answerable = bool(item["answerable"])
         result = ItemResult(
@@ -77,29 +94,45 @@ class EvalReport:
             generated=answer.backend != "extractive",
             ms=ms,
             split=str(item.get("split", "")),
+            article=str(item.get("article", "")),
+            right_article=(bool(answer.citations) and answer.citations[0].doc_id == Path(str(item["article"])).stem)
+            if answerable and item.get("article")
+            else None,
+            recall_at_3=groups_hit(item.get("evidence", []), " ".join(c.quote for c in retrieved))
+            if answerable and retrieved is not None
+            else None,
+            language=str(item.get("lang", "")),
         )
         self.items.append(result)
         return result
 
-    def totals(self) -> dict[str, Any]:
-        answerable = [r for r in self.items if r.answerable]
-        unanswerable = [r for r in self.items if not r.answerable]
-        times = sorted(r.ms for r in self.items) or [0.0]
+    def totals(self, items: list[ItemResult] | None = None) -> dict[str, Any]:
+        rows = self.items if items is None else items
+        answerable = [r for r in rows if r.answerable]
+        unanswerable = [r for r in rows if not r.answerable]
+        times = sorted(r.ms for r in rows) or [0.0]
         return {
-            "questions": len(self.items),
+            "questions": len(rows),
             "evidence_hits": sum(bool(r.evidence_hit) for r in answerable),
             "answer_hits": sum(bool(r.expect_hit) for r in answerable),
             "answerable": len(answerable),
             "correct_declines": sum(r.declined for r in unanswerable),
             "unanswerable": len(unanswerable),
             "false_declines": sum(r.declined for r in answerable),
-            "language_matches": sum(r.language_ok for r in self.items),
-            "verified": sum(r.verified for r in self.items),
-            "generated": sum(r.generated for r in self.items),
-            "fallbacks": sum(not r.verified for r in self.items),
+            "right_article": sum(bool(r.right_article) for r in answerable),
+            "recall_at_3": sum(bool(r.recall_at_3) for r in answerable),
+            "language_matches": sum(r.language_ok for r in rows),
+            "verified": sum(r.verified for r in rows),
+            "generated": sum(r.generated for r in rows),
+            "fallbacks": sum(not r.verified for r in rows),
             "p50_ms": round(statistics.median(times), 1),
             "p95_ms": round(percentile(times, 0.95), 1),
         }
+
+    def by(self, key: str) -> dict[str, dict[str, Any]]:
+        """The totals per value of `key` ("split" or "article")."""
+        values = sorted({getattr(r, key) for r in self.items})
+        return {value or "all": self.totals([r for r in self.items if getattr(r, key) == value]) for value in values}
 
     def gate_by_split(self) -> dict[str, dict[str, float]]:
         """The gate as a classifier of "answer": precision and recall, per split of the file

@@ -30,7 +30,7 @@ from bot.files import write_json_atomically
 from bot.lang import content_terms
 from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
 
-MANIFEST_VERSION = 3
+MANIFEST_VERSION = 4
 Notify = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -75,6 +75,7 @@ class NewsIndex:
             "source": article.source,
             "date": article.date,
             "title": article.title,
+            "language": article.language,
         }
 
     def _add_terms(self, chunks: list[Document], article: Article) -> None:
