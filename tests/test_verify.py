@@ -163,3 +163,22 @@ def test_a_single_word_of_the_article_left_untranslated_is_caught(check):
     )
     # Names and words both languages share are not copies.
     assert check("Where did demonstrators try to storm buildings?", "They tried to storm administrative buildings in Almaty [1].") == []
+
+
+# Answers that restate the question as if the quotes said it: the question's words, names and
+# numbers are what is asked, not support for a claim.
+def test_an_opinion_invented_from_the_questions_words_is_rejected(check):
+    problems = check("What does the Liberal Party think about the troops?", "The Liberal Party thinks there is unrest in the country [1].")
+    assert any("Liberal" in p for p in problems)
+    problems = check("Hvad mener Venstre om tropperne?", "Venstre mener, at tropperne skaber uro i landet [1].", "da")
+    assert any("adds" in p and "mener" in p for p in problems)
+
+
+def test_a_number_taken_from_the_question_is_rejected(check):
+    problems = check("How many of the 300 demonstrators were arrested?", "300 demonstrators were arrested [1].")
+    assert any("numbers" in p and "300" in p for p in problems)
+
+
+def test_a_half_translated_answer_is_rejected(check):
+    problems = check("Why were the troops sent?", "Tropperne supposed to be helping with urolighederne [1].")
+    assert any("copies" in p or "written in" in p for p in problems)

@@ -152,13 +152,15 @@ class AnswerVerifier:
 
     @staticmethod
     def _check_numbers(prose: str, language: Lang, evidence: str, question: str, citations: list[Citation]) -> list[str]:
-        allowed = numbers_in(evidence) | numbers_in(question) | {n for c in citations for n in numbers_in(c.date)}
+        # The question's numbers are no support: "How many of the 40 sick are children?" is not answered by "40 children".
+        allowed = numbers_in(evidence) | {n for c in citations for n in numbers_in(c.date)}
         unsupported = sorted(numbers_in(prose, language) - allowed)
         return [f"states numbers the sentences don't: {', '.join(unsupported)}"] if unsupported else []
 
     @staticmethod
     def _check_names(terms: list[Term], evidence: str, question: str, citations: list[Citation]) -> list[str]:
-        known = re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", f"{evidence} {question}") + [c.source for c in citations]
+        # The question's names are no support: an answer about a party the quotes never mention invents it.
+        known = re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", evidence) + [c.source for c in citations]
         known_parts = {part for word in known for part in [word, *word.split("-")]}
         unknown = [
             t.surface for t in terms if t.is_name and not any(same_name(part, k) for part in t.surface.split("-") for k in known_parts)
@@ -234,7 +236,7 @@ class AnswerVerifier:
         e5-small's word vectors can't tell a translation from a neighbour ('internal'–'urolighederne'
         0.865 > 'unrest'–'urolighederne' 0.847), so there the generator's own yes/no check decides
         (`ClaimJudge`, run by `Answerer.refine`)."""
-        support = content_terms(evidence, language) + content_terms(question, language)
+        support = content_terms(evidence, language)  # the question's words are what is asked, not what the quotes say
         unsupported: list[str] = []
         for clause in CLAUSE_BREAK.split(prose):
             terms = [t for t in content_terms(clause, language) if not t.is_number and not t.is_name]
