@@ -1,8 +1,5 @@
-"""Prompt templates and reply texts from `prompts/`, one file per purpose and language.
-
-The folder is installed as the package `bot.prompts` (see pyproject.toml), so it is
-found the same way in an editable install and a wheel.
-"""
+"""The project's texts, one file per purpose and language: model prompts in `prompts/` (installed
+as the package `bot.prompts`), the messages users read in `bot/messages/`."""
 
 from __future__ import annotations
 
@@ -18,12 +15,25 @@ LANGUAGE_NAMES: dict[str, dict[str, str]] = {
 
 
 @cache
-def raw(name: str) -> str:
-    """The text of `prompts/<name>.txt`, without its final newline."""
-    path = resources.files("bot.prompts").joinpath(f"{name}.txt")
-    return path.read_text(encoding="utf-8").rstrip("\n")
+def _read(package: str, name: str) -> str:
+    return resources.files(package).joinpath(f"{name}.txt").read_text(encoding="utf-8").rstrip("\n")
+
+
+def prompt(name: str) -> str:
+    """A model prompt, `prompts/<name>.txt` ({name} placeholders are filled by the caller)."""
+    return _read("bot.prompts", name)
+
+
+def prompt_in(name: str, lang: Lang, **values: object) -> str:
+    """A model prompt in the question's language, `prompts/<name>.<lang>.txt`, filled in."""
+    return prompt(f"{name}.{lang}").format(**values)
+
+
+def message(name: str, lang: Lang) -> str:
+    """A message for users as written, `bot/messages/<name>.<lang>.txt`."""
+    return _read("bot.messages", f"{name}.{lang}")
 
 
 def reply(name: str, lang: Lang, **values: object) -> str:
-    """A user-facing reply text, filled in ({name} placeholders, as in the prompt templates)."""
-    return raw(f"{name}.{lang}").format(**values)
+    """A message for users, filled in ({name} placeholders)."""
+    return message(name, lang).format(**values)

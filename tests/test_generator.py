@@ -143,12 +143,12 @@ def test_a_failing_reading_check_leaves_the_gates_decision(answerer):
 
 
 def test_models_that_cannot_read_quotes_skip_the_check(answerer):
-    from bot.texts import raw
+    from bot.texts import prompt
 
     model = RecordingModel(replies=["Russia, Belarus, Armenia, Tajikistan, Kyrgyzstan and Kazakhstan [1]."], seen=[])
     answer = answerer_with(answerer, model).ask("Which countries are members of the pact?")
     assert answer.answerable and model.seen
-    assert not any(raw("reading") in str(message.content) for conversation in model.seen for message in conversation)
+    assert not any(prompt("reading") in str(message.content) for conversation in model.seen for message in conversation)
 
 
 def test_a_failing_model_falls_back_with_a_reason(answerer):

@@ -12,7 +12,7 @@ BOT = ROOT / "bot"
 # Lowest first; a module may import from its own layer and those before it.
 # An entry ending in "=" is that module alone (a package's __init__), not the modules below it.
 LAYERS: list[list[str]] = [
-    ["bot=", "bot.types", "bot.errors", "bot.files", "bot.data"],
+    ["bot=", "bot.types", "bot.errors", "bot.files", "bot.data", "bot.messages"],
     ["bot.config", "bot.texts", "bot.lang", "bot.names", "bot.documents"],
     ["bot.embeddings", "bot.store", "bot.generators"],
     ["bot.answering"],
@@ -104,7 +104,7 @@ def test_the_product_does_not_know_any_article():
         numbers = re.findall(r"(?<![\d.,])\d{4,}(?![.,]?\d)", text)
         particular |= {n for n in numbers if int(n) % 100 and not 1900 <= int(n) <= 2100}
     particular -= {w for w in particular if w.lower() in common or w.lower() in CALENDAR}
-    product_files = [p for p in [*BOT.rglob("*.py"), *BOT.rglob("*.json"), *ROOT.joinpath("prompts").glob("*.txt")]]
+    product_files = [p for p in [*BOT.rglob("*.py"), *BOT.rglob("*.json"), *ROOT.joinpath("prompts").glob("*.txt"), *BOT.rglob("*.txt")]]
     hits = []
     for path in product_files:
         text = path.read_text(encoding="utf-8")

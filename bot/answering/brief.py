@@ -19,7 +19,7 @@ from bot.answering.brief_cache import cache_key, cached_briefing, store_briefing
 from bot.answering.chain import Answerer
 from bot.answering.retrieve import leans_back
 from bot.lang import content_terms, detect_language
-from bot.texts import LANGUAGE_NAMES, reply
+from bot.texts import LANGUAGE_NAMES, prompt_in, reply
 from bot.types import Answer, Briefing, Bullet, Citation, Lang
 
 MIN_BULLETS, MAX_BULLETS = 3, 5
@@ -117,7 +117,7 @@ class Briefer:
             # a quote in the reader's own language is already the best bullet.
             for bullet in (b for b in bullets if detect_language(b.text, default="da") != language):
                 single = Citation(**{**asdict(bullet.citation), "n": 1})
-                seed = Answer(reply("brief_bullet", language), language, bullet.text, True, [single])
+                seed = Answer(prompt_in("brief_bullet", language), language, bullet.text, True, [single])
                 fluent = self.answerer.refine(seed)
                 if fluent.verified and fluent.backend != "extractive":
                     bullet.text = re.sub(r"\s*\[\d+\]", "", fluent.answer).strip()

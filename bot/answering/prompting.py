@@ -10,7 +10,7 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from bot.lang import detect_language
 from bot.names import glossary
-from bot.texts import raw, reply
+from bot.texts import prompt, prompt_in
 from bot.types import Citation, Lang
 
 
@@ -27,7 +27,7 @@ def names_line(citations: list[Citation], language: Lang) -> str:
     if not quotes or detect_language(quotes, default=language) == language:
         return ""
     pairs = glossary(quotes, language)
-    return reply("names", language, pairs=", ".join(f"{word} = {name}" for word, name in pairs)) + "\n" if pairs else ""
+    return prompt_in("names", language, pairs=", ".join(f"{word} = {name}" for word, name in pairs)) + "\n" if pairs else ""
 
 
 def prompt_values(question: str, language: Lang, citations: list[Citation]) -> dict[str, str]:
@@ -37,4 +37,4 @@ def prompt_values(question: str, language: Lang, citations: list[Citation]) -> d
 
 def prompt_for(language: Lang) -> ChatPromptTemplate:
     """The shared system prompt, then the user turn in the question's language."""
-    return ChatPromptTemplate.from_messages([("system", raw("system")), ("human", raw(f"user.{language}"))])
+    return ChatPromptTemplate.from_messages([("system", prompt("system")), ("human", prompt(f"user.{language}"))])

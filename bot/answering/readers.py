@@ -19,7 +19,7 @@ from bot.answering.prompting import names_line, numbered, prompt_for, prompt_val
 from bot.answering.thresholds import THRESHOLDS
 from bot.errors import MarginUnavailable
 from bot.generators.margins import YesNoMargins
-from bot.texts import raw
+from bot.texts import prompt
 from bot.types import Citation, Lang
 
 
@@ -54,8 +54,8 @@ class ReadingCheck(ModelReader):
         return self.gives_margins
 
     def margin(self, question: str, language: Lang, citations: list[Citation]) -> float:
-        user = raw("reading_question").format(sentences=numbered(citations), names=names_line(citations, language), question=question)
-        return self.yes_margin([SystemMessage(raw("reading")), HumanMessage(user)])
+        user = prompt("reading_question").format(sentences=numbered(citations), names=names_line(citations, language), question=question)
+        return self.yes_margin([SystemMessage(prompt("reading")), HumanMessage(user)])
 
     @staticmethod
     def limit(gate_passed: bool) -> float:
@@ -71,7 +71,7 @@ class ClaimJudge(ModelReader):
 
     def supported(self, question: str, language: Lang, citations: list[Citation], answer: str) -> bool:
         messages = prompt_for(language).format_messages(**prompt_values(question, language, citations))
-        messages += [AIMessage(answer), HumanMessage(raw("judge"))]
+        messages += [AIMessage(answer), HumanMessage(prompt("judge"))]
         try:
             return self.yes_margin(messages) >= THRESHOLDS.claim_margin
         except MarginUnavailable:

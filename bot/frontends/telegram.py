@@ -43,7 +43,7 @@ from bot.errors import ConfigError, InputError
 from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import brief_telegram_html, split_message, telegram_html, telegram_quotes_html
 from bot.lang import detect_language
-from bot.texts import raw, reply
+from bot.texts import message, reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def _quotes_button(key: str, answer: Answer) -> InlineKeyboardMarkup | None:
     """The "show quotes" button under an answer that has quotes."""
     if not answer.citations:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(raw(f"show_quotes.{answer.language}"), callback_data=f"quotes:{key}")]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(message("show_quotes", answer.language), callback_data=f"quotes:{key}")]])
 
 
 def _pieces(answer: Answer) -> list[str]:
@@ -271,7 +271,7 @@ async def on_error(update: object, context: BotContext) -> None:
 async def register_commands(application: Application) -> None:
     """setMyCommands in English (default) and Danish."""
     for language in ("en", "da"):
-        commands = [BotCommand(*line.split("\t", 1)) for line in raw(f"commands.{language}").splitlines() if line.strip()]
+        commands = [BotCommand(*line.split("\t", 1)) for line in message("commands", language).splitlines() if line.strip()]
         await application.bot.set_my_commands(commands, language_code=None if language == "en" else "da")
 
 

@@ -18,7 +18,7 @@ from langchain_core.output_parsers import StrOutputParser
 from bot.answering.composers.base import Composer, Composition
 from bot.answering.prompting import prompt_for, prompt_values
 from bot.errors import BackendUnavailable
-from bot.texts import raw, reply
+from bot.texts import prompt_in
 from bot.types import Citation, Lang
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class GeneratorComposer(Composer):
 
     def condense(self, previous: str, question: str, language: Lang) -> str:
         """The follow-up `question` rewritten to stand alone, or "" when the model fails."""
-        prompt = raw(f"condense.{language}").format(previous=previous, question=question)
+        prompt = prompt_in("condense", language, previous=previous, question=question)
         try:
             text = tidy(StrOutputParser().invoke(self.model.invoke([HumanMessage(prompt)], stop=["\n"])))
         except BackendUnavailable as exc:
@@ -57,7 +57,7 @@ class GeneratorComposer(Composer):
         conversation (the prompt cache keeps that cheap), the model usually fixes it."""
         messages = prompt_for(language).format_messages(**prompt_values(question, language, citations))
         if retry:
-            messages += [AIMessage(retry[0]), HumanMessage(reply("retry", language, problems=retry[1]))]
+            messages += [AIMessage(retry[0]), HumanMessage(prompt_in("retry", language, problems=retry[1]))]
         try:
             text = tidy(StrOutputParser().invoke(self.model.invoke(messages, stop=ECHO_STOPS)))
         except BackendUnavailable as exc:  # a server down, a timeout, a malformed reply: every failure falls back

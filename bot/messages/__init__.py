@@ -1,0 +1,1 @@
+"""Newsbot's messages for users, one file per message and language (`texts.reply`)."""
