@@ -1,1 +1,1 @@
-"""Prompt templates and reply texts (installed as `bot.prompts`); see bot/texts.py."""
+"""Model prompts (installed as `bot.prompts`); see bot/texts.py."""
