@@ -9,7 +9,7 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 from pydantic import ValidationError
@@ -33,7 +33,7 @@ def _settings() -> Settings:
         raise click.ClickException(f"invalid configuration ({detail})") from None
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"newsbot: {message}", err=True)
     sys.exit(EXIT_BAD_INPUT)
 
@@ -62,7 +62,9 @@ class NewsbotGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
 def main(verbose: bool) -> None:
     """newsbot: grounded answers about news articles, in Danish or English, with the sentence they come from."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _decode_argument(text: str) -> str:
@@ -76,7 +78,9 @@ def _decode_argument(text: str) -> str:
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines with '-').")
-@click.option("--lang", type=click.Choice(["da", "en"]), default=None, help="Answer in this language instead of the question's.")
+@click.option(
+    "--lang", type=click.Choice(["da", "en"]), default=None, help="Answer in this language instead of the question's."
+)
 def ask(question: str, as_json: bool, lang: str | None) -> None:
     """Answer QUESTION from the articles; '-' reads one question per line from stdin.
 
@@ -143,7 +147,9 @@ def _system_language() -> str:
 
 
 @main.command()
-@click.option("--lang", type=click.Choice(["da", "en"]), default=None, help="Language of the briefing (default: your locale's).")
+@click.option(
+    "--lang", type=click.Choice(["da", "en"]), default=None, help="Language of the briefing (default: your locale's)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the briefing as JSON.")
 def brief(lang: str | None, as_json: bool) -> None:
     """A 3–5 bullet briefing on the articles, each bullet cited.
@@ -162,7 +168,9 @@ def brief(lang: str | None, as_json: bool) -> None:
     settings = _settings()
     language = cast(Lang, lang or _system_language())
     articles = load_articles(settings.seeds_dir)
-    briefing = cached_briefing(settings.data_dir, cache_key(fingerprint(articles), language, expected_backend(settings)))
+    briefing = cached_briefing(
+        settings.data_dir, cache_key(fingerprint(articles), language, expected_backend(settings))
+    )
     if briefing is None:
         from bot.answering.brief import Briefer
 
@@ -221,13 +229,18 @@ def ingest(files: tuple[Path, ...]) -> None:
 def sources() -> None:
     """List the indexed articles with their dates."""
     answerer, _ = _answerer(_settings(), composer=False)
-    for doc_id, meta in sorted(answerer.index.articles.items(), key=lambda kv: kv[1]["date"], reverse=True):
+    for doc_id, meta in answerer.index.newest_first():
         click.echo(f"{meta['date']}  {meta['source']:<10} {doc_id}  {meta['title']}")
 
 
 @main.command(name="eval")
 @click.argument("qa_file", type=click.Path(path_type=Path), required=False)
-@click.option("--corpus", type=click.Path(path_type=Path), default=None, help="A corpus folder (articles/, questions/) instead of QA_FILE.")
+@click.option(
+    "--corpus",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A corpus folder (articles/, questions/) instead of QA_FILE.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
 def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool) -> None:
     """Score answers against a QA file (the shared dev set's format) or a whole corpus.
@@ -247,7 +260,9 @@ def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool) -> None:
     settings = _settings()
     if corpus is not None:
         items = load_corpus(corpus)
-        settings = settings.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": settings.data_dir / "corpus-index"})
+        settings = settings.model_copy(
+            update={"seeds_dir": corpus / "articles", "index_dir": settings.data_dir / "corpus-index"}
+        )
     else:
         assert qa_file is not None
         items = load_qa(qa_file)
@@ -292,7 +307,9 @@ def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool) -> None:
 
 
 def _print_result(result: ItemResult, answer: Answer, item: dict[str, Any]) -> None:
-    verdict = ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
+    verdict = (
+        ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
+    )
     facts = "" if not result.answerable else ("facts " if result.expect_hit else "NO-FACTS ")
     click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {item['question']}")
     if result.answerable and not result.expect_hit:
@@ -321,22 +338,49 @@ def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
 @main.command()
 @click.option("--quick", is_flag=True, help="Extractive only, one pass (what CI runs).")
 @click.option(
-    "--qa", "qa_file", type=click.Path(path_type=Path), default=Path("tests/fixtures/dev_qa.jsonl"), show_default=True, help="QA file."
+    "--qa",
+    "qa_file",
+    type=click.Path(path_type=Path),
+    default=Path("tests/fixtures/dev_qa.jsonl"),
+    show_default=True,
+    help="QA file.",
 )
-@click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"), help="Folder for bench.md and bench.json.")
-def bench(quick: bool, qa_file: Path, out: Path) -> None:
-    """Measure quality, latency and memory; print a Markdown table."""
+@click.option(
+    "--corpus",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A corpus folder (articles/, questions/) instead of --qa.",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("bench-results"), help="Folder for bench.md and bench.json."
+)
+def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path) -> None:
+    """Measure quality, latency and memory against simpler pipelines; print a Markdown table.
+
+    \b
+    Examples:
+      newsbot bench --quick
+      newsbot bench --quick --corpus tests/corpus   # every pipeline over the whole corpus
+    """
     from bot.bench import run_bench, write_results
+    from bot.bench.evaluation import load_corpus, load_qa
 
     settings = _settings()
-    if not qa_file.is_file():
+    if corpus is not None:
+        items = load_corpus(corpus)
+        settings = settings.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": out / "corpus-index"})
+    elif qa_file.is_file():
+        items = load_qa(qa_file)
+    else:
         _fail(f"no QA file at {qa_file}; pass one with --qa FILE (run from the repository root for the default).")
     out.mkdir(parents=True, exist_ok=True)
-    click.echo(write_results(run_bench(settings, qa_file, quick, out), out))
+    click.echo(write_results(run_bench(settings, items, quick, out), out))
 
 
 @main.command()
-@click.option("--webhook", "webhook_url", default=None, help="Public HTTPS URL for webhook mode (default: long polling).")
+@click.option(
+    "--webhook", "webhook_url", default=None, help="Public HTTPS URL for webhook mode (default: long polling)."
+)
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Address to listen on in webhook mode.")
 @click.option("--port", default=8443, show_default=True, help="Port to listen on in webhook mode.")
 def telegram(webhook_url: str | None, listen: str, port: int) -> None:

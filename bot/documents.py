@@ -33,7 +33,9 @@ DEFAULT_DATE = "undated"
 MAX_CHUNK_CHARS = 1000
 
 _HEADER = re.compile(r"^\s*date\s+(\d{4}(?:-\d{2}){0,2})\s*")
-_FOOTER = re.compile(r"^/\s*([^/\s][^/]*?)\s*/(?:[^/]*/)*$")  # "/ritzau/", "/ritzau/FINANS/": the first part is the source
+_FOOTER = re.compile(
+    r"^/\s*([^/\s][^/]*?)\s*/(?:[^/]*/)*$"
+)  # "/ritzau/", "/ritzau/FINANS/": the first part is the source
 # A sentence ends at . ! or ? (maybe closed by a quote or bracket), followed by
 # whitespace and something that can start a sentence: "19. januar" stays whole.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'»”)\]]?\s+(?=[\"'«„“(\[\-–—]?\s*[A-ZÆØÅÄÖÜ0-9])")
@@ -120,7 +122,9 @@ def parse_article(path: Path) -> Article:
 def article_paths(seeds_dir: Path) -> list[Path]:
     """The article files in the seeds folder, sorted by name."""
     if not seeds_dir.is_dir():
-        raise InputError(f"The seeds folder {seeds_dir} does not exist. Create it and put articles in it, or set NEWSBOT_SEEDS_DIR.")
+        raise InputError(
+            f"The seeds folder {seeds_dir} does not exist. Create it and put articles in it, or set NEWSBOT_SEEDS_DIR."
+        )
     paths = sorted(p for p in seeds_dir.iterdir() if p.suffix in ARTICLE_SUFFIXES and p.is_file())
     paths = [p for p in paths if p.name.lower() != "readme.md"]
     if not paths:
@@ -155,7 +159,13 @@ def chunk_article(article: Article) -> tuple[list[Document], list[Document]]:
     """
     from langchain_core.documents import Document
 
-    base = {"doc_id": article.doc_id, "source": article.source, "date": article.date, "title": article.title, "language": article.language}
+    base = {
+        "doc_id": article.doc_id,
+        "source": article.source,
+        "date": article.date,
+        "title": article.title,
+        "language": article.language,
+    }
     chunks: list[Document] = []
     sentences: list[Document] = []
     for number, paragraph in enumerate(article.paragraphs, start=1):

@@ -122,7 +122,14 @@ def passage_terms(text: str) -> tuple[Term, ...]:
 
 
 # "dozens", "hundreds", "thousands" in either language: an answer's "hundreds" needs one in the sentences.
-QUANTITY_PREFIXES = (("dozen", 12), ("dusin", 12), ("hundred", 100), ("thousand", 1000), ("tusind", 1000), ("million", 10**6))
+QUANTITY_PREFIXES = (
+    ("dozen", 12),
+    ("dusin", 12),
+    ("hundred", 100),
+    ("thousand", 1000),
+    ("tusind", 1000),
+    ("million", 10**6),
+)
 
 
 def _number_words() -> dict[str, dict[str, str]]:

@@ -116,7 +116,10 @@ def glossary(text: str, target: Lang) -> list[tuple[str, str]]:
     that `target` writes differently; for a model translating the text."""
     pairs: dict[str, str] = {}
     quantities = {
-        word: translation for pair, words in _quantity_words().items() if pair.endswith(f">{target}") for word, translation in words.items()
+        word: translation
+        for pair, words in _quantity_words().items()
+        if pair.endswith(f">{target}")
+        for word, translation in words.items()
     }
     for match in _WORD.finditer(text):
         word = match.group(0)
@@ -146,7 +149,10 @@ def same_name(a: str, b: str) -> bool:
     fa, fb = fold(a), fold(b)
     if fa == fb or _transliterated(a) == _transliterated(b):
         return True
-    if min(len(fa), len(fb)) >= 4 and difflib.SequenceMatcher(None, _transliterated(a), _transliterated(b)).ratio() >= NAME_SIMILARITY:
+    if (
+        min(len(fa), len(fb)) >= 4
+        and difflib.SequenceMatcher(None, _transliterated(a), _transliterated(b)).ratio() >= NAME_SIMILARITY
+    ):
         return True
     groups = name_groups()
     return bool(groups.get(fa, frozenset()) & groups.get(fb, frozenset()))

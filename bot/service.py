@@ -39,5 +39,11 @@ def load_index(
     """The index of the seeds folder in the configured store (NEWSBOT_VECTOR_STORE), built or updated as needed."""
     backend = store_backend(settings.vector_store, settings.milvus_uri, settings.index_dir)
     return open_index(
-        settings.seeds_dir, settings.index_dir, embeddings, rebuild=rebuild, notify=notify, progress=progress, backend=backend
+        settings.seeds_dir,
+        settings.index_dir,
+        embeddings,
+        rebuild=rebuild,
+        notify=notify,
+        progress=progress,
+        backend=backend,
     )

@@ -37,6 +37,22 @@ class Citation:
     title: str = ""
     language: Lang = "da"  # the article's, as detected when it was indexed
 
+    @classmethod
+    def from_metadata(cls, n: int, quote: str, metadata: dict[str, Any], score: float) -> Citation:
+        """A citation of a quote from an indexed chunk's or sentence's metadata."""
+        m = metadata
+        return cls(
+            n,
+            quote,
+            m["doc_id"],
+            m["source"],
+            m["date"],
+            m.get("paragraph", 0),
+            score,
+            m.get("title", ""),
+            m.get("language", "da"),
+        )
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("title")
@@ -105,7 +121,9 @@ class Briefing:
             "language": self.language,
             "backend": self.backend,
             "header": self.header,
-            "bullets": [{"text": b.text, "verified": b.verified, "citation": b.citation.to_json()} for b in self.bullets],
+            "bullets": [
+                {"text": b.text, "verified": b.verified, "citation": b.citation.to_json()} for b in self.bullets
+            ],
         }
 
     @classmethod

@@ -13,7 +13,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_630a647b04b832ad.txt"
-DEV_QA = next(p for p in (ROOT.parent / "shared" / "eval" / "dev_qa.jsonl", ROOT / "tests" / "fixtures" / "dev_qa.jsonl") if p.exists())
+DEV_QA = next(
+    p
+    for p in (ROOT.parent / "shared" / "eval" / "dev_qa.jsonl", ROOT / "tests" / "fixtures" / "dev_qa.jsonl")
+    if p.exists()
+)
 GATE_QA = ROOT / "tests" / "fixtures" / "gate_questions.jsonl"
 
 
@@ -74,9 +78,13 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
         process.kill()
 
 
-def run_newsbot(args: list[str], env: dict[str, str], stdin: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_newsbot(
+    args: list[str], env: dict[str, str], stdin: bytes | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """The real `newsbot` process (as `python -m bot`, the same entry point)."""
-    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, env=env, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, env=env, timeout=timeout, cwd=ROOT
+    )
 
 
 # Python run before `code` in `run_killed_at_write`: the process SIGKILLs itself in the middle of
@@ -122,5 +130,9 @@ def run_killed_at_write(
     """Run `code` in a new Python process (its arguments in sys.argv[2:]) that is killed (SIGKILL)
     halfway through its `write`-th file write."""
     return subprocess.run(
-        [sys.executable, "-c", _KILLED_AT_WRITE + code, str(write), *args], capture_output=True, env=env, timeout=timeout, cwd=ROOT
+        [sys.executable, "-c", _KILLED_AT_WRITE + code, str(write), *args],
+        capture_output=True,
+        env=env,
+        timeout=timeout,
+        cwd=ROOT,
     )

@@ -35,7 +35,9 @@ def test_a_generator_translates_bullets_and_a_failed_check_keeps_the_quote(answe
         "Putin ordered 9000 soldiers in [1]."
     ] * 50
     composer = GeneratorComposer(FakeListChatModel(responses=replies), "fake")
-    briefing = Briefer(Answerer(settings.model_copy(update={"data_dir": tmp_path}), answerer.index, composer)).brief("en")
+    briefing = Briefer(Answerer(settings.model_copy(update={"data_dir": tmp_path}), answerer.index, composer)).brief(
+        "en"
+    )
     first, rest = briefing.bullets[0], briefing.bullets[1:]
     assert first.text == "A Russian-led military alliance sent troops to Kazakhstan on Thursday." and first.verified
     assert all(not b.verified and "Putin" not in b.text for b in rest)

@@ -42,7 +42,9 @@ def test_json_lines_from_stdin_with_a_bad_line(env):
     assert b"Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("question,message", [("", "empty"), ("   ", "empty"), ("Why did the troops go there? " * 40, "too long")])
+@pytest.mark.parametrize(
+    "question,message", [("", "empty"), ("   ", "empty"), ("Why did the troops go there? " * 40, "too long")]
+)
 def test_bad_questions_exit_2_with_one_line(env, question, message):
     result = run_newsbot(["ask", question], env)
     assert result.returncode == 2
@@ -51,7 +53,9 @@ def test_bad_questions_exit_2_with_one_line(env, question, message):
 
 
 def test_a_missing_seeds_folder_is_explained(env, tmp_path):
-    result = run_newsbot(["ask", "Who?"], {**env, "NEWSBOT_SEEDS_DIR": str(tmp_path / "nope"), "NEWSBOT_INDEX_DIR": str(tmp_path / "i")})
+    result = run_newsbot(
+        ["ask", "Who?"], {**env, "NEWSBOT_SEEDS_DIR": str(tmp_path / "nope"), "NEWSBOT_INDEX_DIR": str(tmp_path / "i")}
+    )
     assert result.returncode == 2 and b"does not exist" in result.stderr and b"Traceback" not in result.stderr
 
 
@@ -59,7 +63,9 @@ def test_an_empty_article_is_explained(env, tmp_path):
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "empty.txt").write_bytes(b"")
-    result = run_newsbot(["ask", "Who?"], {**env, "NEWSBOT_SEEDS_DIR": str(seeds), "NEWSBOT_INDEX_DIR": str(tmp_path / "i")})
+    result = run_newsbot(
+        ["ask", "Who?"], {**env, "NEWSBOT_SEEDS_DIR": str(seeds), "NEWSBOT_INDEX_DIR": str(tmp_path / "i")}
+    )
     assert result.returncode == 2 and b"empty.txt has no text" in result.stderr
 
 
@@ -71,7 +77,8 @@ def test_ingest_copies_the_article_and_updates_the_index(env, tmp_path):
     (seeds / SEED.name).write_bytes(SEED.read_bytes())
     extra = tmp_path / "001_test.txt"
     extra.write_text(
-        " date 2023-03 Folketinget vedtog tirsdag en ny lov om vindmøller.\n\nLoven træder i kraft 1. juli.\n\n/dpa/\n", encoding="utf-8"
+        " date 2023-03 Folketinget vedtog tirsdag en ny lov om vindmøller.\n\nLoven træder i kraft 1. juli.\n\n/dpa/\n",
+        encoding="utf-8",
     )
     local = {**env, "NEWSBOT_SEEDS_DIR": str(seeds), "NEWSBOT_INDEX_DIR": str(tmp_path / "i")}
     result = run_newsbot(["ingest", str(extra)], local)
@@ -97,7 +104,11 @@ def test_eval_reports_the_gate_per_split_of_the_file(env):
 
     result = run_newsbot(["eval", "--json", str(GATE_QA)], env)
     gate = json.loads(result.stdout)["gate"]
-    assert set(gate) == {"calibrate", "report", "fresh"} and gate["report"]["unanswerable"] == 20 and gate["fresh"]["unanswerable"] == 19
+    assert (
+        set(gate) == {"calibrate", "report", "fresh"}
+        and gate["report"]["unanswerable"] == 20
+        and gate["fresh"]["unanswerable"] == 19
+    )
 
 
 def test_default_settings_answer_without_any_configuration(env):
@@ -111,7 +122,10 @@ def test_default_settings_answer_without_any_configuration(env):
 
 
 def test_a_missing_model_file_gives_one_line_and_the_quotes(env, tmp_path):
-    result = run_newsbot(["ask", "Who sent troops?"], {**env, "NEWSBOT_LLM": "llamacpp", "NEWSBOT_LLM_MODEL": str(tmp_path / "nope.gguf")})
+    result = run_newsbot(
+        ["ask", "Who sent troops?"],
+        {**env, "NEWSBOT_LLM": "llamacpp", "NEWSBOT_LLM_MODEL": str(tmp_path / "nope.gguf")},
+    )
     if importlib.util.find_spec("llama_cpp") is None:
         assert result.returncode == 0 and b"pip install" in result.stderr
     else:

@@ -77,13 +77,17 @@ def test_quotes_keep_coming_while_a_slow_model_writes_and_a_backlog_is_shed(answ
             return super()._call(*args, **kwargs)
 
     slow = Answerer(
-        settings, answerer.index, GeneratorComposer(SlowModel(responses=["A Russian-led alliance sent troops [1].", "yes"]), "slow")
+        settings,
+        answerer.index,
+        GeneratorComposer(SlowModel(responses=["A Russian-led alliance sent troops [1].", "yes"]), "slow"),
     )
     conversations = open_conversations(settings.model_copy(update={"data_dir": tmp_path}), slow)
 
     async def scenario():
         first = await conversations.answer("k", "Who sent troops to Kazakhstan?")
-        refinements = [asyncio.create_task(conversations.refined(first)) for _ in range(conversation.MAX_WAITING_REFINEMENTS + 3)]
+        refinements = [
+            asyncio.create_task(conversations.refined(first)) for _ in range(conversation.MAX_WAITING_REFINEMENTS + 3)
+        ]
         await asyncio.sleep(0.05)
         started = time.perf_counter()
         quick = await conversations.answer("other", "Hvornår faldt regeringen?")  # not stuck behind the model

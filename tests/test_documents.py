@@ -23,7 +23,10 @@ def test_chunks_are_paragraphs_numbered_from_one_with_exact_sentence_spans():
         for start, end in chunk.metadata["sentences"]:
             assert chunk.page_content[start:end] in [s.page_content for s in sentences]
     fifteen = [s.page_content for s in sentences if s.metadata["paragraph"] == 15]
-    assert fifteen == ["I alt er mere end 1000 personer kommet til skade under urolighederne.", "Det oplyser sundhedsministeriet torsdag."]
+    assert fifteen == [
+        "I alt er mere end 1000 personer kommet til skade under urolighederne.",
+        "Det oplyser sundhedsministeriet torsdag.",
+    ]
 
 
 def test_a_date_like_19_januar_does_not_end_a_sentence():

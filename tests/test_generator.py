@@ -35,7 +35,9 @@ class RecordingModel(BaseChatModel):
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
         self.seen.append(messages)
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.replies[min(len(self.seen), len(self.replies)) - 1]))])
+        return ChatResult(
+            generations=[ChatGeneration(message=AIMessage(self.replies[min(len(self.seen), len(self.replies)) - 1]))]
+        )
 
 
 class BrokenModel(BaseChatModel):
@@ -84,7 +86,11 @@ def test_a_wrong_number_is_asked_again_then_falls_back_to_the_quotes(answerer):
 
 def test_a_retry_that_fixes_the_answer_is_shown(answerer):
     model = RecordingModel(
-        replies=["President Nazarbayev asked for help [1].", "President Tokayev asked the neighbours for help [1].", "yes"]
+        replies=[
+            "President Nazarbayev asked for help [1].",
+            "President Tokayev asked the neighbours for help [1].",
+            "yes",
+        ]
     )
     answer = answerer_with(answerer, model).ask("Who asked the neighbouring countries for help?")
     assert answer.verified and "Tokayev" in answer.answer
@@ -92,7 +98,12 @@ def test_a_retry_that_fixes_the_answer_is_shown(answerer):
 
 def test_the_models_own_check_can_reject_a_claim(answerer):
     model = RecordingModel(
-        replies=["The government fell due to internal issues [1].", "no", "The government fell due to internal issues [1].", "no"]
+        replies=[
+            "The government fell due to internal issues [1].",
+            "no",
+            "The government fell due to internal issues [1].",
+            "no",
+        ]
     )
     answer = answerer_with(answerer, model).ask("Why did the government fall?")
     assert answer.backend == "extractive" and not answer.verified
@@ -110,7 +121,10 @@ def test_quotes_the_model_reads_as_not_answering_become_a_decline(answerer):
 
 def test_the_reading_check_shows_the_model_the_quotes_their_english_names_and_the_question(answerer):
     model = ReadingModel(
-        replies=["Russia, Belarus, Armenia, Tajikistan, Kyrgyzstan and Kazakhstan [1].", "yes"], margin=1.5, read=[], seen=[]
+        replies=["Russia, Belarus, Armenia, Tajikistan, Kyrgyzstan and Kazakhstan [1].", "yes"],
+        margin=1.5,
+        read=[],
+        seen=[],
     )
     answer = answerer_with(answerer, model).ask("Which countries are members of the pact?")
     assert answer.answerable and answer.citations and model.seen  # read as answered, so composed
@@ -128,7 +142,10 @@ def test_danish_questions_are_read_in_danish_without_translations(answerer):
 
 def test_questions_whose_words_are_all_in_the_quotes_are_not_read_again(answerer):
     model = ReadingModel(
-        replies=["Rusland, Hviderusland, Armenien, Tadsjikistan, Kirgistan og Kasakhstan [1].", "ja"], margin=-3.0, read=[], seen=[]
+        replies=["Rusland, Hviderusland, Armenien, Tadsjikistan, Kirgistan og Kasakhstan [1].", "ja"],
+        margin=-3.0,
+        read=[],
+        seen=[],
     )
     answer = answerer_with(answerer, model).ask("Hvilke lande er med i pagten?")
     assert model.read == [] and answer.answerable
@@ -136,7 +153,10 @@ def test_questions_whose_words_are_all_in_the_quotes_are_not_read_again(answerer
 
 def test_a_failing_reading_check_leaves_the_gates_decision(answerer):
     model = ReadingModel(
-        replies=["Russia, Belarus, Armenia, Tajikistan, Kyrgyzstan and Kazakhstan [1].", "yes"], margin=None, read=[], seen=[]
+        replies=["Russia, Belarus, Armenia, Tajikistan, Kyrgyzstan and Kazakhstan [1].", "yes"],
+        margin=None,
+        read=[],
+        seen=[],
     )
     answer = answerer_with(answerer, model).ask("Which countries are members of the pact?")
     assert answer.answerable and answer.citations and model.seen
@@ -158,7 +178,9 @@ def test_a_failing_model_falls_back_with_a_reason(answerer):
 
 
 def test_a_parroted_prompt_is_not_shown(answerer):
-    model = FakeListChatModel(responses=["Sentences: [1] En russisk-ledet militæralliance har torsdag sendt tropper til Kasakhstan."])
+    model = FakeListChatModel(
+        responses=["Sentences: [1] En russisk-ledet militæralliance har torsdag sendt tropper til Kasakhstan."]
+    )
     answer = answerer_with(answerer, model).ask("Who sent troops to Kazakhstan?")
     assert answer.backend == "extractive" and "no usable answer" in answer.fallback
 
@@ -219,7 +241,9 @@ def test_declined_questions_never_reach_the_generator(answerer):
 
 def test_an_openai_server_that_is_down_gives_the_quotes(answerer, settings):
     pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
-    down = settings.model_copy(update={"llm": "openai", "llm_model": "qwen", "llm_base_url": "http://127.0.0.1:9/v1", "llm_timeout": 3})
+    down = settings.model_copy(
+        update={"llm": "openai", "llm_model": "qwen", "llm_base_url": "http://127.0.0.1:9/v1", "llm_timeout": 3}
+    )
     composer = load_composer(down)
     answer = Answerer(settings, answerer.index, composer).ask("Who sent troops to Kazakhstan?")
     assert answer.backend == "extractive" and not answer.verified and "openai generator failed" in answer.fallback
@@ -230,13 +254,17 @@ def test_yes_minus_no_is_read_from_a_servers_top_logprobs():
     from bot.generators.openai_server import yes_no_margin
 
     assert yes_no_margin({" Yes": -0.1, "No": -2.1, "Maybe": -3.0}) == pytest.approx(2.0)
-    assert yes_no_margin({"no": -0.2, "The": -1.0, "It": -4.2}) == pytest.approx(-4.0)  # "yes" not listed: at most the least likely listed
+    assert yes_no_margin({"no": -0.2, "The": -1.0, "It": -4.2}) == pytest.approx(
+        -4.0
+    )  # "yes" not listed: at most the least likely listed
     with pytest.raises(MarginUnavailable):
         yes_no_margin({})
 
 
 def answerer_on(base: Answerer, settings, server: FakeOpenAI) -> Answerer:
-    config = settings.model_copy(update={"llm": "openai", "llm_model": "fake", "llm_base_url": server.base_url, "llm_timeout": 10})
+    config = settings.model_copy(
+        update={"llm": "openai", "llm_model": "fake", "llm_base_url": server.base_url, "llm_timeout": 10}
+    )
     return Answerer(settings, base.index, load_composer(config))
 
 
@@ -249,7 +277,9 @@ def test_an_openai_compatible_server_reads_the_quotes_through_log_probabilities(
         server.server.shutdown()
     assert not answer.answerable and answer.answer.startswith("The article doesn't say")
     check = server.reading_checks()[0]
-    assert check["top_logprobs"] == 20 and "Question: What time does the curfew start?" in check["messages"][-1]["content"]
+    assert (
+        check["top_logprobs"] == 20 and "Question: What time does the curfew start?" in check["messages"][-1]["content"]
+    )
     assert server.answers == []  # a decline is not written up
 
 
@@ -290,7 +320,12 @@ def test_an_openai_server_that_is_slow_or_returns_garbage_gives_the_quotes(answe
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         config = settings.model_copy(
-            update={"llm": "openai", "llm_model": "m", "llm_base_url": f"http://127.0.0.1:{server.server_port}{path}", "llm_timeout": 1}
+            update={
+                "llm": "openai",
+                "llm_model": "m",
+                "llm_base_url": f"http://127.0.0.1:{server.server_port}{path}",
+                "llm_timeout": 1,
+            }
         )
         answer = Answerer(settings, answerer.index, load_composer(config)).ask("Who sent troops to Kazakhstan?")
     finally:
@@ -302,7 +337,9 @@ def test_an_openai_server_that_is_slow_or_returns_garbage_gives_the_quotes(answe
 def test_a_missing_model_file_is_reported_and_the_bot_answers_with_quotes(settings, tmp_path):
     pytest.importorskip("llama_cpp", reason="the [local] extra is not installed")
     messages: list[str] = []
-    composer = load_composer(settings.model_copy(update={"llm": "llamacpp", "llm_model": str(tmp_path / "missing.gguf")}), messages.append)
+    composer = load_composer(
+        settings.model_copy(update={"llm": "llamacpp", "llm_model": str(tmp_path / "missing.gguf")}), messages.append
+    )
     assert isinstance(composer, ExtractiveComposer)
     assert "missing.gguf" in messages[0] and "extractive" in messages[0]
 
@@ -315,9 +352,16 @@ class FakeOllama(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         FakeOllama.requests.append(body)
-        words = ["A Russian-led ", "military alliance ", "sent troops [1]."] if len(FakeOllama.requests) == 1 else ["yes"]
+        words = (
+            ["A Russian-led ", "military alliance ", "sent troops [1]."] if len(FakeOllama.requests) == 1 else ["yes"]
+        )
         chunks = [
-            {"model": body["model"], "created_at": "2026-11-26T00:00:00Z", "message": {"role": "assistant", "content": w}, "done": False}
+            {
+                "model": body["model"],
+                "created_at": "2026-11-26T00:00:00Z",
+                "message": {"role": "assistant", "content": w},
+                "done": False,
+            }
             for w in words
         ]
         chunks.append(
@@ -352,7 +396,11 @@ def test_ollama_backend_speaks_the_ollama_chat_api(answerer, settings):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         config = settings.model_copy(
-            update={"llm": "ollama", "llm_model": "qwen2.5:1.5b", "llm_base_url": f"http://127.0.0.1:{server.server_port}"}
+            update={
+                "llm": "ollama",
+                "llm_model": "qwen2.5:1.5b",
+                "llm_base_url": f"http://127.0.0.1:{server.server_port}",
+            }
         )
         answer = Answerer(settings, answerer.index, load_composer(config)).ask("Who sent troops to Kazakhstan?")
     finally:
@@ -404,7 +452,9 @@ def reply_decline() -> str:
 
 
 def test_a_decline_for_one_missing_word_is_read_and_answered_when_the_model_reads_yes(answerer):
-    model = ReadingModel(replies=["The police spokesperson is Saltanat Azirbek [2].", "yes"], margin=0.8, read=[], seen=[])
+    model = ReadingModel(
+        replies=["The police spokesperson is Saltanat Azirbek [2].", "yes"], margin=0.8, read=[], seen=[]
+    )
     fluent = answerer_with(answerer, model)
     first = fluent.answer("Who is the police spokesperson?")
     assert first.answerable is False and first.citations == [] and fluent.may_refine(first)

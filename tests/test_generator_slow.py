@@ -43,7 +43,9 @@ def test_auto_picks_the_local_model_and_answers_danish_in_danish(settings, model
 
 
 def test_plain_ask_prints_the_quotes_first_then_the_verified_answer(settings, model_path):
-    result = run_newsbot(["ask", "How many people were injured?"], newsbot_env(settings, NEWSBOT_LLM="llamacpp"), timeout=300)
+    result = run_newsbot(
+        ["ask", "How many people were injured?"], newsbot_env(settings, NEWSBOT_LLM="llamacpp"), timeout=300
+    )
     out = result.stdout.decode()
     assert result.returncode == 0
     assert out.index("«") < out.index("1000", out.index("»")), out  # quote first, the fluent answer after
@@ -96,7 +98,11 @@ def openai_server(model_path):
 
 def test_openai_backend_answers_through_a_real_openai_compatible_server(settings, openai_server):
     env = newsbot_env(
-        settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai_server, NEWSBOT_LLM_MODEL="qwen-local", OPENAI_API_KEY="sk-local"
+        settings,
+        NEWSBOT_LLM="openai",
+        NEWSBOT_LLM_BASE_URL=openai_server,
+        NEWSBOT_LLM_MODEL="qwen-local",
+        OPENAI_API_KEY="sk-local",
     )
     answer = ask(env, "What does the Kazakh health ministry report?")
     assert answer["backend"] == "openai" and answer["verified"] is True
@@ -105,7 +111,11 @@ def test_openai_backend_answers_through_a_real_openai_compatible_server(settings
 
 def test_openai_backend_reads_the_quotes_through_the_servers_log_probabilities(settings, openai_server):
     env = newsbot_env(
-        settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai_server, NEWSBOT_LLM_MODEL="qwen-local", OPENAI_API_KEY="sk-local"
+        settings,
+        NEWSBOT_LLM="openai",
+        NEWSBOT_LLM_BASE_URL=openai_server,
+        NEWSBOT_LLM_MODEL="qwen-local",
+        OPENAI_API_KEY="sk-local",
     )
     answer = ask(env, "What time does the curfew start?")  # the gate lets it through; the model's reading declines it
     assert answer["answerable"] is False and answer["citations"] == [] and answer["backend"] == "openai"
@@ -120,7 +130,11 @@ def test_openai_backend_with_the_server_gone_answers_with_quotes(settings):
         NEWSBOT_LLM_TIMEOUT="5",
     )
     answer = ask(env, "Who sent troops to Kazakhstan?")
-    assert answer["backend"] == "extractive" and answer["verified"] is False and "openai generator failed" in answer["fallback"]
+    assert (
+        answer["backend"] == "extractive"
+        and answer["verified"] is False
+        and "openai generator failed" in answer["fallback"]
+    )
 
 
 def test_local_model_reads_the_quotes_and_declines_what_they_dont_answer(settings, model_path):

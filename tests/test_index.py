@@ -61,3 +61,15 @@ def test_a_crash_mid_build_leaves_the_previous_index_loadable(embeddings, tmp_pa
     (half / "chunks.faiss").write_bytes(b"partial")
     _, report = open_index(seeds, index_dir, embeddings)
     assert report.action == "loaded"
+
+
+def test_articles_are_listed_newest_first_and_undated_ones_last():
+    from bot.store.news_index import NewsIndex
+
+    articles = {
+        "a": {"date": "2022-01", "source": "ritzau", "title": "A"},
+        "b": {"date": "undated", "source": "ritzau", "title": "B"},
+        "c": {"date": "2023-05-02", "source": "ritzau", "title": "C"},
+    }
+    index = NewsIndex(None, None, None, None, articles=articles, generation="gen-1")  # type: ignore[arg-type]
+    assert [doc_id for doc_id, _ in index.newest_first()] == ["c", "a", "b"]

@@ -34,7 +34,20 @@ ANSWERING: list[list[str]] = [
 # Weekdays and months are the language's, not an article's.
 CALENDAR = {
     *["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
-    *["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"],
+    *[
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ],
 }
 
 
@@ -100,15 +113,27 @@ def test_the_product_does_not_know_any_article():
         text = article.read_text(encoding="utf-8")
         # Capitalised words away from a sentence start (names, places), and numbers of four digits
         # or more that are neither round nor years (a round 1000 is also a length limit).
-        particular |= {m.group(1) for m in re.finditer(r"(?<=[a-zæøå,] )([A-ZÆØÅ][a-zæøå]{3,}(?:-[A-ZÆØÅ][a-zæøå]+)?)", text)}
+        particular |= {
+            m.group(1) for m in re.finditer(r"(?<=[a-zæøå,] )([A-ZÆØÅ][a-zæøå]{3,}(?:-[A-ZÆØÅ][a-zæøå]+)?)", text)
+        }
         numbers = re.findall(r"(?<![\d.,])\d{4,}(?![.,]?\d)", text)
         particular |= {n for n in numbers if int(n) % 100 and not 1900 <= int(n) <= 2100}
     particular -= {w for w in particular if w.lower() in common or w.lower() in CALENDAR}
-    product_files = [p for p in [*BOT.rglob("*.py"), *BOT.rglob("*.json"), *ROOT.joinpath("prompts").glob("*.txt"), *BOT.rglob("*.txt")]]
+    product_files = [
+        p
+        for p in [
+            *BOT.rglob("*.py"),
+            *BOT.rglob("*.json"),
+            *ROOT.joinpath("prompts").glob("*.txt"),
+            *BOT.rglob("*.txt"),
+        ]
+    ]
     hits = []
     for path in product_files:
         text = path.read_text(encoding="utf-8")
         hits += [
-            f"{path.relative_to(ROOT)}: {word}" for word in sorted(particular) if re.search(rf"(?<![\w.]){re.escape(word)}(?![\w])", text)
+            f"{path.relative_to(ROOT)}: {word}"
+            for word in sorted(particular)
+            if re.search(rf"(?<![\w.]){re.escape(word)}(?![\w])", text)
         ]
     assert hits == [], "\n".join(hits)

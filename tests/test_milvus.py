@@ -15,7 +15,9 @@ def milvus_answerer(settings, tmp_path_factory):
     from bot.service import load_answerer
 
     folder = tmp_path_factory.mktemp("milvus-index")
-    config = settings.model_copy(update={"vector_store": "milvus", "index_dir": folder, "milvus_uri": str(folder / "milvus.db")})
+    config = settings.model_copy(
+        update={"vector_store": "milvus", "index_dir": folder, "milvus_uri": str(folder / "milvus.db")}
+    )
     answerer, report = load_answerer(config)
     assert report.action == "built"
     return answerer, config
@@ -40,7 +42,8 @@ def test_a_milvus_index_is_loaded_not_rebuilt_and_updates_in_place(milvus_answer
     for path in seeds_dir.iterdir():
         (extra / path.name).write_bytes(path.read_bytes())
     (extra / "999_test_fixture.txt").write_text(
-        " date 2023-05 Testbyen fik en ny borgmester i maj.\n\nBorgmesteren hedder Testesen.\n/testkilde/\n", encoding="utf-8"
+        " date 2023-05 Testbyen fik en ny borgmester i maj.\n\nBorgmesteren hedder Testesen.\n/testkilde/\n",
+        encoding="utf-8",
     )
     updated, report = load_answerer(config.model_copy(update={"seeds_dir": extra}))
     assert report.action == "updated" and report.added == ["999_test_fixture"]

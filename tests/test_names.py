@@ -4,8 +4,16 @@ from bot.names import glossary
 
 
 def test_danish_country_day_and_month_names_get_their_english_names():
-    pairs = dict(glossary("Pagten mellem Hviderusland, Kirgistan og Rusland blev torsdag udvidet til 19. januar.", "en"))
-    assert pairs == {"Hviderusland": "Belarus", "Kirgistan": "Kyrgyzstan", "Rusland": "Russia", "torsdag": "Thursday", "januar": "January"}
+    pairs = dict(
+        glossary("Pagten mellem Hviderusland, Kirgistan og Rusland blev torsdag udvidet til 19. januar.", "en")
+    )
+    assert pairs == {
+        "Hviderusland": "Belarus",
+        "Kirgistan": "Kyrgyzstan",
+        "Rusland": "Russia",
+        "torsdag": "Thursday",
+        "januar": "January",
+    }
 
 
 def test_rough_quantities_are_translated_and_ordinary_words_left_alone():

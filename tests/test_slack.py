@@ -33,8 +33,8 @@ def slack():
     fake.stop()
 
 
-@pytest.fixture
-def bot(slack, settings, answerer):  # `answerer` builds the index first
+def start_slack_bot(settings, slack: FakeSlack) -> tuple[subprocess.Popen, str]:
+    """A real `newsbot slack` process against the local Slack server, and its events URL once it serves."""
     port = free_port()
     env = newsbot_env(
         settings,
@@ -44,10 +44,24 @@ def bot(slack, settings, answerer):  # `answerer` builds the index first
         NEWSBOT_DATA_DIR=tempfile.mkdtemp(prefix="newsbot-slack-"),
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "slack", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "bot", "slack", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/slack/events"
-    wait_until_serving(url)
+    try:
+        wait_until_serving(url)
+    except BaseException:
+        stop(process)
+        raise
+    return process, url
+
+
+@pytest.fixture
+def bot(slack, settings, answerer):  # `answerer` builds the index first
+    process, url = start_slack_bot(settings, slack)
     yield url
     stop(process)
 
@@ -79,14 +93,18 @@ def test_a_danish_mention_gets_a_danish_answer_and_a_decline_says_so(slack, bot)
         slack.wait_for(lambda: slack.thread_replies("C0NEWS", first["ts"]))[0]["text"]
         == "«Onsdag faldt regeringen på grund af urolighederne.» [1]"
     )
-    assert slack.wait_for(lambda: slack.thread_replies("C0NEWS", second["ts"]))[0]["text"].startswith("Det fremgår ikke af artiklen")
+    assert slack.wait_for(lambda: slack.thread_replies("C0NEWS", second["ts"]))[0]["text"].startswith(
+        "Det fremgår ikke af artiklen"
+    )
 
 
 def test_a_follow_up_in_the_thread_uses_the_earlier_question_and_a_new_thread_starts_fresh(slack, bot):
     first = mention(slack, bot, "How many people were injured?")
     slack.wait_for(lambda: slack.thread_replies("C0NEWS", first["ts"]))
     mention(slack, bot, "And who reported that?", thread_ts=first["ts"])
-    replies = slack.wait_for(lambda: len(slack.thread_replies("C0NEWS", first["ts"])) >= 2 and slack.thread_replies("C0NEWS", first["ts"]))
+    replies = slack.wait_for(
+        lambda: len(slack.thread_replies("C0NEWS", first["ts"])) >= 2 and slack.thread_replies("C0NEWS", first["ts"])
+    )
     assert "sundhedsministeriet" in replies[1]["text"]
     fresh = mention(slack, bot, "And who reported that?")
     alone = slack.wait_for(lambda: slack.thread_replies("C0NEWS", fresh["ts"]))[0]

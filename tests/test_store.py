@@ -94,4 +94,6 @@ def test_a_save_killed_mid_write_over_an_old_store_leaves_each_file_whole(embedd
     killed = run_killed_at_write(2, SAVE_A_NEW_STORE, (str(tmp_path),))
     assert killed.returncode == -9 and "s.json" in killed.stderr.decode(), killed.stderr.decode()
     assert faiss.read_index(str(tmp_path / "s.faiss")).ntotal == 300
-    assert [d["id"] for d in json.loads((tmp_path / "s.json").read_text())["documents"]] == [f"old-{i}" for i in range(100)]
+    assert [d["id"] for d in json.loads((tmp_path / "s.json").read_text())["documents"]] == [
+        f"old-{i}" for i in range(100)
+    ]

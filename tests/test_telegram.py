@@ -29,7 +29,11 @@ def start_bot(server: FakeTelegram, settings, args=(), **env_extra: str) -> subp
     env_extra.setdefault("NEWSBOT_DATA_DIR", tempfile.mkdtemp(prefix="newsbot-data-"))
     env = newsbot_env(settings, TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE_URL=server.base_url, **env_extra)
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "telegram", *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "bot", "telegram", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     return process
 
@@ -47,7 +51,9 @@ def replies(server: FakeTelegram, chat_id: int = 1) -> list[dict]:
 
 
 def test_commands_are_registered_in_english_and_danish(server, bot):
-    registered = server.wait_for(lambda: len(server.calls_to("setMyCommands")) >= 2 and server.calls_to("setMyCommands"))
+    registered = server.wait_for(
+        lambda: len(server.calls_to("setMyCommands")) >= 2 and server.calls_to("setMyCommands")
+    )
     languages = {p.get("language_code") for p in registered}
     assert languages == {None, "da"}
     names = {c["command"] for c in registered[0]["commands"]}
@@ -250,7 +256,9 @@ def test_inline_mode_offers_the_answer_with_its_source(server, bot):
 def test_the_quote_reply_is_edited_into_the_verified_fluent_answer(server, settings, answerer):
     pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     openai = FakeOpenAI(["A Russian-led military alliance sent troops to Kazakhstan [1].", "yes"])
-    process = start_bot(server, settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai.base_url, NEWSBOT_LLM_MODEL="fake")
+    process = start_bot(
+        server, settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai.base_url, NEWSBOT_LLM_MODEL="fake"
+    )
     try:
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
         server.push(server.message("Who sent troops to Kazakhstan?"))
@@ -267,7 +275,9 @@ def test_the_quote_reply_is_edited_into_the_verified_fluent_answer(server, setti
 def test_an_unverifiable_fluent_answer_leaves_the_quote_reply_alone(server, settings, answerer):
     pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     openai = FakeOpenAI(["Putin sent 5000 troops to Kazakhstan [1]."])
-    process = start_bot(server, settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai.base_url, NEWSBOT_LLM_MODEL="fake")
+    process = start_bot(
+        server, settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai.base_url, NEWSBOT_LLM_MODEL="fake"
+    )
     try:
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
         server.push(server.message("Who sent troops to Kazakhstan?"))

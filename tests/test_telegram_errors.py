@@ -37,13 +37,17 @@ def test_an_exception_while_answering_apologises_and_the_next_question_is_answer
     try:
         settings = Settings(telegram_bot_token=server.token, telegram_api_base_url=server.base_url, _env_file=None)
         history = History(tmp_path / "history.sqlite3")
-        application = build_application(settings, Conversations(ExplodingAnswerer(answerer), None, RateLimiter(100), history))
+        application = build_application(
+            settings, Conversations(ExplodingAnswerer(answerer), None, RateLimiter(100), history)
+        )
 
         async def scenario() -> None:
             async with application:
                 for text in ("Who sent troops?", "Hvornår faldt regeringen?"):
                     payload = server.message(text)
-                    await application.process_update(Update.de_json({"update_id": 1, "message": payload}, application.bot))
+                    await application.process_update(
+                        Update.de_json({"update_id": 1, "message": payload}, application.bot)
+                    )
 
         asyncio.run(scenario())
         texts = [p["text"] for p in server.calls_to("sendMessage")]

@@ -21,9 +21,17 @@ def check(answerer):
 
 
 def test_faithful_english_answers_over_the_danish_article_pass(check):
-    assert check("Who sent troops to Kazakhstan?", "A Russian-led military alliance sent troops to Kazakhstan [1].") == []
+    assert (
+        check("Who sent troops to Kazakhstan?", "A Russian-led military alliance sent troops to Kazakhstan [1].") == []
+    )
     assert check("How many people were injured?", "More than 1,000 people have been injured in the unrest [1].") == []
-    assert check("Which countries are in the alliance?", "Russia, Belarus, Armenia, Tajikistan, Kyrgyzstan and Kazakhstan [1].") == []
+    assert (
+        check(
+            "Which countries are in the alliance?",
+            "Russia, Belarus, Armenia, Tajikistan, Kyrgyzstan and Kazakhstan [1].",
+        )
+        == []
+    )
     assert check("How long have the protests been going on?", "The protests are in their third day [1].") == []
 
 
@@ -34,7 +42,10 @@ def test_faithful_danish_answer_passes(check):
 def test_an_injected_wrong_number_is_caught(check):
     problems = check("How many people were injured?", "More than 2000 people have been injured [1].")
     assert any("numbers" in p and "2000" in p for p in problems)
-    assert any("numbers" in p for p in check("How long have the protests been going on?", "The protests have lasted five days [1]."))
+    assert any(
+        "numbers" in p
+        for p in check("How long have the protests been going on?", "The protests have lasted five days [1].")
+    )
 
 
 def test_names_absent_from_the_cited_sentences_are_caught(check):
@@ -48,13 +59,17 @@ def test_names_absent_from_the_cited_sentences_are_caught(check):
 
 def test_an_injected_unsupported_clause_is_caught_in_the_same_language(check):
     problems = check(
-        "Hvornår faldt regeringen?", "Regeringen faldt onsdag, fordi præsidenten afskedigede ministrene efter en skandale [1].", "da"
+        "Hvornår faldt regeringen?",
+        "Regeringen faldt onsdag, fordi præsidenten afskedigede ministrene efter en skandale [1].",
+        "da",
     )
     assert any("adds" in p for p in problems)
 
 
 def test_citations_must_point_at_given_sentences(check):
-    assert any("not given" in p for p in check("Who sent troops to Kazakhstan?", "A Russian-led alliance sent troops [7]."))
+    assert any(
+        "not given" in p for p in check("Who sent troops to Kazakhstan?", "A Russian-led alliance sent troops [7].")
+    )
 
 
 def test_an_answer_without_citation_gets_the_sentence_it_rests_on(answerer):
@@ -64,7 +79,9 @@ def test_an_answer_without_citation_gets_the_sentence_it_rests_on(answerer):
 
 
 def test_an_answer_in_the_wrong_language_is_caught(check):
-    problems = check("Who sent troops to Kazakhstan?", "En russisk-ledet militæralliance har sendt tropper til Kasakhstan [1].")
+    problems = check(
+        "Who sent troops to Kazakhstan?", "En russisk-ledet militæralliance har sendt tropper til Kasakhstan [1]."
+    )
     assert any("written in Danish" in p for p in problems)
 
 
@@ -96,19 +113,32 @@ def test_a_danish_answer_from_the_wrong_sentence_is_caught(check):
 def test_a_danish_compound_is_a_kind_of_its_last_part():
     from bot.answering.gate import compound_match
 
-    assert compound_match("dag", "torsdag") and compound_match("dag", "onsdag") and compound_match("brændstof", "brændstofpriserne")
+    assert (
+        compound_match("dag", "torsdag")
+        and compound_match("dag", "onsdag")
+        and compound_match("brændstof", "brændstofpriserne")
+    )
     assert not compound_match("by", "Almaty") and not compound_match("dag", "dagen")
 
 
 def test_an_answer_must_pass_on_that_the_article_does_not_know(check):
     problems = check("How many troops were sent?", "Troops were sent to Kazakhstan [1].")
     assert any("not known" in p for p in problems)
-    assert check("How many troops were sent?", "The article does not say how many troops from the pact were sent to Kazakhstan [1].") == []
+    assert (
+        check(
+            "How many troops were sent?",
+            "The article does not say how many troops from the pact were sent to Kazakhstan [1].",
+        )
+        == []
+    )
     assert check("How many people were injured?", "More than 1,000 people were injured [1].") == []
 
 
 def test_danish_words_copied_into_an_english_answer_are_caught(check):
-    assert any("copies" in p for p in check("What kind of soldiers arrived according to Reuters?", "Russiske faldskærmssoldater [1]."))
+    assert any(
+        "copies" in p
+        for p in check("What kind of soldiers arrived according to Reuters?", "Russiske faldskærmssoldater [1].")
+    )
     assert any("copies" in p for p in check("Which news agencies reported this?", "AFP og Reuters [1]."))
     assert check("Which news agencies reported this?", "AFP and Reuters [1].") == []
     assert check("What is the name of Kazakhstan's president?", "Kassym-Jomart Tokajev [1].") == []
@@ -128,9 +158,15 @@ def test_a_question_asking_for_a_name_is_answered_with_one_of_the_quotes_names(c
     problems = check("What is the name of Kazakhstan's president?", "Kazakhstan's president is a politician [1].")
     assert any("names in the sentences" in p and "Tokajev" in p for p in problems)
     assert "Kasakhstan" not in " ".join(problems)  # a name the question already holds is no answer
-    assert check("What is the name of Kazakhstan's president?", "Kazakhstan's president is Kassym-Jomart Tokayev [1].") == []
+    assert (
+        check("What is the name of Kazakhstan's president?", "Kazakhstan's president is Kassym-Jomart Tokayev [1].")
+        == []
+    )
     assert check("Hvad hedder polititalsmanden?", "Polititalsmanden hedder Saltanat Azirbek [1].", "da") == []
-    assert any("names in the sentences" in p for p in check("Hvad hedder polititalsmanden?", "Han er talsmand for politiet [1].", "da"))
+    assert any(
+        "names in the sentences" in p
+        for p in check("Hvad hedder polititalsmanden?", "Han er talsmand for politiet [1].", "da")
+    )
 
 
 def test_a_name_given_comes_from_a_quote_that_holds_the_questions_own_names(answerer, check):
@@ -145,7 +181,9 @@ def test_a_name_given_comes_from_a_quote_that_holds_the_questions_own_names(answ
 
     assert any(
         "Tokajev" in p and "Russia" in p
-        for p in problems("Who is the president of Russia?", "Kassym-Jomart Tokajev is the president of Russia [1].", "en")
+        for p in problems(
+            "Who is the president of Russia?", "Kassym-Jomart Tokajev is the president of Russia [1].", "en"
+        )
     )
     assert any("Ruslands" in p for p in problems("Hvem er Ruslands præsident?", "Kassym-Jomart Tokajev [1].", "da"))
     assert check("What is the name of Kazakhstan's president?", "Kassym-Jomart Tokayev [1].") == []
@@ -154,21 +192,33 @@ def test_a_name_given_comes_from_a_quote_that_holds_the_questions_own_names(answ
 def test_a_single_word_of_the_article_left_untranslated_is_caught(check):
     # Too short for the language check and no two copied words in a row: still a copy.
     problems = check(
-        "How long is the state of emergency in effect?", "The state of emergency is in effect for more than 1000 personer [1]."
+        "How long is the state of emergency in effect?",
+        "The state of emergency is in effect for more than 1000 personer [1].",
     )
     assert any("copies" in p and "personer" in p for p in problems)
     assert any(
         "copies" in p and "Tropperne" in p
-        for p in check("What have the Russian forces already started doing?", "Tropperne are already performing their tasks [1].")
+        for p in check(
+            "What have the Russian forces already started doing?", "Tropperne are already performing their tasks [1]."
+        )
     )
     # Names and words both languages share are not copies.
-    assert check("Where did demonstrators try to storm buildings?", "They tried to storm administrative buildings in Almaty [1].") == []
+    assert (
+        check(
+            "Where did demonstrators try to storm buildings?",
+            "They tried to storm administrative buildings in Almaty [1].",
+        )
+        == []
+    )
 
 
 # Answers that restate the question as if the quotes said it: the question's words, names and
 # numbers are what is asked, not support for a claim.
 def test_an_opinion_invented_from_the_questions_words_is_rejected(check):
-    problems = check("What does the Liberal Party think about the troops?", "The Liberal Party thinks there is unrest in the country [1].")
+    problems = check(
+        "What does the Liberal Party think about the troops?",
+        "The Liberal Party thinks there is unrest in the country [1].",
+    )
     assert any("Liberal" in p for p in problems)
     problems = check("Hvad mener Venstre om tropperne?", "Venstre mener, at tropperne skaber uro i landet [1].", "da")
     assert any("adds" in p and "mener" in p for p in problems)

@@ -10,18 +10,16 @@ import json
 import re
 import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
 from bot.frontends.render import utf16_length
-from bot.testing.fake_slack import FakeSlack, block_kit_error, wait_until_serving
+from bot.testing.fake_slack import FakeSlack, block_kit_error
 from bot.testing.fake_telegram import FakeTelegram, html_error
 from tests.conftest import ROOT, newsbot_env, run_killed_at_write, run_newsbot, stop
-from tests.test_slack import SECRET, free_port, mention
+from tests.test_slack import mention, start_slack_bot
 from tests.test_telegram import replies, start_bot
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -69,7 +67,9 @@ def copy_of(settings: Settings, folder: Path) -> Settings:
     """The same seeds and index in `folder`, to change without touching the module's."""
     shutil.copytree(settings.seeds_dir, folder / "seeds")
     shutil.copytree(settings.index_dir, folder / "index")
-    return settings.model_copy(update={"seeds_dir": folder / "seeds", "index_dir": folder / "index", "data_dir": folder / "data"})
+    return settings.model_copy(
+        update={"seeds_dir": folder / "seeds", "index_dir": folder / "index", "data_dir": folder / "data"}
+    )
 
 
 def paragraphs(article: Path) -> list[str]:
@@ -124,7 +124,13 @@ def press_show_quotes(server: FakeTelegram, message: dict, user_message: dict) -
     before = len(replies(server, message["chat"]["id"]))
     button = message["reply_markup"]["inline_keyboard"][0][0]
     server.push(
-        {"id": "cb1", "from": user_message["from"], "chat_instance": "1", "data": button["callback_data"], "message": message},
+        {
+            "id": "cb1",
+            "from": user_message["from"],
+            "chat_instance": "1",
+            "data": button["callback_data"],
+            "message": message,
+        },
         kind="callback_query",
     )
     server.wait_for(lambda: server.calls_to("answerCallbackQuery"))
@@ -147,10 +153,17 @@ def test_telegram_answers_an_article_quoting_markup_and_emoji_in_messages_telegr
         assert all(accepted(q) for q in quotes) and FINED in visible(quotes[0]["text"])
         # the same answer offered inline in another chat
         server.push(
-            {"id": "iq1", "from": {"id": 42, "is_bot": False, "first_name": "Rita"}, "query": WHAT_DID_THE_BOSS_WRITE, "offset": ""},
+            {
+                "id": "iq1",
+                "from": {"id": 42, "is_bot": False, "first_name": "Rita"},
+                "query": WHAT_DID_THE_BOSS_WRITE,
+                "offset": "",
+            },
             kind="inline_query",
         )
-        offered = server.wait_for(lambda: server.calls_to("answerInlineQuery"))[0]["results"][0]["input_message_content"]
+        offered = server.wait_for(lambda: server.calls_to("answerInlineQuery"))[0]["results"][0][
+            "input_message_content"
+        ]
         assert html_error(offered["message_text"]) == "" and BLOG in visible(offered["message_text"])
     finally:
         stop(process)
@@ -189,20 +202,8 @@ def slack_escaped(text: str) -> str:
 
 def test_slack_answers_an_article_quoting_markup_and_emoji_with_every_character_escaped(telecom):
     slack = FakeSlack().start()
-    port = free_port()
-    env = newsbot_env(
-        telecom,
-        SLACK_BOT_TOKEN=slack.token,
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=slack.base_url,
-        NEWSBOT_DATA_DIR=tempfile.mkdtemp(prefix="newsbot-slack-"),
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "slack", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    process, url = start_slack_bot(telecom, slack)
     try:
-        url = f"http://127.0.0.1:{port}/slack/events"
-        wait_until_serving(url)
         message = mention(slack, url, WHAT_DID_THE_BOSS_WRITE)
         blocks = slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))[0]["blocks"]
     finally:
@@ -234,7 +235,9 @@ def test_a_real_answer_cites_three_passages_and_the_terminal_shows_the_article_a
 def correct_the_fine(seeds: Path) -> None:
     """The article corrected in place: the same file, one number changed (so the same size too)."""
     article = seeds / TELECOM.name
-    article.write_text(article.read_text(encoding="utf-8").replace("2 millioner kroner", "3 millioner kroner"), encoding="utf-8")
+    article.write_text(
+        article.read_text(encoding="utf-8").replace("2 millioner kroner", "3 millioner kroner"), encoding="utf-8"
+    )
 
 
 def test_an_article_corrected_in_place_is_quoted_in_its_new_wording_by_the_next_cli_question(telecom, tmp_path):

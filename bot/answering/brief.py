@@ -91,9 +91,11 @@ class Briefer:
 
     def _extractive(self) -> list[Citation]:
         index = self.answerer.index
-        ordered = sorted(index.articles.items(), key=lambda kv: kv[1]["date"], reverse=True)
+        ordered = index.newest_first()
         per_article = [
-            sorted(index.sentences.documents_of(doc_id), key=lambda d: (d.metadata["paragraph"], d.metadata["sentence"]))
+            sorted(
+                index.sentences.documents_of(doc_id), key=lambda d: (d.metadata["paragraph"], d.metadata["sentence"])
+            )
             for doc_id, _ in ordered
         ]
         citations: list[Citation] = []
@@ -102,9 +104,8 @@ class Briefer:
                 continue
             vectors = index.sentences.vectors([d.id for d in docs])
             for i in central_sentences(vectors, [d.page_content for d in docs], count):
-                m = docs[i].metadata
                 citations.append(
-                    Citation(len(citations) + 1, docs[i].page_content, m["doc_id"], m["source"], m["date"], m["paragraph"], 1.0, m["title"])
+                    Citation.from_metadata(len(citations) + 1, docs[i].page_content, docs[i].metadata, 1.0)
                 )
         return citations
 
@@ -126,7 +127,12 @@ class Briefer:
         quoted = [b.text for b in bullets if b.text in b.citation.quote]
         quoted_language = detect_language(" ".join(quoted), default="da") if quoted else language
         if quoted_language != language:
-            header = reply("brief_header_quoted", language, articles=articles, article_language=LANGUAGE_NAMES[language][quoted_language])
+            header = reply(
+                "brief_header_quoted",
+                language,
+                articles=articles,
+                article_language=LANGUAGE_NAMES[language][quoted_language],
+            )
         else:
             header = reply("brief_header", language, articles=articles)
         return Briefing(language, self.backend, header, bullets)

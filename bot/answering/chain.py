@@ -98,7 +98,9 @@ class Answerer:
         self.extractive = ExtractiveComposer(name_articles=len(index.articles) > 1)
         self.composer = composer or self.extractive
         self.verifier = AnswerVerifier()
-        self.model = self.composer.model if isinstance(self.composer, GeneratorComposer) else None  # the chat model, if any
+        self.model = (
+            self.composer.model if isinstance(self.composer, GeneratorComposer) else None
+        )  # the chat model, if any
         self.judge = ClaimJudge(self.model) if self.model else None
         self.reader = ReadingCheck(self.model) if self.model else None
         self.gate = AnswerabilityGate(index)
@@ -223,11 +225,19 @@ class Answerer:
                     break
             retry = (composition.text, "; ".join(problems))
         generate_ms = (time.perf_counter() - started) * 1000
-        timings = {**answer.timings_ms, "generate": generate_ms, "total": answer.timings_ms.get("total", 0.0) + generate_ms}
+        timings = {
+            **answer.timings_ms,
+            "generate": generate_ms,
+            "total": answer.timings_ms.get("total", 0.0) + generate_ms,
+        }
         if problems:
             return replace(answer, verified=False, fallback="; ".join(problems), generated=text, timings_ms=timings)
         return replace(
-            answer, answer=self._name_articles(text, answer.citations), backend=composition.backend, verified=True, timings_ms=timings
+            answer,
+            answer=self._name_articles(text, answer.citations),
+            backend=composition.backend,
+            verified=True,
+            timings_ms=timings,
         )
 
     def may_refine(self, answer: Answer) -> bool:
@@ -274,7 +284,11 @@ class Answerer:
             answerable=False,
             citations=[],
             backend=self.composer.name,
-            timings_ms={**answer.timings_ms, "generate": generate_ms, "total": answer.timings_ms.get("total", 0.0) + generate_ms},
+            timings_ms={
+                **answer.timings_ms,
+                "generate": generate_ms,
+                "total": answer.timings_ms.get("total", 0.0) + generate_ms,
+            },
         )
 
     def _name_articles(self, text: str, citations: list[Citation]) -> str:

@@ -29,7 +29,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answering.matching import answer_type, answer_type_evidence, asks_for_name, compound_match, says_unknown, spelling_match
+from bot.answering.matching import (
+    answer_type,
+    answer_type_evidence,
+    asks_for_name,
+    compound_match,
+    says_unknown,
+    spelling_match,
+)
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval
 from bot.answering.thresholds import THRESHOLDS, Thresholds
 from bot.lang import Term, content_terms, passage_terms
@@ -84,7 +91,11 @@ def passes(features: GateFeatures, limits: Thresholds, read_again: bool) -> tupl
         return False, "no quote names anyone together with the question's names"
     if features.answer_type_found < limits.answer_type_found:
         return False, "the evidence holds no answer of the kind asked for"
-    if read_again and features.weakest_term < limits.weakest_term and features.answer_type_found < limits.answer_type_clear:
+    if (
+        read_again
+        and features.weakest_term < limits.weakest_term
+        and features.answer_type_found < limits.answer_type_clear
+    ):
         return False, MISSING_TERM
     if features.focus_coverage < limits.focus_coverage:
         return False, "no passage covers the question"
@@ -140,7 +151,15 @@ class TermMatcher:
                 continue
             background = self._background @ vector
             z = (float(np.max(word_vectors @ vector)) - float(background.mean())) / (float(background.std()) + 1e-6)
-            scores.append(min(1.0, max(0.0, (z - THRESHOLDS.embedding_z_low) / (THRESHOLDS.embedding_z_high - THRESHOLDS.embedding_z_low))))
+            scores.append(
+                min(
+                    1.0,
+                    max(
+                        0.0,
+                        (z - THRESHOLDS.embedding_z_low) / (THRESHOLDS.embedding_z_high - THRESHOLDS.embedding_z_low),
+                    ),
+                )
+            )
         return scores
 
 
@@ -187,7 +206,8 @@ class AnswerabilityGate:
                 + [
                     1.0
                     for passage, scores in zip(passages, per_passage)
-                    if weighted(scores) >= focus_coverage - THRESHOLDS.focus_tolerance and says_unknown(kind, passage.text)
+                    if weighted(scores) >= focus_coverage - THRESHOLDS.focus_tolerance
+                    and says_unknown(kind, passage.text)
                 ]
             ),
             name_tied=tied,

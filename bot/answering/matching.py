@@ -23,7 +23,9 @@ def compound_match(a: str, b: str) -> bool:
     """Danish compounds: 'brændstofpriserne' holds 'brændstof'; 'torsdag' is a 'dag' (the last
     part of a compound names what it is, so a short word counts there)."""
     short, long = sorted((fold(a), fold(b)), key=len)
-    return (len(short) >= 5 and short in long) or (len(short) >= 3 and len(long) >= len(short) + 3 and long.endswith(short))
+    return (len(short) >= 5 and short in long) or (
+        len(short) >= 3 and len(long) >= len(short) + 3 and long.endswith(short)
+    )
 
 
 def term_match(a: Term, b: Term) -> bool:

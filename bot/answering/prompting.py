@@ -27,7 +27,11 @@ def names_line(citations: list[Citation], language: Lang) -> str:
     if not quotes or detect_language(quotes, default=language) == language:
         return ""
     pairs = glossary(quotes, language)
-    return prompt_in("names", language, pairs=", ".join(f"{word} = {name}" for word, name in pairs)) + "\n" if pairs else ""
+    return (
+        prompt_in("names", language, pairs=", ".join(f"{word} = {name}" for word, name in pairs)) + "\n"
+        if pairs
+        else ""
+    )
 
 
 def prompt_values(question: str, language: Lang, citations: list[Citation]) -> dict[str, str]:

@@ -54,7 +54,9 @@ class ReadingCheck(ModelReader):
         return self.gives_margins
 
     def margin(self, question: str, language: Lang, citations: list[Citation]) -> float:
-        user = prompt("reading_question").format(sentences=numbered(citations), names=names_line(citations, language), question=question)
+        user = prompt("reading_question").format(
+            sentences=numbered(citations), names=names_line(citations, language), question=question
+        )
         return self.yes_margin([SystemMessage(prompt("reading")), HumanMessage(user)])
 
     @staticmethod

@@ -21,7 +21,25 @@ TOP_SENTENCES = 16
 MAX_CITATIONS = 3
 MAX_PASSAGE_SENTENCES = 3
 _BACK_REFERENCES = frozenset(
-    {"der", "det", "den", "de", "dette", "disse", "derudover", "it", "this", "that", "they", "these", "those", "he", "she", "han", "hun"}
+    {
+        "der",
+        "det",
+        "den",
+        "de",
+        "dette",
+        "disse",
+        "derudover",
+        "it",
+        "this",
+        "that",
+        "they",
+        "these",
+        "those",
+        "he",
+        "she",
+        "han",
+        "hun",
+    }
 )
 
 
@@ -53,7 +71,15 @@ class Retrieval:
 def _sentence(doc: Document, score: float) -> Sentence:
     m = doc.metadata
     return Sentence(
-        doc.page_content, m["doc_id"], m["source"], m["date"], m["title"], m["paragraph"], m["sentence"], score, m.get("language", "da")
+        doc.page_content,
+        m["doc_id"],
+        m["source"],
+        m["date"],
+        m["title"],
+        m["paragraph"],
+        m["sentence"],
+        score,
+        m.get("language", "da"),
     )
 
 
@@ -72,7 +98,10 @@ def leans_back(text: str) -> bool:
 def _neighbour(index: NewsIndex, sentence: Sentence, step: int) -> Document | None:
     """The sentence just before (step -1) or after (+1), across a paragraph break if needed."""
     if step > 0:
-        candidates = [f"{sentence.doc_id}:p{sentence.paragraph}.s{sentence.index + 1}", f"{sentence.doc_id}:p{sentence.paragraph + 1}.s0"]
+        candidates = [
+            f"{sentence.doc_id}:p{sentence.paragraph}.s{sentence.index + 1}",
+            f"{sentence.doc_id}:p{sentence.paragraph + 1}.s0",
+        ]
     elif sentence.index > 0:
         candidates = [f"{sentence.doc_id}:p{sentence.paragraph}.s{sentence.index - 1}"]
     else:  # the last sentence of the previous paragraph, which may be split into several chunks
@@ -95,7 +124,12 @@ def _passage(index: NewsIndex, sentence: Sentence, score: float, used: set[str])
         if previous is not None and previous.id not in used:
             group.insert(0, _sentence(previous, 0.0))
     following = _neighbour(index, group[-1], +1)
-    if following is not None and following.id not in used and leans_back(following.page_content) and len(group) < MAX_PASSAGE_SENTENCES:
+    if (
+        following is not None
+        and following.id not in used
+        and leans_back(following.page_content)
+        and len(group) < MAX_PASSAGE_SENTENCES
+    ):
         group.append(_sentence(following, 0.0))
     used.update(_sentence_id(s) for s in group)
     return Passage(group, score, sentence.score)

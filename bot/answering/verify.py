@@ -87,7 +87,9 @@ class AnswerVerifier:
         elif all(any(term_match(t, q) for q in question_terms) for t in terms):
             problems.append("only repeats the question")
         same_language = detect_language(evidence, default="da") == language
-        problems += self._check_language(prose, language, terms) or ([] if same_language else self._check_copied(prose, language, evidence))
+        problems += self._check_language(prose, language, terms) or (
+            [] if same_language else self._check_copied(prose, language, evidence)
+        )
         problems += self._check_numbers(prose, language, evidence, question, citations)
         problems += self._check_names(terms, evidence, question, citations)
         problems += self._check_unknown(prose, question, citations)
@@ -136,7 +138,9 @@ class AnswerVerifier:
         words = re.findall(r"[^\W\d_]+", prose)
         instead = f"instead of writing {LANGUAGE_NAMES['en'][language]}"
         for first, second in pairwise(words):
-            if f" {first.lower()} {second.lower()} " in f" {source} " and not (first[0].isupper() and second[0].isupper()):
+            if f" {first.lower()} {second.lower()} " in f" {source} " and not (
+                first[0].isupper() and second[0].isupper()
+            ):
                 return [f"copies the sentences' words ({first} {second}) {instead}"]
         quoted = {t.lower: t.is_name for t in passage_terms(evidence)}
         other: Lang = "da" if language == "en" else "en"
@@ -151,7 +155,9 @@ class AnswerVerifier:
         return []
 
     @staticmethod
-    def _check_numbers(prose: str, language: Lang, evidence: str, question: str, citations: list[Citation]) -> list[str]:
+    def _check_numbers(
+        prose: str, language: Lang, evidence: str, question: str, citations: list[Citation]
+    ) -> list[str]:
         # The question's numbers are no support: "How many of the 40 sick are children?" is not answered by "40 children".
         allowed = numbers_in(evidence) | {n for c in citations for n in numbers_in(c.date)}
         unsupported = sorted(numbers_in(prose, language) - allowed)
@@ -163,12 +169,16 @@ class AnswerVerifier:
         known = re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", evidence) + [c.source for c in citations]
         known_parts = {part for word in known for part in [word, *word.split("-")]}
         unknown = [
-            t.surface for t in terms if t.is_name and not any(same_name(part, k) for part in t.surface.split("-") for k in known_parts)
+            t.surface
+            for t in terms
+            if t.is_name and not any(same_name(part, k) for part in t.surface.split("-") for k in known_parts)
         ]
         return [f"names what the sentences don't: {', '.join(unknown)}"] if unknown else []
 
     @staticmethod
-    def _check_name_given(prose: str, question: str, question_terms: list[Term], citations: list[Citation]) -> list[str]:
+    def _check_name_given(
+        prose: str, question: str, question_terms: list[Term], citations: list[Citation]
+    ) -> list[str]:
         """A question asking for a name ("Who is the police spokesperson?") is answered with one of
         the names the sentences give, not with "an individual for politics" (names the question
         already has don't count)."""
@@ -176,14 +186,19 @@ class AnswerVerifier:
             return []
         asked = [t.lower for t in question_terms]
         names = {
-            t.surface for c in citations for t in passage_terms(c.quote) if t.is_name and not any(same_name(t.lower, a) for a in asked)
+            t.surface
+            for c in citations
+            for t in passage_terms(c.quote)
+            if t.is_name and not any(same_name(t.lower, a) for a in asked)
         }
         if not names:
             return []
         words = [w.lower() for w in re.findall(r"[^\W\d_]+", prose)]
         given = {n for n in names if any(same_name(w, n.lower()) for w in words)}
         if not given:
-            return [f"gives none of the names in the sentences ({', '.join(sorted(names))}), though the question asks for one"]
+            return [
+                f"gives none of the names in the sentences ({', '.join(sorted(names))}), though the question asks for one"
+            ]
         return AnswerVerifier._check_name_belongs(given, question_terms, citations)
 
     @staticmethod
@@ -196,9 +211,13 @@ class AnswerVerifier:
             return []
         for citation in citations:
             words = [t.lower for t in passage_terms(citation.quote)]
-            if any(same_name(n.lower(), w) for n in given for w in words) and names_all([a.lower for a in asked], words):
+            if any(same_name(n.lower(), w) for n in given for w in words) and names_all(
+                [a.lower for a in asked], words
+            ):
                 return []
-        return [f"gives {', '.join(sorted(given))} from sentences that don't mention {', '.join(a.surface for a in asked)}"]
+        return [
+            f"gives {', '.join(sorted(given))} from sentences that don't mention {', '.join(a.surface for a in asked)}"
+        ]
 
     @staticmethod
     def _check_unknown(prose: str, question: str, citations: list[Citation]) -> list[str]:
@@ -210,7 +229,9 @@ class AnswerVerifier:
         return []
 
     @staticmethod
-    def _check_focus(question_terms: list[Term], language: Lang, citations: list[Citation], cited: list[int]) -> list[str]:
+    def _check_focus(
+        question_terms: list[Term], language: Lang, citations: list[Citation], cited: list[int]
+    ) -> list[str]:
         """Same language: when one sentence holds every word of the question and the cited ones
         don't, the answer comes from the wrong sentence ("Hvad er troppernes opgaver?" answered
         from "Tropperne er en del af pagten" next to "Troppernes primære opgaver er …")."""

@@ -20,7 +20,7 @@ from typing import Any
 from bot.answering.chain import Answerer, Question, citations_from
 from bot.answering.retrieve import retrieve
 from bot.bench.baselines import bm25, plain_rag
-from bot.bench.evaluation import EvalReport, load_qa, percentile
+from bot.bench.evaluation import EvalReport, percentile
 from bot.config import Settings
 from bot.lang import detect_language
 from bot.types import Answer
@@ -69,7 +69,9 @@ def cold_start(settings: Settings) -> float:
         "NEWSBOT_INDEX_DIR": str(settings.index_dir),
     }
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bot", "ask", "Who sent troops to Kazakhstan?"], env=env, capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "Who sent troops to Kazakhstan?"], env=env, capture_output=True, check=True
+    )
     return (time.perf_counter() - started) * 1000
 
 
@@ -101,7 +103,8 @@ def generator_speed(answerer: Answerer, questions: list[str]) -> dict[str, Any]:
     }
 
 
-def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict[str, Any]:
+def run_bench(settings: Settings, items: list[dict[str, Any]], quick: bool, out: Path) -> dict[str, Any]:
+    """Every measurement of the bench over `items` (QA items about the articles in settings.seeds_dir)."""
     from bot.bench.scale import scale_curve
     from bot.documents import load_articles
     from bot.embeddings import load_embeddings
@@ -116,7 +119,6 @@ def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict
     results["index_build_s"] = round(time.perf_counter() - started, 2)
 
     answerer, _ = load_answerer(settings.model_copy(update={"llm": "extractive"}))
-    items = load_qa(qa_file)
     questions = [item["question"] for item in items]
     answerer.ask(questions[0])  # warm up
     warm = []
@@ -143,7 +145,9 @@ def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict
     quality = [
         _quality("newsbot chain (extractive)", items, answerer.ask),
         _quality("same retrieval, no gate", items, no_gate(answerer)),
-        _quality("plain LangChain RAG (1000/200 chunks, top 4)", items, plain_rag(settings.seeds_dir, embeddings, None)),
+        _quality(
+            "plain LangChain RAG (1000/200 chunks, top 4)", items, plain_rag(settings.seeds_dir, embeddings, None)
+        ),
     ]
     if importlib.util.find_spec("bm25s"):
         quality.append(_quality("BM25 (bm25s) + our composer", items, bm25(answerer)))
@@ -152,12 +156,17 @@ def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict
         quality.append(_quality("all-MiniLM-L6-v2 (English-only) + our chain", items, minilm.ask))
     results["quality"] = quality
     if not quick:
-        generator, _ = load_answerer(settings.model_copy(update={"llm": "auto" if settings.llm == "extractive" else settings.llm}))
+        generator, _ = load_answerer(
+            settings.model_copy(update={"llm": "auto" if settings.llm == "extractive" else settings.llm})
+        )
         if generator.composer.fluent:
             name = generator.composer.name
             results["quality"].insert(1, _quality(f"newsbot chain ({name}, verified)", items, generator.ask))
             results["quality"].insert(
-                2, _quality(f"plain LangChain RAG + {name}", items, plain_rag(settings.seeds_dir, embeddings, generator.model))
+                2,
+                _quality(
+                    f"plain LangChain RAG + {name}", items, plain_rag(settings.seeds_dir, embeddings, generator.model)
+                ),
             )
             results["generator"] = {"backend": name, **generator_speed(generator, questions)}
         results["telegram"] = telegram_load(settings, questions)
@@ -165,7 +174,12 @@ def run_bench(settings: Settings, qa_file: Path, quick: bool, out: Path) -> dict
         results["slack"] = slack_load(settings, questions)
         if "generator" in results:
             results["telegram_generator"] = telegram_load(
-                settings, questions, chats=60, rate=1.0, total=60, llm=settings.llm if settings.llm != "extractive" else "auto"
+                settings,
+                questions,
+                chats=60,
+                rate=1.0,
+                total=60,
+                llm=settings.llm if settings.llm != "extractive" else "auto",
             )
     results["brief"] = brief_speed(settings)
     articles = load_articles(settings.seeds_dir)
@@ -204,7 +218,9 @@ def markdown(results: dict[str, Any]) -> str:
         (ours, theirs)
         for ours in rows
         for theirs in rows
-        if ours.startswith("newsbot chain") and theirs.startswith("plain LangChain RAG") and ("+" in theirs) == ("verified" in ours)
+        if ours.startswith("newsbot chain")
+        and theirs.startswith("plain LangChain RAG")
+        and ("+" in theirs) == ("verified" in ours)
     ]
     for ours, theirs in pairs:
         ratio = rows[ours]["p50_ms"] / rows[theirs]["p50_ms"] if rows[theirs]["p50_ms"] else float("nan")
@@ -233,7 +249,9 @@ def markdown(results: dict[str, Any]) -> str:
     ):
         if key in results:
             t = results[key]
-            edits = f"; {t['edited']} edited into a fluent answer, p50 {t['edit_p50_ms']:.0f} ms" if t.get("edited") else ""
+            edits = (
+                f"; {t['edited']} edited into a fluent answer, p50 {t['edit_p50_ms']:.0f} ms" if t.get("edited") else ""
+            )
             lines.append(
                 f"| {label} ({t['offered']} questions, {t['chats']} chats, offered {t['rate_per_s']}/s) | "
                 f"answered {t['answered']}, p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms, {t['throughput_per_s']} answers/s{edits}; "
@@ -247,7 +265,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"RSS idle {k['rss_idle_mib']} MiB, peak {k['rss_peak_mib']} MiB |"
         )
     b = results["brief"]
-    lines.append(f"| `newsbot brief` from a warm cache: lookup / whole CLI call | {b['cached_lookup_ms']} ms / {b['cli_wall_ms']:.0f} ms |")
+    lines.append(
+        f"| `newsbot brief` from a warm cache: lookup / whole CLI call | {b['cached_lookup_ms']} ms / {b['cli_wall_ms']:.0f} ms |"
+    )
     scale = results["scale"]
     lines += [
         "",
@@ -287,7 +307,12 @@ def _rss_of(pid: int, field: str) -> float | None:
 
 
 def telegram_load(
-    settings: Settings, questions: list[str], chats: int = 50, rate: float = 10.0, total: int = 500, llm: str = "extractive"
+    settings: Settings,
+    questions: list[str],
+    chats: int = 50,
+    rate: float = 10.0,
+    total: int = 500,
+    llm: str = "extractive",
 ) -> dict[str, Any]:
     """The real `newsbot telegram` process against the local Bot API server: `total` questions
     from `chats` chats offered at `rate` per second; message in → first reply out, and (with a
@@ -302,7 +327,11 @@ def telegram_load(
     server = FakeTelegram().start()
     # A fresh data folder: no conversation history from earlier runs (the model file is reused).
     fresh = {"NEWSBOT_DATA_DIR": tempfile.mkdtemp(prefix="newsbot-bench-")}
-    if llm != "extractive" and expected_backend(settings.model_copy(update={"llm": llm})) == "llamacpp" and not settings.llm_model:
+    if (
+        llm != "extractive"
+        and expected_backend(settings.model_copy(update={"llm": llm})) == "llamacpp"
+        and not settings.llm_model
+    ):
         fresh["NEWSBOT_LLM_MODEL"] = str(default_model_path(settings.data_dir))
     env = {
         **os.environ,
@@ -315,7 +344,9 @@ def telegram_load(
         "NEWSBOT_RATE_LIMIT": "1000",
         "NEWSBOT_ALLOWED_USERS": "*",
     }
-    process = subprocess.Popen([sys.executable, "-m", "bot", "telegram"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
         rss_idle = _rss_of(process.pid, "VmRSS")
@@ -399,7 +430,10 @@ def slack_load(settings: Settings, questions: list[str], total: int = 200, rate:
         "SLACK_API_URL": server.base_url,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "slack", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "bot", "slack", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
@@ -460,11 +494,16 @@ def brief_speed(settings: Settings) -> dict[str, Any]:
         "NEWSBOT_INDEX_DIR": str(settings.index_dir),
         "NEWSBOT_DATA_DIR": str(settings.data_dir),
     }
-    subprocess.run([sys.executable, "-m", "bot", "brief", "--lang", "en"], env=env, capture_output=True, check=True)  # fills the cache
+    subprocess.run(
+        [sys.executable, "-m", "bot", "brief", "--lang", "en"], env=env, capture_output=True, check=True
+    )  # fills the cache
     lookups, calls = [], []
     for _ in range(5):
         t = time.perf_counter()
-        cached_briefing(settings.data_dir, cache_key(fingerprint(load_articles(settings.seeds_dir)), "en", expected_backend(settings)))
+        cached_briefing(
+            settings.data_dir,
+            cache_key(fingerprint(load_articles(settings.seeds_dir)), "en", expected_backend(settings)),
+        )
         lookups.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "bot", "brief", "--lang", "en"], env=env, capture_output=True, check=True)

@@ -34,15 +34,16 @@ from bot.types import Answer, Citation
 Pipeline = Callable[[str], Answer]
 
 # LangChain's RAG tutorial prompt, as a user copying the recipe would have it.
-RAG_PROMPT = ChatPromptTemplate.from_template("Answer the question based only on the following context:\n{context}\n\nQuestion: {question}")
+RAG_PROMPT = ChatPromptTemplate.from_template(
+    "Answer the question based only on the following context:\n{context}\n\nQuestion: {question}"
+)
 DECLINE_CUES = re.compile(
     r"\b(?:not (?:mention|say|provide|state|contain)|doesn't|does not|no information|fremgår ikke|ikke nævnt)\b", re.I
 )
 
 
 def _citation(n: int, doc: Document, score: float) -> Citation:
-    m = doc.metadata
-    return Citation(n, doc.page_content, m["doc_id"], m["source"], m["date"], m.get("paragraph", 0), score)
+    return Citation.from_metadata(n, doc.page_content, doc.metadata, score)
 
 
 def plain_rag(seeds_dir: Path, embeddings: NewsbotEmbeddings, model: BaseChatModel | None) -> Pipeline:
@@ -80,7 +81,9 @@ def bm25(answerer: Answerer) -> Pipeline:
 
     def run(question: str) -> Answer:
         language = detect_language(question)
-        ids, scores = retriever.retrieve(bm25s.tokenize([question], show_progress=False), k=min(3, len(documents)), show_progress=False)
+        ids, scores = retriever.retrieve(
+            bm25s.tokenize([question], show_progress=False), k=min(3, len(documents)), show_progress=False
+        )
         ranked = [(documents[int(i)], float(s)) for i, s in zip(ids[0], scores[0])]
         citations = [_citation(n, doc, score) for n, (doc, score) in enumerate(ranked, start=1)]
         text = composer.compose(question, language, citations).text if citations else ""

@@ -1,4 +1,4 @@
-"""Scoring answers against a QA file in the format of shared/eval/dev_qa.jsonl."""
+"""Scoring answers against a QA file (the dev set's format: docs/evaluation.md) or a corpus folder."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def load_corpus(folder: Path) -> list[dict[str, Any]]:
     if not (folder / "articles").is_dir() or not files:
         raise InputError(f"{folder} is not a corpus: it needs articles/*.txt and questions/*.jsonl.")
     items = [item for path in files for item in load_qa(path)]
-    missing = sorted({str(i.get("article")) for i in items if not (folder / "articles" / str(i.get("article"))).is_file()})
+    missing = sorted(
+        {str(i.get("article")) for i in items if not (folder / "articles" / str(i.get("article"))).is_file()}
+    )
     if missing:
         raise InputError(f"{folder}: questions name articles that aren't in articles/: {', '.join(missing)}.")
     return items
@@ -79,7 +81,9 @@ class ItemResult:
 class EvalReport:
     items: list[ItemResult] = field(default_factory=list)
 
-    def add(self, item: dict[str, Any], answer: Answer, ms: float, retrieved: list[Citation] | None = None) -> ItemResult:
+    def add(
+        self, item: dict[str, Any], answer: Answer, ms: float, retrieved: list[Citation] | None = None
+    ) -> ItemResult:
         quotes = " ".join(c.quote for c in answer.citations)
         answerable = bool(item["answerable"])
         result = ItemResult(
@@ -88,7 +92,9 @@ class EvalReport:
             answerable=answerable,
             declined=not answer.answerable,
             evidence_hit=(answer.answerable and groups_hit(item.get("evidence", []), quotes)) if answerable else None,
-            expect_hit=(answer.answerable and groups_hit(item.get("expect", []), answer.answer)) if answerable else None,
+            expect_hit=(answer.answerable and groups_hit(item.get("expect", []), answer.answer))
+            if answerable
+            else None,
             language_ok=answer.language == item.get("lang", answer.language),
             verified=answer.verified,
             generated=answer.backend != "extractive",

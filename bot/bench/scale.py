@@ -79,7 +79,9 @@ def _recall(vectors: np.ndarray, queries: np.ndarray, exact: np.ndarray, found: 
     return float(np.mean(hits))
 
 
-def _measure(build: Callable[[], faiss.Index], vectors: np.ndarray, queries: np.ndarray, folder: Path, name: str) -> dict[str, Any]:
+def _measure(
+    build: Callable[[], faiss.Index], vectors: np.ndarray, queries: np.ndarray, folder: Path, name: str
+) -> dict[str, Any]:
     """Build (training included), add, save, query: the numbers of one index at one size."""
     rss_before = _rss_mib()
     started = time.perf_counter()
@@ -121,7 +123,13 @@ def scale_curve(
         for size in sizes:
             vectors = perturbed_copies(base, size, rng) if size != len(base) else base
             flat = _measure(partial(new_faiss_index, embeddings.dimension), vectors, queries, Path(tmp), "flat")
-            approx = _measure(partial(new_faiss_index, embeddings.dimension, vectors, approximate=True), vectors, queries, Path(tmp), "ivf")
+            approx = _measure(
+                partial(new_faiss_index, embeddings.dimension, vectors, approximate=True),
+                vectors,
+                queries,
+                Path(tmp),
+                "ivf",
+            )
             exact_ids, approx_ids = flat.pop("_found"), approx.pop("_found")
             rows.append(
                 {

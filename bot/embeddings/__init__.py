@@ -46,5 +46,7 @@ def load_embeddings(spec: str) -> NewsbotEmbeddings:
     name, _, argument = spec.partition(":")
     factory = _BACKENDS.get(name.strip().lower())
     if factory is None:
-        raise ConfigError(f"Unknown embeddings backend {name!r} in NEWSBOT_EMBEDDINGS. Available: {', '.join(available_backends())}.")
+        raise ConfigError(
+            f"Unknown embeddings backend {name!r} in NEWSBOT_EMBEDDINGS. Available: {', '.join(available_backends())}."
+        )
     return factory(argument.strip())

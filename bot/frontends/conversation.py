@@ -165,7 +165,7 @@ class Conversations:
             self.answers.popitem(last=False)
 
     def articles_summary(self) -> str:
-        items = sorted(self.answerer.index.articles.values(), key=lambda m: m["date"], reverse=True)
+        items = [meta for _, meta in self.answerer.index.newest_first()]
         return "; ".join(f"{m['source']} {m['date']}: {m['title']}" for m in items)
 
 

@@ -36,7 +36,9 @@ class History:
     def previous(self, key: str) -> str:
         """The last question of the conversation, or ""."""
         with self._lock:
-            row = self._db.execute("SELECT question FROM turns WHERE key = ? ORDER BY at DESC LIMIT 1", (key,)).fetchone()
+            row = self._db.execute(
+                "SELECT question FROM turns WHERE key = ? ORDER BY at DESC LIMIT 1", (key,)
+            ).fetchone()
         return row[0] if row else ""
 
     def add(self, key: str, question: str) -> None:

@@ -44,7 +44,9 @@ def brief_plain(briefing: Briefing) -> str:
 def brief_telegram_html(briefing: Briefing) -> str:
     lines = [f"<b>{html.escape(briefing.header, quote=False)}</b>"]
     for n, b in enumerate(briefing.bullets, start=1):
-        lines.append(f"• {html.escape(b.text, quote=False)} <i>[{n}] {html.escape(source_label(b.citation), quote=False)}</i>")
+        lines.append(
+            f"• {html.escape(b.text, quote=False)} <i>[{n}] {html.escape(source_label(b.citation), quote=False)}</i>"
+        )
     return "\n".join(lines)
 
 

@@ -52,7 +52,9 @@ def _conversations(context: AsyncBoltContext) -> Conversations:
     return context["conversations"]
 
 
-async def _allowed(conversations: Conversations, user: str, language: Lang, send: Callable[[str], Awaitable[Any]]) -> bool:
+async def _allowed(
+    conversations: Conversations, user: str, language: Lang, send: Callable[[str], Awaitable[Any]]
+) -> bool:
     """The per-user rate limit; says so once when someone hits it."""
     allowed, warn = conversations.rate.allow(user)
     if not allowed and warn:
@@ -61,7 +63,9 @@ async def _allowed(conversations: Conversations, user: str, language: Lang, send
 
 
 # --- listeners -------------------------------------------------------------------
-async def ask_command(ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+async def ask_command(
+    ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     """/ask question — one-shot (no follow-up context), answered in the channel."""
     await ack()
     conversations = _conversations(context)
@@ -75,19 +79,31 @@ async def ask_command(ack: Callable[..., Awaitable[None]], command: dict, respon
     except InputError as error:
         await respond(text=str(error), response_type="ephemeral")
         return
-    if not await _allowed(conversations, command["user_id"], language, lambda t: respond(text=t, response_type="ephemeral")):
+    if not await _allowed(
+        conversations, command["user_id"], language, lambda t: respond(text=t, response_type="ephemeral")
+    ):
         return
-    asked = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<@{command['user_id']}>: {slack_escape(question)}"}]}
+    asked = {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": f"<@{command['user_id']}>: {slack_escape(question)}"}],
+    }
     first: Answer | None = None
     async for answer in conversations.answer_stream(f"slack-command:{command['user_id']}", question, follow_up=False):
         if first is None:
             first = answer
             await respond(text=answer.answer, blocks=[asked, *slack_blocks(answer)], response_type="in_channel")
         elif answer.replaces(first):
-            await respond(text=answer.answer, blocks=[asked, *slack_blocks(answer)], response_type="in_channel", replace_original=True)
+            await respond(
+                text=answer.answer,
+                blocks=[asked, *slack_blocks(answer)],
+                response_type="in_channel",
+                replace_original=True,
+            )
 
 
-async def brief_command(ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext) -> None:
+async def brief_command(
+    ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
     """/brief [da|en] — 3–5 cited bullets on the articles (English unless asked for Danish)."""
     await ack()
     choice = command.get("text", "").strip().lower()
@@ -120,7 +136,9 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
     async for answer in conversations.answer_stream(f"slack:{channel}:{thread_ts}", question):
         if first is None:
             first = answer
-            posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=answer.answer, blocks=slack_blocks(answer))
+            posted = await client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=answer.answer, blocks=slack_blocks(answer)
+            )
         elif answer.replaces(first):
             await client.chat_update(channel=channel, ts=posted["ts"], text=answer.answer, blocks=slack_blocks(answer))
 
@@ -134,10 +152,14 @@ async def on_error(error: Exception, body: dict) -> None:
 
 
 # --- wiring ----------------------------------------------------------------------
-def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
-    """All wiring in one place."""
+def _require_credentials(settings: Settings) -> None:
     if not settings.slack_bot_token or not settings.slack_signing_secret:
         raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (from your Slack app's settings).")
+
+
+def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
+    """All wiring in one place."""
+    _require_credentials(settings)
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app = AsyncApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret, client=client)
     seen = SeenEvents()
@@ -146,10 +168,16 @@ def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
         context["conversations"] = conversations
         await next()
 
-    async def drop_retried_events(req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
+    async def drop_retried_events(
+        req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
         event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
         if event_id and not seen.first_time(event_id):
-            logger.info("Dropping a retried delivery of %s (X-Slack-Retry-Num %s)", event_id, req.headers.get("x-slack-retry-num"))
+            logger.info(
+                "Dropping a retried delivery of %s (X-Slack-Retry-Num %s)",
+                event_id,
+                req.headers.get("x-slack-retry-num"),
+            )
             return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
         return await next()
 
@@ -167,8 +195,7 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     """Serve the app over HTTP at /slack/events until stopped (SIGINT or SIGTERM)."""
     from bot.service import load_answerer
 
-    if not settings.slack_bot_token or not settings.slack_signing_secret:
-        raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (from your Slack app's settings).")
+    _require_credentials(settings)
     answerer, _ = load_answerer(settings, notify=logger.warning)
     app = build_app(settings, open_conversations(settings, answerer))
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)

@@ -41,7 +41,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
 from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import brief_telegram_html, split_message, telegram_html, telegram_quotes_html
+from bot.frontends.render import brief_telegram_html, split_message, telegram_html, telegram_quotes_html, utf16_length
 from bot.lang import detect_language
 from bot.texts import message, reply
 from bot.types import Answer, Lang
@@ -101,7 +101,9 @@ async def _send_answer(message: Message, context: BotContext, question: str) -> 
             pieces = _pieces(answer)
             markup = _quotes_button(key, answer)
             sent = await message.reply_html(
-                pieces[0], reply_parameters=ReplyParameters(message.message_id), reply_markup=markup if len(pieces) == 1 else None
+                pieces[0],
+                reply_parameters=ReplyParameters(message.message_id),
+                reply_markup=markup if len(pieces) == 1 else None,
             )
             for index, piece in enumerate(pieces[1:], start=2):
                 sent = await message.chat.send_message(
@@ -110,20 +112,24 @@ async def _send_answer(message: Message, context: BotContext, question: str) -> 
             if conversations.answerer.may_refine(answer):
                 await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
         elif answer.replaces(first) and len(pieces) == 1:
-            await sent.edit_text(_pieces(answer)[0], parse_mode=ParseMode.HTML, reply_markup=_quotes_button(key, answer))
+            await sent.edit_text(
+                _pieces(answer)[0], parse_mode=ParseMode.HTML, reply_markup=_quotes_button(key, answer)
+            )
 
 
 def _quotes_button(key: str, answer: Answer) -> InlineKeyboardMarkup | None:
     """The "show quotes" button under an answer that has quotes."""
     if not answer.citations:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(message("show_quotes", answer.language), callback_data=f"quotes:{key}")]])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(message("show_quotes", answer.language), callback_data=f"quotes:{key}")]]
+    )
 
 
 def _pieces(answer: Answer) -> list[str]:
     """The rendered answer in pieces of at most 4096 UTF-16 units; split as plain text, then escaped."""
     whole = telegram_html(answer)
-    if len(whole.encode("utf-16-le")) // 2 <= 4096:
+    if utf16_length(whole) <= 4096:
         return [whole]
     # Split the raw answer text (escaping can only grow it, so leave room), then escape each piece.
     return [html.escape(piece, quote=False) for piece in split_message(answer.answer, limit=3500)]
@@ -138,12 +144,14 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """What the bot knows, with examples in both languages."""
     language = context.conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)
-    await update.effective_message.reply_text(reply("help", language, articles=context.conversations.articles_summary()))
+    await update.effective_message.reply_text(
+        reply("help", language, articles=context.conversations.articles_summary())
+    )
 
 
 async def sources(update: Update, context: BotContext) -> None:
     """The indexed articles, newest first."""
-    items = sorted(context.conversations.answerer.index.articles.items(), key=lambda kv: kv[1]["date"], reverse=True)
+    items = context.conversations.answerer.index.newest_first()
     lines = [f"<b>{html.escape(m['source'])}</b> {html.escape(m['date'])}: {html.escape(m['title'])}" for _, m in items]
     await update.effective_message.reply_html("\n".join(lines))
 
@@ -157,14 +165,18 @@ async def set_language(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(reply("lang_usage", language))
         return
     conversations.set_language(key, choice)
-    await update.effective_message.reply_text(reply("lang_set", conversations.language(key) or language, setting=choice))
+    await update.effective_message.reply_text(
+        reply("lang_set", conversations.language(key) or language, setting=choice)
+    )
 
 
 async def new_conversation(update: Update, context: BotContext) -> None:
     """/new: forget the previous question of this chat."""
     conversations, key = context.conversations, _chat_key(update.effective_chat.id)
     conversations.forget(key)
-    await update.effective_message.reply_text(reply("new_conversation", conversations.language(key) or _user_language(update)))
+    await update.effective_message.reply_text(
+        reply("new_conversation", conversations.language(key) or _user_language(update))
+    )
 
 
 async def brief_command(update: Update, context: BotContext) -> None:
@@ -208,7 +220,9 @@ async def group_text(update: Update, context: BotContext) -> None:
     username = context.bot.username or ""
     mention = f"@{username}".lower()
     replied_to_bot = bool(
-        message.reply_to_message and message.reply_to_message.from_user and message.reply_to_message.from_user.id == context.bot.id
+        message.reply_to_message
+        and message.reply_to_message.from_user
+        and message.reply_to_message.from_user.id == context.bot.id
     )
     if mention and mention in text.lower():
         text = " ".join(word for word in text.split() if word.lower() != mention)
@@ -271,14 +285,20 @@ async def on_error(update: object, context: BotContext) -> None:
 async def register_commands(application: Application) -> None:
     """setMyCommands in English (default) and Danish."""
     for language in ("en", "da"):
-        commands = [BotCommand(*line.split("\t", 1)) for line in message("commands", language).splitlines() if line.strip()]
+        commands = [
+            BotCommand(*line.split("\t", 1)) for line in message("commands", language).splitlines() if line.strip()
+        ]
         await application.bot.set_my_commands(commands, language_code=None if language == "en" else "da")
+
+
+def _require_token(settings: Settings) -> None:
+    if not settings.telegram_bot_token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and export TELEGRAM_BOT_TOKEN=…")
 
 
 def build_application(settings: Settings, conversations: Conversations) -> Application:
     """All wiring in one place."""
-    if not settings.telegram_bot_token:
-        raise ConfigError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and export TELEGRAM_BOT_TOKEN=…")
+    _require_token(settings)
     base = settings.telegram_api_base_url.rstrip("/")
     if not base.endswith("/bot"):
         raise ConfigError(f"TELEGRAM_API_BASE_URL must end in /bot (got {settings.telegram_api_base_url}).")
@@ -304,7 +324,9 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, private_text))
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, group_text))
     application.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, non_text)
+        MessageHandler(
+            filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, non_text
+        )
     )
     application.add_handler(CallbackQueryHandler(show_quotes, pattern=r"^quotes:"))
     application.add_handler(InlineQueryHandler(inline_query))
@@ -316,8 +338,7 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
     """Start the bot with long polling, or webhook mode when `webhook_url` is given."""
     from bot.service import load_answerer
 
-    if not settings.telegram_bot_token:
-        raise ConfigError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and export TELEGRAM_BOT_TOKEN=…")
+    _require_token(settings)
     if settings.allowed_user_ids() is None:
         logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot.")
     answerer, _ = load_answerer(settings, notify=logger.warning)
@@ -327,7 +348,12 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
         secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
         path = webhook_url.rstrip("/").rsplit("/", 1)[-1] if "/" in webhook_url.split("://", 1)[-1] else "telegram"
         application.run_webhook(
-            listen=listen, port=port, url_path=path, webhook_url=webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+            listen=listen,
+            port=port,
+            url_path=path,
+            webhook_url=webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
         )
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -38,7 +38,9 @@ async def _loop(conversations: Conversations) -> None:
                 click.echo(reply("lang_usage", conversations.reply_language(key, text)))
             continue
         if command in ("/help", "/start"):
-            click.echo(reply("help", conversations.reply_language(key, "help"), articles=conversations.articles_summary()))
+            click.echo(
+                reply("help", conversations.reply_language(key, "help"), articles=conversations.articles_summary())
+            )
             continue
         try:
             question = conversations.check(text)
@@ -60,4 +62,6 @@ def run_chat(settings: Settings) -> None:
 
     answerer, _ = load_answerer(settings, notify=lambda m: click.echo(f"newsbot: {m}", err=True))
     click.echo("newsbot chat – ask about the articles in Danish or English. /help, /lang da|en|auto, /new, /quit.")
-    asyncio.run(_loop(open_conversations(settings.model_copy(update={"allowed_users": ""}), answerer, rate_limit=10**6)))
+    asyncio.run(
+        _loop(open_conversations(settings.model_copy(update={"allowed_users": ""}), answerer, rate_limit=10**6))
+    )

@@ -30,7 +30,9 @@ Notify = Callable[[str], None]
 def llamacpp(settings: Settings, notify: Notify) -> BaseChatModel:
     from bot.generators.llamacpp import ChatLlamaCpp
 
-    path = Path(settings.llm_model).expanduser() if settings.llm_model else default_model_path(settings.data_dir, notify)
+    path = (
+        Path(settings.llm_model).expanduser() if settings.llm_model else default_model_path(settings.data_dir, notify)
+    )
     return ChatLlamaCpp(model_path=path, max_tokens=MAX_ANSWER_TOKENS)
 
 
@@ -85,4 +87,8 @@ def expected_backend(settings: Settings) -> str:
         return name
     if importlib.util.find_spec("llama_cpp") is None:
         return "extractive"
-    return "llamacpp" if (Path(settings.llm_model).expanduser().is_file() if settings.llm_model else parts_installed()) else "extractive"
+    return (
+        "llamacpp"
+        if (Path(settings.llm_model).expanduser().is_file() if settings.llm_model else parts_installed())
+        else "extractive"
+    )

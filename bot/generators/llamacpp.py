@@ -79,7 +79,9 @@ class ChatLlamaCpp(BaseChatModel, YesNoMargins):
         except ImportError as exc:
             raise missing_extra("llama-cpp-python", "local") from exc
         if not self.model_path.is_file():
-            raise BackendUnavailable(f"No model file at {self.model_path}.", hint="Set NEWSBOT_LLM_MODEL to a .gguf file.")
+            raise BackendUnavailable(
+                f"No model file at {self.model_path}.", hint="Set NEWSBOT_LLM_MODEL to a .gguf file."
+            )
         try:
             self._llama = Llama(
                 model_path=str(self.model_path),
@@ -149,4 +151,8 @@ class ChatLlamaCpp(BaseChatModel, YesNoMargins):
                 "total_tokens": usage.get("total_tokens", 0),
             },
         )
-        return ChatResult(generations=[ChatGeneration(message=message, generation_info={"finish_reason": choice.get("finish_reason")})])
+        return ChatResult(
+            generations=[
+                ChatGeneration(message=message, generation_info={"finish_reason": choice.get("finish_reason")})
+            ]
+        )

@@ -16,8 +16,12 @@ from bot.errors import GenerationFailed
 class ChatOllamaServer(ChatOllama):
     """A chat model on an Ollama server; a refused connection or an error reply is `GenerationFailed`."""
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         try:
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         except (ResponseError, httpx.HTTPError, ConnectionError) as exc:
-            raise GenerationFailed(f"The Ollama server {self.base_url or ''} failed: {type(exc).__name__}: {exc}.") from exc
+            raise GenerationFailed(
+                f"The Ollama server {self.base_url or ''} failed: {type(exc).__name__}: {exc}."
+            ) from exc

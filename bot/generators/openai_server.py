@@ -45,13 +45,17 @@ def _mapped_errors(server: str | None) -> Iterator[None]:
     try:
         yield
     except (openai.APIError, httpx.HTTPError, ValueError) as exc:  # ValueError: a reply that is not JSON
-        raise GenerationFailed(f"The model server {server or ''} failed: {type(exc).__name__}: {exc}.".replace("  ", " ")) from exc
+        raise GenerationFailed(
+            f"The model server {server or ''} failed: {type(exc).__name__}: {exc}.".replace("  ", " ")
+        ) from exc
 
 
 class ChatOpenAIServer(ChatOpenAI, YesNoMargins):
     """A chat model on an OpenAI-compatible server that also offers `yes_margin`."""
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         with _mapped_errors(self.openai_api_base):
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
@@ -60,6 +64,7 @@ class ChatOpenAIServer(ChatOpenAI, YesNoMargins):
         content: list[dict[str, Any]] = (reply.response_metadata.get("logprobs") or {}).get("content") or []
         if not content:
             raise MarginUnavailable(
-                f"{self.openai_api_base or 'The server'} sent no log-probabilities.", "The reading check is off; the gate decides alone."
+                f"{self.openai_api_base or 'The server'} sent no log-probabilities.",
+                "The reading check is off; the gate decides alone.",
             )
         return yes_no_margin({entry["token"]: entry["logprob"] for entry in content[0].get("top_logprobs") or []})

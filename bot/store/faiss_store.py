@@ -104,7 +104,10 @@ class FaissVectorStore(VectorStore):
     ) -> list[str]:
         texts = list(texts)
         metadatas = metadatas or [{} for _ in texts]
-        documents = [Document(id=(ids[i] if ids else None), page_content=text, metadata=metadatas[i]) for i, text in enumerate(texts)]
+        documents = [
+            Document(id=(ids[i] if ids else None), page_content=text, metadata=metadatas[i])
+            for i, text in enumerate(texts)
+        ]
         return self.add_documents(documents)
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
@@ -180,7 +183,9 @@ class FaissVectorStore(VectorStore):
         return lambda score: (score + 1.0) / 2.0
 
     @classmethod
-    def from_texts(cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None, **kwargs: Any) -> FaissVectorStore:
+    def from_texts(
+        cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None, **kwargs: Any
+    ) -> FaissVectorStore:
         dimension = len(embedding.embed_query("dimension probe"))
         store = cls(embedding, dimension)
         store.add_texts(texts, metadatas, ids=kwargs.get("ids"))
@@ -192,9 +197,12 @@ class FaissVectorStore(VectorStore):
         folder.mkdir(parents=True, exist_ok=True)
         write_atomically(folder / f"{name}.faiss", lambda tmp: faiss.write_index(self.index, str(tmp)))
         records = [
-            {"n": number, "id": doc.id, "text": doc.page_content, "metadata": doc.metadata} for number, doc in sorted(self._docs.items())
+            {"n": number, "id": doc.id, "text": doc.page_content, "metadata": doc.metadata}
+            for number, doc in sorted(self._docs.items())
         ]
-        write_json_atomically(folder / f"{name}.json", {"dimension": self.dimension, "next": self._next, "documents": records})
+        write_json_atomically(
+            folder / f"{name}.json", {"dimension": self.dimension, "next": self._next, "documents": records}
+        )
 
     @classmethod
     def load(cls, folder: Path, name: str, embedding: Embeddings) -> FaissVectorStore:
@@ -211,5 +219,7 @@ class FaissVectorStore(VectorStore):
         except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
             raise IndexCorrupt(f"The {name} store in {folder} can't be read ({type(error).__name__}).") from error
         if index.ntotal != len(store._docs) or index.d != store.dimension:
-            raise IndexCorrupt(f"The {name} store in {folder} is inconsistent ({index.ntotal} vectors, {len(store._docs)} documents).")
+            raise IndexCorrupt(
+                f"The {name} store in {folder} is inconsistent ({index.ntotal} vectors, {len(store._docs)} documents)."
+            )
         return store

@@ -63,9 +63,15 @@ class MilvusStore:
             return []
         ids = [d.id or f"auto-{i}" for i, d in enumerate(documents)]
         self.delete([d.id for d in self.get_by_ids(ids) if d.id])
-        metadatas = [{"doc_id": d.metadata.get("doc_id", ""), "meta": json.dumps(d.metadata, ensure_ascii=False)} for d in documents]
+        metadatas = [
+            {"doc_id": d.metadata.get("doc_id", ""), "meta": json.dumps(d.metadata, ensure_ascii=False)}
+            for d in documents
+        ]
         self.store.add_embeddings(
-            texts=[d.page_content for d in documents], embeddings=normalise(vectors).tolist(), metadatas=metadatas, ids=ids
+            texts=[d.page_content for d in documents],
+            embeddings=normalise(vectors).tolist(),
+            metadatas=metadatas,
+            ids=ids,
         )
         return ids
 
@@ -96,19 +102,28 @@ class MilvusStore:
     def get_by_ids(self, ids: Sequence[str]) -> list[Document]:
         if not ids:
             return []
-        rows = {r["pk"]: r for r in self._query(f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "text", "meta"])}
+        rows = {
+            r["pk"]: r
+            for r in self._query(f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "text", "meta"])
+        }
         return [self._document(rows[i]) for i in ids if i in rows]
 
     def documents(self) -> list[Document]:
         return [self._document(r) for r in sorted(self._query("", ["pk", "text", "meta"]), key=lambda r: r["pk"])]
 
     def documents_of(self, doc_id: str) -> list[Document]:
-        return [self._document(r) for r in self._query(f"doc_id == {json.dumps(doc_id, ensure_ascii=False)}", ["pk", "text", "meta"])]
+        return [
+            self._document(r)
+            for r in self._query(f"doc_id == {json.dumps(doc_id, ensure_ascii=False)}", ["pk", "text", "meta"])
+        ]
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         if not ids:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        rows = {r["pk"]: r["vector"] for r in self._query(f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "vector"])}
+        rows = {
+            r["pk"]: r["vector"]
+            for r in self._query(f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "vector"])
+        }
         return np.asarray([rows[i] for i in ids], dtype=np.float32)
 
     def similarity_search_by_vector_with_score(
@@ -117,8 +132,15 @@ class MilvusStore:
         if not self.client.has_collection(self.collection):
             return []
         query = normalise(np.asarray(vector, dtype=np.float32))[0].tolist()
-        expr = " and ".join(f"{key} == {json.dumps(value, ensure_ascii=False)}" for key, value in (filter or {}).items()) or None
+        expr = (
+            " and ".join(f"{key} == {json.dumps(value, ensure_ascii=False)}" for key, value in (filter or {}).items())
+            or None
+        )
         hits = self.store.similarity_search_with_score_by_vector(query, k=k, expr=expr)
         return [
-            (Document(id=d.metadata["pk"], page_content=d.page_content, metadata=json.loads(d.metadata["meta"])), float(s)) for d, s in hits
+            (
+                Document(id=d.metadata["pk"], page_content=d.page_content, metadata=json.loads(d.metadata["meta"])),
+                float(s),
+            )
+            for d, s in hits
         ]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
-from bot.documents import Article, chunk_article, load_articles
+from bot.documents import DEFAULT_DATE, Article, chunk_article, load_articles
 from bot.embeddings.base import NewsbotEmbeddings
 from bot.errors import IndexCorrupt, InputError
 from bot.files import write_json_atomically
@@ -50,7 +50,9 @@ class BuildReport:
 class NewsIndex:
     """The three stores plus the articles' metadata; what retrieval searches."""
 
-    def __init__(self, embeddings: NewsbotEmbeddings, chunks, sentences, terms, articles: dict[str, dict], generation: str) -> None:
+    def __init__(
+        self, embeddings: NewsbotEmbeddings, chunks, sentences, terms, articles: dict[str, dict], generation: str
+    ) -> None:
         self.embeddings = embeddings
         self.generation = generation
         self.chunks = chunks
@@ -91,6 +93,12 @@ class NewsIndex:
             vectors = self.embeddings.embed_questions(new)
             self.terms.add_vectors(vectors, [Document(id=w, page_content=w, metadata={"stem": words[w]}) for w in new])
 
+    def newest_first(self) -> list[tuple[str, dict]]:
+        """The articles (doc_id, metadata), newest first; undated ones last."""
+        return sorted(
+            self.articles.items(), key=lambda kv: (kv[1]["date"] != DEFAULT_DATE, kv[1]["date"]), reverse=True
+        )
+
     def remove_article(self, doc_id: str) -> None:
         for store in (self.chunks, self.sentences):
             store.delete([d.id for d in store.documents_of(doc_id)])
@@ -104,7 +112,9 @@ def _read_manifest(index_dir: Path) -> dict | None:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         if manifest.get("version") != MANIFEST_VERSION:
-            raise IndexCorrupt(f"The index in {index_dir} has format {manifest.get('version')}, not {MANIFEST_VERSION}.")
+            raise IndexCorrupt(
+                f"The index in {index_dir} has format {manifest.get('version')}, not {MANIFEST_VERSION}."
+            )
         return manifest
     except (OSError, ValueError, AttributeError) as error:
         raise IndexCorrupt(f"The index manifest {path} can't be read ({type(error).__name__}).") from error
@@ -171,7 +181,9 @@ def open_index(
             try:
                 manifest = _read_manifest(index_dir)
                 if manifest and manifest.get("embedding_model") != embeddings.model_id:
-                    notify(f"The index was built with {manifest.get('embedding_model')}, not {embeddings.model_id}; rebuilding it.")
+                    notify(
+                        f"The index was built with {manifest.get('embedding_model')}, not {embeddings.model_id}; rebuilding it."
+                    )
                 elif manifest and manifest.get("vector_store") != backend.name:
                     notify(f"The index is stored in {manifest.get('vector_store')}, not {backend.name}; rebuilding it.")
                 elif manifest:
@@ -181,7 +193,9 @@ def open_index(
         if index is None:
             index = NewsIndex.empty(embeddings, backend)
             report.action = "built"
-        stale = [d for d, meta in index.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash]
+        stale = [
+            d for d, meta in index.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash
+        ]
         fresh = [d for d in articles if d not in index.articles or d in stale]
         for doc_id in stale:
             index.remove_article(doc_id)

@@ -31,7 +31,9 @@ class FakeOpenAI:
                             {"token": "Yes", "logprob": -0.05, "bytes": None},
                             {"token": "No", "logprob": -0.05 - outer.margin, "bytes": None},
                         ]
-                        choice["logprobs"] = {"content": [{"token": "Yes", "logprob": -0.05, "bytes": None, "top_logprobs": top}]}
+                        choice["logprobs"] = {
+                            "content": [{"token": "Yes", "logprob": -0.05, "bytes": None, "top_logprobs": top}]
+                        }
                 else:
                     outer.answers.append(body)
                     text = outer.replies[min(len(outer.answers), len(outer.replies)) - 1]

@@ -119,7 +119,9 @@ class FakeSlack(LocalServer):
     def new_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
 
-    def user_message(self, channel: str, text: str, user: str = "U0EDITOR", thread_ts: str | None = None) -> dict[str, Any]:
+    def user_message(
+        self, channel: str, text: str, user: str = "U0EDITOR", thread_ts: str | None = None
+    ) -> dict[str, Any]:
         """A message a person posted (so replies in its thread are valid)."""
         message = {"type": "message", "user": user, "text": text, "ts": self.new_ts(), "channel": channel}
         if thread_ts:
@@ -151,7 +153,9 @@ class FakeSlack(LocalServer):
         }
         return json.dumps(envelope).encode()
 
-    def slash_command(self, command: str, text: str, channel: str = "C0NEWS", user: str = "U0EDITOR") -> tuple[bytes, str]:
+    def slash_command(
+        self, command: str, text: str, channel: str = "C0NEWS", user: str = "U0EDITOR"
+    ) -> tuple[bytes, str]:
         """The form body of a slash command, and its response_url id."""
         response_id = f"R{next(self._ids):06d}"
         form = {
@@ -170,7 +174,11 @@ class FakeSlack(LocalServer):
         return urllib.parse.urlencode(form).encode(), response_id
 
     def thread_replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
-        return [p for p in self.calls_to("chat.postMessage") if p.get("channel") == channel and p.get("thread_ts") == thread_ts]
+        return [
+            p
+            for p in self.calls_to("chat.postMessage")
+            if p.get("channel") == channel and p.get("thread_ts") == thread_ts
+        ]
 
     # --- the Web API -----------------------------------------------------------------
     async def _params(self, request: web.Request) -> dict[str, Any]:

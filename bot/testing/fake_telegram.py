@@ -15,10 +15,35 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.frontends.render import utf16_length
 from bot.testing.local_server import LocalServer
 
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote", "tg-spoiler", "span"}
-JSON_FIELDS = {"reply_parameters", "reply_markup", "results", "commands", "entities", "allowed_updates", "link_preview_options"}
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-spoiler",
+    "span",
+}
+JSON_FIELDS = {
+    "reply_parameters",
+    "reply_markup",
+    "results",
+    "commands",
+    "entities",
+    "allowed_updates",
+    "link_preview_options",
+}
 
 
 class _HTMLCheck(HTMLParser):
@@ -92,7 +117,11 @@ class FakeTelegram(LocalServer):
         message: dict[str, Any] = {
             "message_id": message_id,
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": chat_type, **({"title": "Newsroom"} if chat_type != "private" else {"first_name": "Rita"})},
+            "chat": {
+                "id": chat_id,
+                "type": chat_type,
+                **({"title": "Newsroom"} if chat_type != "private" else {"first_name": "Rita"}),
+            },
             "from": {"id": user_id, "is_bot": False, "first_name": "Rita", "language_code": language_code},
         }
         if text is not None:
@@ -166,7 +195,7 @@ class FakeTelegram(LocalServer):
         text = params.get("text", "")
         if not text.strip():
             return "Bad Request: message text is empty"
-        if len(text.encode("utf-16-le")) // 2 > 4096:
+        if utf16_length(text) > 4096:
             return "Bad Request: message is too long"
         if params.get("parse_mode") == "HTML":
             error = html_error(text)
@@ -197,7 +226,9 @@ class FakeTelegram(LocalServer):
         reply = params.get("reply_parameters")
         if reply and (chat_id, int(reply["message_id"])) not in self.messages:
             return self._error(400, "Bad Request: message to be replied not found")
-        return web.json_response({"ok": True, "result": self._store(chat_id, params["text"], params.get("reply_markup"))})
+        return web.json_response(
+            {"ok": True, "result": self._store(chat_id, params["text"], params.get("reply_markup"))}
+        )
 
     async def _editMessageText(self, params):
         error = self._check_text(params)

@@ -22,6 +22,8 @@ class Composer(ABC):
     fluent: bool = False
 
     @abstractmethod
-    def compose(self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None) -> Composition:
+    def compose(
+        self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None
+    ) -> Composition:
         """The answer text for an answerable question, citing `citations` as [n]; `retry` is an
         earlier attempt and why it was rejected (only fluent composers are ever asked again)."""

@@ -30,7 +30,14 @@ def disagreement(citations: list[Citation]) -> list[Citation]:
     if not citations:
         return []
     best = citations[0]
-    rival = next((c for c in citations[1:] if c.doc_id != best.doc_id and c.score >= best.score - THRESHOLDS.other_article_score), None)
+    rival = next(
+        (
+            c
+            for c in citations[1:]
+            if c.doc_id != best.doc_id and c.score >= best.score - THRESHOLDS.other_article_score
+        ),
+        None,
+    )
     if rival is None:
         return []
     ours, theirs = numbers_in(best.quote), numbers_in(rival.quote)
@@ -48,7 +55,9 @@ class ExtractiveComposer(Composer):
     name_articles: bool = False
     name = "extractive"
 
-    def compose(self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None) -> Composition:
+    def compose(
+        self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None
+    ) -> Composition:
         differing = disagreement(citations)
         shown = differing or shown_citations(citations)
         name = self.name_articles or len({c.doc_id for c in shown}) > 1

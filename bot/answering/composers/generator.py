@@ -24,7 +24,9 @@ from bot.types import Citation, Lang
 log = logging.getLogger(__name__)
 
 MAX_ANSWER_CHARS = 700  # two sentences; anything longer is rambling or garbage
-_ECHO = re.compile(r"^\s*(?:sentences|sætninger|\[\d+\]\s*\S+(?:\s+\S+){6,}\s*\[\d+\])", re.IGNORECASE)  # the prompt's list, parroted
+_ECHO = re.compile(
+    r"^\s*(?:sentences|sætninger|\[\d+\]\s*\S+(?:\s+\S+){6,}\s*\[\d+\])", re.IGNORECASE
+)  # the prompt's list, parroted
 ECHO_STOPS = ["\n[", "\nQuestion:", "\nSpørgsmål:"]  # a model parroting the prompt's list stops at its second line
 _LEAD_IN = re.compile(r"^\s*(?:answer(?: in english)?|svar(?: på dansk)?)\s*:\s*", re.IGNORECASE)
 
@@ -52,7 +54,9 @@ class GeneratorComposer(Composer):
             return ""
         return text if 0 < len(text) <= 300 else ""
 
-    def compose(self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None) -> Composition:
+    def compose(
+        self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None
+    ) -> Composition:
         """`retry` is an earlier answer and what was wrong with it: asked again in the same
         conversation (the prompt cache keeps that cheap), the model usually fixes it."""
         messages = prompt_for(language).format_messages(**prompt_values(question, language, citations))
@@ -64,9 +68,13 @@ class GeneratorComposer(Composer):
             log.warning("The %s generator failed: %s", self.name, exc)
             return Composition("", self.name, problem=f"the {self.name} generator failed ({type(exc).__name__}: {exc})")
         if not text:
-            return Composition("", self.name, problem=f"the {self.name} generator returned no usable answer (an empty one)")
+            return Composition(
+                "", self.name, problem=f"the {self.name} generator returned no usable answer (an empty one)"
+            )
         if _ECHO.match(text):
-            return Composition(text, self.name, problem="no usable answer: it repeats the sentences instead of answering")
+            return Composition(
+                text, self.name, problem="no usable answer: it repeats the sentences instead of answering"
+            )
         if len(text) > MAX_ANSWER_CHARS:
             return Composition(text, self.name, problem="no usable answer: it is longer than two sentences")
         return Composition(text, self.name)
