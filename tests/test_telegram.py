@@ -325,3 +325,15 @@ def test_the_local_models_reading_turns_a_reply_around_by_editing_it(server, set
         assert "ritzau" in edited["text"] and edited.get("reply_markup")  # now an answer, with its source
     finally:
         stop(process)
+
+
+def test_pieces_of_an_answer_full_of_ampersands_stay_under_the_limit_once_escaped():
+    from bot.frontends.render import utf16_length
+    from bot.frontends.telegram import _pieces
+    from bot.types import Answer
+
+    text = "Tal: 1 & 2 & 3 < 4. " * 400  # escaping makes it longer than it is
+    pieces = _pieces(Answer(question="q", language="da", answer=text, answerable=True))
+    assert len(pieces) > 1 and all(utf16_length(p) <= 4096 for p in pieces)
+    assert all(html_error(p) == "" for p in pieces)
+    assert "".join(pieces).count("&amp;") == text.count("&")

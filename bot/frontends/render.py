@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from bot.texts import reply
 from bot.types import Answer, Briefing, Citation
@@ -107,16 +108,17 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def split_message(text: str, limit: int = 4096) -> list[str]:
-    """Pieces of at most `limit` UTF-16 code units, cut at paragraph, line, sentence or word breaks.
+def split_message(text: str, limit: int = 4096, length: Callable[[str], int] = utf16_length) -> list[str]:
+    """Pieces of at most `limit` by `length` (UTF-16 code units, or those of the text once escaped),
+    cut at paragraph, line, sentence or word breaks.
 
     Only plain text is split safely; callers split before adding HTML tags where possible."""
     text = text.strip()
     if not text:
         return []
     pieces: list[str] = []
-    while utf16_length(text) > limit:
-        cut = _cut_point(text, limit)
+    while length(text) > limit:
+        cut = _cut_point(text, limit, length)
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     if text:
@@ -124,11 +126,11 @@ def split_message(text: str, limit: int = 4096) -> list[str]:
     return pieces
 
 
-def _cut_point(text: str, limit: int) -> int:
+def _cut_point(text: str, limit: int, length: Callable[[str], int]) -> int:
     # The longest prefix within the limit, then the last good break inside it.
     end = len(text)
-    while utf16_length(text[:end]) > limit:
-        end = max(1, end - max(1, (utf16_length(text[:end]) - limit)))
+    while length(text[:end]) > limit:
+        end = max(1, end - max(1, (length(text[:end]) - limit)))
     window = text[:end]
     for separator in ("\n\n", "\n", ". ", "? ", "! ", " "):
         position = window.rfind(separator)

@@ -131,8 +131,9 @@ def _pieces(answer: Answer) -> list[str]:
     whole = telegram_html(answer)
     if utf16_length(whole) <= 4096:
         return [whole]
-    # Split the raw answer text (escaping can only grow it, so leave room), then escape each piece.
-    return [html.escape(piece, quote=False) for piece in split_message(answer.answer, limit=3500)]
+    # Split the raw answer text by its escaped length ("&" becomes "&amp;"), then escape each piece.
+    pieces = split_message(answer.answer, limit=4096, length=lambda text: utf16_length(html.escape(text, quote=False)))
+    return [html.escape(piece, quote=False) for piece in pieces]
 
 
 # --- handlers ------------------------------------------------------------------
