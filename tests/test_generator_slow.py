@@ -96,28 +96,28 @@ def openai_server(model_path):
     process.wait(timeout=30)
 
 
-def test_openai_backend_answers_through_a_real_openai_compatible_server(settings, openai_server):
-    env = newsbot_env(
+@pytest.fixture
+def openai_env(settings, openai_server) -> dict[str, str]:
+    """The environment of a newsbot that answers through the local OpenAI-compatible server."""
+    return newsbot_env(
         settings,
         NEWSBOT_LLM="openai",
         NEWSBOT_LLM_BASE_URL=openai_server,
         NEWSBOT_LLM_MODEL="qwen-local",
         OPENAI_API_KEY="sk-local",
     )
-    answer = ask(env, "What does the Kazakh health ministry report?")
+
+
+def test_openai_backend_answers_through_a_real_openai_compatible_server(openai_env):
+    answer = ask(openai_env, "What does the Kazakh health ministry report?")
     assert answer["backend"] == "openai" and answer["verified"] is True
     assert "1000" in answer["answer"].replace(",", "").replace(".", "")
 
 
-def test_openai_backend_reads_the_quotes_through_the_servers_log_probabilities(settings, openai_server):
-    env = newsbot_env(
-        settings,
-        NEWSBOT_LLM="openai",
-        NEWSBOT_LLM_BASE_URL=openai_server,
-        NEWSBOT_LLM_MODEL="qwen-local",
-        OPENAI_API_KEY="sk-local",
-    )
-    answer = ask(env, "What time does the curfew start?")  # the gate lets it through; the model's reading declines it
+def test_openai_backend_reads_the_quotes_through_the_servers_log_probabilities(openai_env):
+    answer = ask(
+        openai_env, "What time does the curfew start?"
+    )  # the gate lets it through; the model's reading declines it
     assert answer["answerable"] is False and answer["citations"] == [] and answer["backend"] == "openai"
 
 

@@ -39,6 +39,10 @@ class ModelReader:
             except MarginUnavailable:
                 self.gives_margins = False
                 raise
+        return self.reply_sign(messages)
+
+    def reply_sign(self, messages: list[BaseMessage]) -> float:
+        """+1 or -1 by the first word of the model's reply."""
         verdict = StrOutputParser().invoke(self.model.invoke(messages, stop=["\n", ".", ","]))
         return -1.0 if verdict.strip().lower().startswith(("no", "nej")) else 1.0
 
@@ -75,6 +79,7 @@ class ClaimJudge(ModelReader):
         messages = prompt_for(language).format_messages(**prompt_values(question, language, citations))
         messages += [AIMessage(answer), HumanMessage(prompt("judge"))]
         try:
-            return self.yes_margin(messages) >= THRESHOLDS.claim_margin
-        except MarginUnavailable:
-            return self.yes_margin(messages) >= THRESHOLDS.claim_margin
+            margin = self.yes_margin(messages)
+        except MarginUnavailable:  # this server sends no log-probabilities: its reply decides
+            margin = self.reply_sign(messages)
+        return margin >= THRESHOLDS.claim_margin

@@ -152,21 +152,19 @@ class FaissVectorStore(VectorStore):
         if not self._docs:
             return []
         query = normalise(np.asarray(vector, dtype=np.float32))
-        fetch = k if filter is None else max(k * 8, 64)
-        while True:  # a filter may keep few of the nearest: look further until k are found or none are left
-            fetch = min(fetch, len(self._docs))
-            scores, numbers = self.index.search(query, fetch)
-            results: list[tuple[Document, float]] = []
-            for score, number in zip(scores[0], numbers[0]):
-                doc = self._docs.get(int(number))
-                if doc is None or (filter and any(doc.metadata.get(key) != value for key, value in filter.items())):
-                    continue
-                results.append((doc, float(score)))
-                if len(results) == k:
-                    return results
-            if fetch >= len(self._docs):
-                return results
-            fetch *= 4
+        fetch = k if filter is None else min(len(self._docs), max(k * 8, 64))
+        scores, numbers = self.index.search(query, min(fetch, len(self._docs)))
+        results: list[tuple[Document, float]] = []
+        for score, number in zip(scores[0], numbers[0]):
+            doc = self._docs.get(int(number))
+            if doc is None:
+                continue
+            if filter and any(doc.metadata.get(key) != value for key, value in filter.items()):
+                continue
+            results.append((doc, float(score)))
+            if len(results) == k:
+                break
+        return results
 
     def similarity_search_with_score(
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
