@@ -15,6 +15,28 @@ from bot.data import load_json, load_words
 from bot.types import Lang
 
 _LINGUA: dict[Language, Lang] = {Language.DANISH: "da", Language.ENGLISH: "en"}
+# Languages a question may come in that the bot doesn't answer in. Norwegian and Swedish are left
+# out on purpose: short Danish is easily taken for them, and their readers read Danish answers.
+_OTHER_LANGUAGES = (
+    Language.GERMAN,
+    Language.DUTCH,
+    Language.FRENCH,
+    Language.SPANISH,
+    Language.ITALIAN,
+    Language.PORTUGUESE,
+    Language.POLISH,
+    Language.FINNISH,
+    Language.RUSSIAN,
+    Language.UKRAINIAN,
+    Language.TURKISH,
+    Language.ARABIC,
+    Language.CHINESE,
+    Language.JAPANESE,
+)
+# Detection reads at most this much: enough for any question, and a huge message costs no more.
+DETECTION_CHARS = 1000
+FOREIGN_CONFIDENCE = 0.7  # lingua's confidence, among all the languages above, to call a question foreign
+FOREIGN_MIN_LETTERS = 12  # shorter texts ("Kiev?", "Berlin 2022") don't show their language
 _DANISH_LETTERS = re.compile(r"[æøåÆØÅ]")
 WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:[-'][^\W\d_]+)*")
 
@@ -22,6 +44,11 @@ WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:[-'][^\W\d_]+)*")
 @lru_cache(maxsize=1)
 def _detector():
     return LanguageDetectorBuilder.from_languages(*_LINGUA).build()
+
+
+@lru_cache(maxsize=1)
+def _wide_detector():
+    return LanguageDetectorBuilder.from_languages(*_LINGUA, *_OTHER_LANGUAGES).build()
 
 
 # English stopwords that are Danish nouns and adjectives ("Hvilken by …?" asks for a city).
@@ -46,6 +73,7 @@ def word_language_confidence(word: str, language: Lang) -> float:
 
 def detect_language(text: str, default: Lang = "en") -> Lang:
     """Danish or English. Short questions are common, so æ/ø/å and stopwords back up lingua."""
+    text = text[:DETECTION_CHARS]
     written = WORD.findall(text)
     words = [w.lower() for w in written]
     if not words:
@@ -64,6 +92,23 @@ def detect_language(text: str, default: Lang = "en") -> Lang:
     if detected == "da" and en_hits > da_hits + 1:
         return "en"
     return detected
+
+
+def foreign_language(text: str) -> str | None:
+    """The ISO 639-1 code of the language a question is clearly written in when that is neither
+    Danish nor English ("de" for "Wie viele Menschen sind gestorben?"), else None."""
+    text = text[:DETECTION_CHARS]
+    if _DANISH_LETTERS.search(text):
+        return None
+    # Names say little about the language asked in ("How old is Jan van Dijk?").
+    words = [w for n, w in enumerate(WORD.findall(text)) if n == 0 or not w[0].isupper()]
+    latin = any("a" <= c <= "z" for w in words for c in w.lower())
+    if latin and sum(len(w) for w in words) < FOREIGN_MIN_LETTERS:
+        return None
+    ranked = _wide_detector().compute_language_confidence_values(" ".join(words))
+    if not ranked or ranked[0].language in _LINGUA or ranked[0].value < FOREIGN_CONFIDENCE:
+        return None
+    return ranked[0].language.iso_code_639_1.name.lower()
 
 
 def normalise_number(token: str) -> str:

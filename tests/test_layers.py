@@ -24,7 +24,7 @@ LAYERS: list[list[str]] = [
 # Within the answering, the stages point one way too.
 ANSWERING: list[list[str]] = [
     ["bot.answering=", "bot.answering.thresholds", "bot.answering.retrieve"],
-    ["bot.answering.matching", "bot.answering.prompting"],
+    ["bot.answering.matching", "bot.answering.prompting", "bot.answering.screen"],
     ["bot.answering.gate", "bot.answering.verify", "bot.answering.readers", "bot.answering.composers"],
     ["bot.answering.chain"],
     ["bot.answering.brief", "bot.answering.brief_cache"],

@@ -17,10 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from babel import Locale
+
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.readers import ClaimJudge, ReadingCheck
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval, retrieve
+from bot.answering.screen import Refusal, screen
 from bot.answering.verify import AnswerVerifier, cited_numbers
 from bot.config import Settings
 from bot.errors import BackendUnavailable, InputError
@@ -157,6 +160,28 @@ class Answerer:
             },
         )
 
+    def _refused(self, draft: Draft, refusal: Refusal) -> Answer:
+        """The reply to a text that is not searched: what the bot can be asked about, or which
+        languages it answers in (in English unless the chat chose its language)."""
+        if refusal.reason == "other_language":
+            language: Lang = draft.question.language or "en"
+            name = Locale.parse(language).languages.get(refusal.language, refusal.language)
+            text = reply("other_language", language, language=name)
+        else:
+            language = draft.language
+            text = reply("not_a_question", language, articles=self.articles_phrase(language))
+        return Answer(
+            question=draft.text,
+            language=language,
+            answer=text,
+            answerable=False,
+            decision=refusal.reason,
+            timings_ms={"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - draft.started) * 1000},
+        )
+
+    def _in_archive(self, word: str) -> bool:
+        return bool(self.index.terms.get_by_ids([word]))
+
     def decline_text(self, language: Lang) -> str:
         return reply("decline", language, articles=self.articles_phrase(language))
 
@@ -173,6 +198,9 @@ class Answerer:
         if isinstance(question, str):
             question = Question(question)
         draft = self._draft(question)
+        refusal = screen(draft.text, draft.language, self._in_archive)
+        if refusal is not None:
+            return self._refused(draft, refusal)
         query = self._query(draft)
         retrieval = draft.timed("retrieve", lambda: self._retrieve(query))
         decision = draft.timed("gate", lambda: self._decide(query, draft.language, retrieval))
