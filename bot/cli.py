@@ -183,6 +183,7 @@ def brief(lang: str | None, as_json: bool) -> None:
 @click.option("--rebuild", is_flag=True, help="Rebuild from scratch instead of updating.")
 def index(rebuild: bool) -> None:
     """Build or update the index from the seeds folder."""
+    from rich.console import Console
     from rich.progress import Progress
 
     from bot.embeddings import load_embeddings
@@ -191,11 +192,13 @@ def index(rebuild: bool) -> None:
     settings = _settings()
     started = time.perf_counter()
     embeddings = load_embeddings(settings.embeddings)
-    with Progress(transient=True) as bar:
+    with Progress(transient=True, disable=not sys.stderr.isatty(), console=Console(stderr=True)) as bar:
         task = bar.add_task("embedding articles", total=None)
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
+            if bar.disable and done < total:  # no terminal: a line per article instead of a bar
+                _notify(f"{stage} ({done + 1}/{total})")
 
         _, report = load_index(settings, embeddings, rebuild=rebuild, notify=_notify, progress=progress)
     click.echo(
@@ -207,20 +210,42 @@ def index(rebuild: bool) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def ingest(files: tuple[Path, ...]) -> None:
-    """Copy article FILES into the seeds folder and update the index incrementally."""
+@click.option("--replace", is_flag=True, help="Replace an article of the same file name that holds other text.")
+def ingest(files: tuple[Path, ...], replace: bool) -> None:
+    """Copy article FILES into the seeds folder and update the index incrementally.
+
+    An article already in the seeds folder under the same name is left alone unless --replace is
+    given: the file name is the article's identity in the index.
+    """
     from bot.documents import ARTICLE_SUFFIXES, parse_article
     from bot.files import write_atomically
 
     settings = _settings()
-    settings.seeds_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.seeds_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _fail(f"can't create the seeds folder {settings.seeds_dir} ({error.strerror}); check NEWSBOT_SEEDS_DIR.")
     for path in files:
         if path.suffix not in ARTICLE_SUFFIXES:
             _fail(f"{path}: only .txt and .md articles can be ingested.")
-        article = parse_article(path)  # validates before anything is copied
+        article = parse_article(path, settings.max_article_chars)  # validates before anything is copied
         target = settings.seeds_dir / path.name
-        write_atomically(target, partial(shutil.copyfile, path))
-        click.echo(f"Added {path.name} ({article.source}, {article.date}, {len(article.paragraphs)} paragraphs).")
+        existed = target.exists() and target.resolve() != path.resolve()
+        if existed:
+            if target.read_bytes() == path.read_bytes():
+                click.echo(f"Unchanged: {path.name} is already in {settings.seeds_dir}.")
+                continue
+            if not replace:
+                _fail(
+                    f"{settings.seeds_dir} already holds another article named {path.name}; "
+                    "rename the file, or use --replace to replace that article."
+                )
+        try:
+            write_atomically(target, partial(shutil.copyfile, path))
+        except OSError as error:
+            _fail(f"can't write {target} ({error.strerror}); check that NEWSBOT_SEEDS_DIR is writable.")
+        verb = "Replaced" if existed else "Added"
+        click.echo(f"{verb} {path.name} ({article.source}, {article.date}, {len(article.paragraphs)} paragraphs).")
     _, report = _answerer(settings, composer=False)
     click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")
 

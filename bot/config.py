@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     llm_base_url: str = ""
     llm_timeout: float = 60.0
     max_question_chars: int = 1000
+    max_article_chars: int = 300_000
     allowed_users: str = ""
     rate_limit: int = 10
     history_turns: int = 6
@@ -38,7 +39,7 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     openai_api_key: str = Field(default="", validation_alias="OPENAI_API_KEY")
 
-    @field_validator("max_question_chars", "rate_limit")
+    @field_validator("max_question_chars", "max_article_chars", "rate_limit")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +33,7 @@ ARTICLE_SUFFIXES = (".txt", ".md")
 DEFAULT_SOURCE = "unknown"
 DEFAULT_DATE = "undated"
 MAX_CHUNK_CHARS = 1000
+MAX_ARTICLE_CHARS = 300_000  # a long read is ~50,000; beyond this a file is a dump, not an article
 
 _HEADER = re.compile(r"^\s*date\s+(\d{4}(?:-\d{2}){0,2})\s*")
 _FOOTER = re.compile(
@@ -78,9 +81,16 @@ def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
 
 
-def parse_article(path: Path) -> Article:
-    """Read one article file; raises InputError when it is unreadable or empty."""
+def _printable(text: str) -> str:
+    """The text without control characters (NUL bytes, escapes), line breaks and tabs kept."""
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+
+
+def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
+    """Read one article file; raises InputError when it is unreadable, too long or holds no text."""
     try:
+        if path.stat().st_size > 4 * max_chars:  # UTF-8 takes at most 4 bytes a character
+            raise InputError(_too_long(path, path.stat().st_size, max_chars, "bytes"))
         raw = path.read_bytes()
     except OSError as error:
         raise InputError(f"Can't read article {path}: {error.strerror or error}.") from error
@@ -88,7 +98,10 @@ def parse_article(path: Path) -> Article:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InputError(f"Article {path} is not valid UTF-8 (byte {error.start}).") from error
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if len(text) > max_chars:
+        raise InputError(_too_long(path, len(text), max_chars, "characters"))
+    text = _printable(text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = text.split("\n")
     date, source = DEFAULT_DATE, DEFAULT_SOURCE
     header = _HEADER.match(lines[0]) if lines else None
     if header:
@@ -103,8 +116,8 @@ def parse_article(path: Path) -> Article:
     body = "\n".join(lines)
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body)]
     paragraphs = [p.lstrip("# ").strip() if path.suffix == ".md" else p for p in paragraphs]
-    paragraphs = [p for p in paragraphs if p]
-    if not paragraphs:
+    paragraphs = [p for p in paragraphs if any(c.isalnum() for c in p)]
+    if not any(c.isalpha() for p in paragraphs for c in p):
         raise InputError(f"Article {path} has no text.")
     title = split_sentences(paragraphs[0])[0]
     return Article(
@@ -132,9 +145,28 @@ def article_paths(seeds_dir: Path) -> list[Path]:
     return paths
 
 
-def load_articles(seeds_dir: Path) -> list[Article]:
-    """Every article in the seeds folder."""
-    return [parse_article(path) for path in article_paths(seeds_dir)]
+def _too_long(path: Path, size: int, limit: int, unit: str) -> str:
+    return (
+        f"Article {path} is {size:,} {unit}, over the limit of {limit:,} characters: "
+        "split it, or raise NEWSBOT_MAX_ARTICLE_CHARS."
+    )
+
+
+def load_articles(
+    seeds_dir: Path, notify: Callable[[str], None] = lambda message: None, max_chars: int = MAX_ARTICLE_CHARS
+) -> list[Article]:
+    """Every usable article in the seeds folder; each file that isn't one is skipped with one line
+    to `notify`. Raises InputError when none is usable."""
+    articles, problems = [], []
+    for path in article_paths(seeds_dir):
+        try:
+            articles.append(parse_article(path, max_chars))
+        except InputError as error:
+            problems.append(str(error))
+            notify(f"{error} Skipped.")
+    if not articles:
+        raise InputError(f"The seeds folder {seeds_dir} holds no usable article: {' '.join(problems)}")
+    return articles
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from bot.answering.chain import Answerer
@@ -11,6 +12,8 @@ from bot.embeddings import load_embeddings
 from bot.embeddings.base import NewsbotEmbeddings
 from bot.store.backends import store_backend
 from bot.store.news_index import BuildReport, NewsIndex, Progress, open_index
+
+logger = logging.getLogger(__name__)
 
 
 def load_answerer(
@@ -46,4 +49,10 @@ def load_index(
         notify=notify,
         progress=progress,
         backend=backend,
+        max_article_chars=settings.max_article_chars,
     )
+
+
+def log_progress(stage: str, done: int, total: int) -> None:
+    """Progress as log lines, for processes without a terminal (the bots, services)."""
+    logger.info("Index: %s (%d/%d)", stage, done, total)

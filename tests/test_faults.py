@@ -52,3 +52,49 @@ def test_no_real_question_of_the_question_sets_is_screened_out():
     questions = [json.loads(line)["question"] for path in files for line in path.read_text().splitlines() if line]
     refused = [(q, r) for q in questions if (r := screen(q, detect_language(q), lambda word: False))]
     assert len(questions) > 400 and refused == []
+
+
+def _local(env, tmp_path, *files: tuple[str, bytes]) -> dict[str, str]:
+    """An environment with its own seeds folder (the dev seed plus `files`) and index folder."""
+    from tests.conftest import SEED
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / SEED.name).write_bytes(SEED.read_bytes())
+    for name, data in files:
+        (seeds / name).write_bytes(data)
+    return {**env, "NEWSBOT_SEEDS_DIR": str(seeds), "NEWSBOT_INDEX_DIR": str(tmp_path / "index")}
+
+
+def test_ingest_refuses_to_overwrite_another_article_of_the_same_name(env, tmp_path):
+    from tests.conftest import SEED
+
+    local = _local(env, tmp_path)
+    other = tmp_path / "elsewhere" / SEED.name
+    other.parent.mkdir()
+    other.write_text(" date 2023-01 X.\n\n/x/\n", encoding="utf-8")
+    result = run_newsbot(["ingest", str(other)], local)
+    assert result.returncode == 2 and b"--replace" in result.stderr and b"Traceback" not in result.stderr
+    assert (tmp_path / "seeds" / SEED.name).read_bytes() == SEED.read_bytes()  # the original is untouched
+    again = run_newsbot(["ingest", str(SEED)], local)
+    assert again.returncode == 0 and b"Unchanged" in again.stdout
+    replaced = run_newsbot(["ingest", "--replace", str(other)], local)
+    assert replaced.returncode == 0 and b"Replaced" in replaced.stdout
+
+
+def test_text_without_letters_is_skipped_with_a_warning(env, tmp_path):
+    local = _local(env, tmp_path, ("zz.txt", b"\0" * 5000), ("noise.txt", b"\x01\x02 --- 123 ***\n"))
+    result = run_newsbot(["ask", "--json", "Who sent troops to Kazakhstan?"], local)
+    assert result.returncode == 0, result.stderr
+    assert b"zz.txt has no text" in result.stderr and b"noise.txt has no text" in result.stderr
+    assert b"\0" not in result.stdout
+    assert {c["doc_id"] for c in json.loads(result.stdout)["citations"]} == {"000_630a647b04b832ad"}
+
+
+def test_an_article_over_the_size_limit_is_skipped_with_the_setting_to_change(env, tmp_path):
+    big = ("Der skete noget i byen i dag. " * 400).encode()
+    local = {**_local(env, tmp_path, ("big.txt", big)), "NEWSBOT_MAX_ARTICLE_CHARS": "5000"}
+    result = run_newsbot(["index"], local)
+    assert result.returncode == 0, result.stderr
+    assert b"big.txt is 12,000 characters" in result.stderr and b"NEWSBOT_MAX_ARTICLE_CHARS" in result.stderr
+    assert b"embedding 000_630a647b04b832ad.txt (1/1)" in result.stderr  # progress, without a terminal

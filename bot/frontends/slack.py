@@ -193,10 +193,10 @@ def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
 
 def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     """Serve the app over HTTP at /slack/events until stopped (SIGINT or SIGTERM)."""
-    from bot.service import load_answerer
+    from bot.service import load_answerer, log_progress
 
     _require_credentials(settings)
-    answerer, _ = load_answerer(settings, notify=logger.warning)
+    answerer, _ = load_answerer(settings, notify=logger.warning, progress=log_progress)
     app = build_app(settings, open_conversations(settings, answerer))
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)
     app.start(port=port, path="/slack/events", host=host)

@@ -337,12 +337,12 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
 
 def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8443) -> None:
     """Start the bot with long polling, or webhook mode when `webhook_url` is given."""
-    from bot.service import load_answerer
+    from bot.service import load_answerer, log_progress
 
     _require_token(settings)
     if settings.allowed_user_ids() is None:
         logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot.")
-    answerer, _ = load_answerer(settings, notify=logger.warning)
+    answerer, _ = load_answerer(settings, notify=logger.warning, progress=log_progress)
     conversations = open_conversations(settings, answerer)
     application = build_application(settings, conversations)
     if webhook_url:

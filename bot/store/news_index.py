@@ -23,7 +23,7 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
-from bot.documents import DEFAULT_DATE, Article, chunk_article, load_articles
+from bot.documents import DEFAULT_DATE, MAX_ARTICLE_CHARS, Article, chunk_article, load_articles
 from bot.embeddings.base import NewsbotEmbeddings
 from bot.errors import IndexCorrupt, InputError
 from bot.files import write_json_atomically
@@ -169,11 +169,12 @@ def open_index(
     notify: Notify = lambda message: None,
     progress: Progress = lambda stage, done, total: None,
     backend: StoreBackend | None = None,
+    max_article_chars: int = MAX_ARTICLE_CHARS,
 ) -> tuple[NewsIndex, BuildReport]:
     """The index for the seeds folder: loaded if current, updated if seeds changed, rebuilt if needed."""
     backend = backend or FaissBackend()
     started = time.perf_counter()
-    articles = {a.doc_id: a for a in load_articles(seeds_dir)}
+    articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars)}
     report = BuildReport()
     with _build_lock(index_dir):
         index: NewsIndex | None = None
@@ -200,8 +201,9 @@ def open_index(
         for doc_id in stale:
             index.remove_article(doc_id)
         for done, doc_id in enumerate(fresh, start=1):
+            progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
             index.add_article(articles[doc_id])
-            progress("embedding articles", done, len(fresh))
+            progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
         if stale or fresh or report.action == "built":
             if report.action == "loaded":
                 report.action = "updated"
