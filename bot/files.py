@@ -10,6 +10,21 @@ from pathlib import Path
 from typing import Any
 
 
+def _file_mode() -> int:
+    """The mode a plainly created file gets (0644 under the usual umask 022). mkstemp makes 0600
+    files, which another user or worker sharing the folder could not read."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no /proc: read the umask by setting it, and put it back at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Call `write(tmp_path)` and move the result over `path` in one rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -18,6 +33,7 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     tmp = Path(name)
     try:
         write(tmp)
+        os.chmod(tmp, _file_mode())
         with open(tmp, "rb+") as stream:
             os.fsync(stream.fileno())
         os.replace(tmp, path)

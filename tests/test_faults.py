@@ -98,3 +98,103 @@ def test_an_article_over_the_size_limit_is_skipped_with_the_setting_to_change(en
     assert result.returncode == 0, result.stderr
     assert b"big.txt is 12,000 characters" in result.stderr and b"NEWSBOT_MAX_ARTICLE_CHARS" in result.stderr
     assert b"embedding 000_630a647b04b832ad.txt (1/1)" in result.stderr  # progress, without a terminal
+
+
+# --- the index ---------------------------------------------------------------------
+@pytest.fixture
+def built(env, tmp_path) -> dict[str, str]:
+    """An environment with its own, freshly built index."""
+    local = _local(env, tmp_path)
+    assert run_newsbot(["index"], local).returncode == 0
+    return local
+
+
+def _generation(local: dict[str, str]):
+    from pathlib import Path
+
+    index = Path(local["NEWSBOT_INDEX_DIR"])
+    return index / json.loads((index / "manifest.json").read_text())["generation"]
+
+
+@pytest.mark.parametrize("store", ["chunks", "sentences", "terms"])
+def test_a_damaged_index_file_is_found_on_load_and_rebuilt(built, store):
+    path = _generation(built) / f"{store}.faiss"
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+    path.write_bytes(bytes(data))
+    result = run_newsbot(["ask", "--json", "Who sent troops to Kazakhstan?"], built)
+    assert result.returncode == 0, result.stderr
+    assert b"has changed since it was written" in result.stderr and b"Rebuilding" in result.stderr
+    assert json.loads(result.stdout)["answerable"] is True
+
+
+def test_files_the_bot_writes_are_readable_by_others_under_the_usual_umask(built):
+    from pathlib import Path
+
+    index = Path(built["NEWSBOT_INDEX_DIR"])
+    modes = {p.name: p.stat().st_mode & 0o777 for p in [index / "manifest.json", *_generation(built).iterdir()]}
+    assert set(modes.values()) == {0o644}, modes
+
+
+def test_ask_answers_from_the_last_index_while_another_process_builds(built, tmp_path):
+    import subprocess
+    import time
+    from pathlib import Path
+
+    index = Path(built["NEWSBOT_INDEX_DIR"])
+    (Path(built["NEWSBOT_SEEDS_DIR"]) / "001_new.txt").write_text(
+        " date 2023-03 Folketinget vedtog tirsdag en ny lov om vindmøller.\n\n/dpa/\n", encoding="utf-8"
+    )
+    holder = subprocess.Popen(["flock", str(index / ".lock"), "sleep", "60"])
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        result = run_newsbot(["ask", "--json", "Who sent troops to Kazakhstan?"], built, timeout=60)
+        took = time.monotonic() - started
+    finally:
+        holder.kill()
+    assert result.returncode == 0 and json.loads(result.stdout)["answerable"] is True
+    assert b"Another process is updating the index" in result.stderr
+    assert took < 30  # it did not wait for the 60 s lock
+
+
+def _read_only(folder, command: list[str], env: dict[str, str]):
+    """`newsbot command` with `folder` mounted read-only in a private mount namespace."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        pytest.skip("needs unshare -m (root, or user namespaces) for a read-only mount")
+    script = f'mount --bind -o ro "{folder}" "{folder}" && exec "{sys.executable}" -m bot "$@"'
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", *command], capture_output=True, env=env, timeout=120, cwd=ROOT
+    )
+
+
+def test_a_read_only_index_folder_is_answered_from(built):
+    result = _read_only(built["NEWSBOT_INDEX_DIR"], ["ask", "--json", "Who sent troops to Kazakhstan?"], built)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["answerable"] is True and b"Traceback" not in result.stderr
+
+
+def test_a_read_only_index_folder_with_changed_seeds_says_it_answers_from_the_old_index(built):
+    from pathlib import Path
+
+    (Path(built["NEWSBOT_SEEDS_DIR"]) / "001_new.txt").write_text(
+        " date 2023-03 Folketinget vedtog tirsdag en ny lov om vindmøller.\n\n/dpa/\n", encoding="utf-8"
+    )
+    result = _read_only(built["NEWSBOT_INDEX_DIR"], ["ask", "--json", "Who sent troops to Kazakhstan?"], built)
+    assert result.returncode == 0, result.stderr
+    assert b"can't be written" in result.stderr and b"without the latest changes" in result.stderr
+
+
+def test_ingest_into_a_read_only_seeds_folder_says_so(built, tmp_path):
+    article = tmp_path / "002_other.txt"
+    article.write_text(" date 2023-03 Loven træder i kraft 1. juli.\n\n/dpa/\n", encoding="utf-8")
+    result = _read_only(built["NEWSBOT_SEEDS_DIR"], ["ingest", str(article)], built)
+    assert result.returncode == 2 and b"Traceback" not in result.stderr
+    assert b"NEWSBOT_SEEDS_DIR is writable" in result.stderr

@@ -7,6 +7,7 @@ change of backend rebuilds the index like a change of embedding model does.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from pathlib import Path
@@ -33,6 +34,16 @@ class StoreBackend(Protocol):
     def load(self, index_dir: Path, generation: str, store: str, embeddings: NewsbotEmbeddings): ...
     def persist(self, index: NewsIndex, index_dir: Path) -> str: ...
     def drop_except(self, index_dir: Path, live: str) -> None: ...
+    def checksums(self, index_dir: Path, generation: str) -> dict[str, list]: ...
+
+
+def file_checksum(path: Path) -> list:
+    """[size, sha256] of a file, as the manifest records it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(1 << 20):
+            digest.update(block)
+    return [path.stat().st_size, digest.hexdigest()]
 
 
 class FaissBackend:
@@ -56,6 +67,11 @@ class FaissBackend:
         for old in index_dir.glob("gen-*"):
             if old.name != live:
                 shutil.rmtree(old, ignore_errors=True)
+
+    def checksums(self, index_dir: Path, generation: str) -> dict[str, list]:
+        """Every file of the generation, so that a damaged one is found on load, not in an answer."""
+        folder = index_dir / generation
+        return {f"{generation}/{path.name}": file_checksum(path) for path in sorted(folder.iterdir())}
 
 
 class MilvusBackend:
@@ -94,6 +110,9 @@ class MilvusBackend:
         for name in client.list_collections():
             if name.startswith(f"{self.prefix}_gen_") and name not in keep:
                 client.drop_collection(name)
+
+    def checksums(self, index_dir: Path, generation: str) -> dict[str, list]:
+        return {}  # Milvus keeps its own data whole
 
 
 def store_backend(kind: str, milvus_uri: str, index_dir: Path) -> StoreBackend:

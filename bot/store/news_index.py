@@ -28,9 +28,9 @@ from bot.embeddings.base import NewsbotEmbeddings
 from bot.errors import IndexCorrupt, InputError
 from bot.files import write_json_atomically
 from bot.lang import content_terms
-from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
+from bot.store.backends import STORES, FaissBackend, StoreBackend, file_checksum, new_generation
 
-MANIFEST_VERSION = 4
+MANIFEST_VERSION = 5
 Notify = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -120,7 +120,19 @@ def _read_manifest(index_dir: Path) -> dict | None:
         raise IndexCorrupt(f"The index manifest {path} can't be read ({type(error).__name__}).") from error
 
 
+def _verify(index_dir: Path, manifest: dict) -> None:
+    """The generation's files are the ones the manifest recorded: same size and sha256."""
+    for name, (size, sha256) in manifest.get("files", {}).items():
+        path = index_dir / name
+        try:
+            if path.stat().st_size != size or file_checksum(path)[1] != sha256:
+                raise IndexCorrupt(f"The index file {path} has changed since it was written (damaged?).")
+        except OSError as error:
+            raise IndexCorrupt(f"The index file {path} can't be read ({error.strerror}).") from error
+
+
 def _load(index_dir: Path, manifest: dict, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> NewsIndex:
+    _verify(index_dir, manifest)
     generation = manifest["generation"]
     stores = [backend.load(index_dir, generation, name, embeddings) for name in STORES]
     if any(store.dimension != embeddings.dimension for store in stores):
@@ -129,12 +141,52 @@ def _load(index_dir: Path, manifest: dict, embeddings: NewsbotEmbeddings, backen
     return NewsIndex(embeddings, chunks, sentences, terms, articles=manifest["articles"], generation=generation)
 
 
+def _usable(
+    index_dir: Path, embeddings: NewsbotEmbeddings, backend: StoreBackend, notify: Notify, quiet: bool = False
+) -> NewsIndex | None:
+    """The last complete generation, if there is one built with this model and store; read without
+    the build lock, so a reader never waits for a builder nor needs write access. A generation
+    dropped by a builder while it is read is read again from the new manifest."""
+    for attempt in range(2):
+        try:
+            manifest = _read_manifest(index_dir)
+            if manifest is None:
+                return None
+            if manifest.get("embedding_model") != embeddings.model_id:
+                if not quiet:
+                    notify(
+                        f"The index was built with {manifest.get('embedding_model')}, not {embeddings.model_id}; rebuilding it."
+                    )
+                return None
+            if manifest.get("vector_store") != backend.name:
+                if not quiet:
+                    notify(f"The index is stored in {manifest.get('vector_store')}, not {backend.name}; rebuilding it.")
+                return None
+            return _load(index_dir, manifest, embeddings, backend)
+        except IndexCorrupt as error:
+            if attempt and not quiet:
+                notify(f"{error} Rebuilding it.")
+    return None
+
+
+def _current(index: NewsIndex, articles: dict[str, Article]) -> bool:
+    """Whether the index holds exactly these articles, as they are now."""
+    return index.articles.keys() == articles.keys() and all(
+        meta["sha256"] == articles[doc_id].content_hash for doc_id, meta in index.articles.items()
+    )
+
+
 @contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
-    """One builder at a time (a Telegram worker and a CLI call may start together)."""
+def _build_lock(index_dir: Path, wait: Callable[[], None]) -> Iterator[None]:
+    """One builder at a time (a Telegram worker and a CLI call may start together); `wait` is
+    called once when another process holds the lock. Raises OSError when the folder isn't writable."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(index_dir / ".lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            wait()
+            fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -155,9 +207,14 @@ def _commit(index_dir: Path, index: NewsIndex, embeddings: NewsbotEmbeddings, ba
             "generation": generation,
             "articles": index.articles,
             "counts": {name: len(getattr(index, name)) for name in STORES},
+            "files": backend.checksums(index_dir, generation),
         },
     )
     backend.drop_except(index_dir, generation)
+
+
+class _Busy(Exception):
+    """Another process holds the build lock and a complete generation can be answered from."""
 
 
 def open_index(
@@ -171,47 +228,79 @@ def open_index(
     backend: StoreBackend | None = None,
     max_article_chars: int = MAX_ARTICLE_CHARS,
 ) -> tuple[NewsIndex, BuildReport]:
-    """The index for the seeds folder: loaded if current, updated if seeds changed, rebuilt if needed."""
+    """The index for the seeds folder: loaded if current, updated if seeds changed, rebuilt if needed.
+
+    Loading takes no lock and needs no write access. When the seeds changed but the index can't
+    be updated now — another process is building it, or the folder is read-only — the last
+    complete generation is answered from, and `notify` says so."""
     backend = backend or FaissBackend()
     started = time.perf_counter()
     articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars)}
     report = BuildReport()
-    with _build_lock(index_dir):
-        index: NewsIndex | None = None
-        if not rebuild:
-            try:
-                manifest = _read_manifest(index_dir)
-                if manifest and manifest.get("embedding_model") != embeddings.model_id:
-                    notify(
-                        f"The index was built with {manifest.get('embedding_model')}, not {embeddings.model_id}; rebuilding it."
-                    )
-                elif manifest and manifest.get("vector_store") != backend.name:
-                    notify(f"The index is stored in {manifest.get('vector_store')}, not {backend.name}; rebuilding it.")
-                elif manifest:
-                    index = _load(index_dir, manifest, embeddings, backend)
-            except IndexCorrupt as error:
-                notify(f"{error} Rebuilding it.")
-        if index is None:
-            index = NewsIndex.empty(embeddings, backend)
-            report.action = "built"
-        stale = [
-            d for d, meta in index.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash
-        ]
-        fresh = [d for d in articles if d not in index.articles or d in stale]
-        for doc_id in stale:
-            index.remove_article(doc_id)
-        for done, doc_id in enumerate(fresh, start=1):
-            progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
-            index.add_article(articles[doc_id])
-            progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
-        if stale or fresh or report.action == "built":
-            if report.action == "loaded":
-                report.action = "updated"
-            _commit(index_dir, index, embeddings, backend)
-        report.added = fresh
-        report.removed = [d for d in stale if d not in articles]
+    index = None if rebuild else _usable(index_dir, embeddings, backend, notify, quiet=True)
+    if index is None or not _current(index, articles):
+        fallback: NewsIndex | None = index
+
+        def busy() -> None:
+            if fallback is not None:
+                raise _Busy
+            notify(f"Waiting for another process that is building the index in {index_dir} …")
+
+        try:
+            with _build_lock(index_dir, busy):
+                index = _update(index_dir, articles, embeddings, backend, rebuild, notify, progress, report)
+        except _Busy:
+            index = fallback
+            notify(
+                f"Another process is updating the index in {index_dir}; "
+                "answering from its last complete version until it is done."
+            )
+        except OSError as error:
+            if fallback is None:
+                raise InputError(
+                    f"Can't write the index folder {index_dir} ({error.strerror}); "
+                    "check NEWSBOT_INDEX_DIR and its permissions."
+                ) from error
+            index = fallback
+            notify(
+                f"The index folder {index_dir} can't be written ({error.strerror}); "
+                "answering from the index as it is, without the latest changes to the seeds folder."
+            )
+    assert index is not None  # built, or the fallback; else raised above
     report.chunks, report.sentences = len(index.chunks), len(index.sentences)
     report.seconds = time.perf_counter() - started
     if not len(index.chunks):
         raise InputError(f"The seeds folder {seeds_dir} holds no article text to index.")
     return index, report
+
+
+def _update(
+    index_dir: Path,
+    articles: dict[str, Article],
+    embeddings: NewsbotEmbeddings,
+    backend: StoreBackend,
+    rebuild: bool,
+    notify: Notify,
+    progress: Progress,
+    report: BuildReport,
+) -> NewsIndex:
+    """Under the build lock: the index brought in step with `articles` and committed."""
+    index = None if rebuild else _usable(index_dir, embeddings, backend, notify)
+    if index is None:
+        index = NewsIndex.empty(embeddings, backend)
+        report.action = "built"
+    stale = [d for d, meta in index.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash]
+    fresh = [d for d in articles if d not in index.articles or d in stale]
+    for doc_id in stale:
+        index.remove_article(doc_id)
+    for done, doc_id in enumerate(fresh, start=1):
+        progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
+        index.add_article(articles[doc_id])
+        progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
+    if stale or fresh or report.action == "built":
+        if report.action == "loaded":
+            report.action = "updated"
+        _commit(index_dir, index, embeddings, backend)
+    report.added = fresh
+    report.removed = [d for d in stale if d not in articles]
+    return index
