@@ -159,7 +159,7 @@ def test_ask_answers_from_the_last_index_while_another_process_builds(built, tmp
     assert took < 30  # it did not wait for the 60 s lock
 
 
-def _read_only(folder, command: list[str], env: dict[str, str]):
+def _read_only(folder, command: list[str], env: dict[str, str], stdin: bytes | None = None):
     """`newsbot command` with `folder` mounted read-only in a private mount namespace."""
     import shutil
     import subprocess
@@ -171,7 +171,12 @@ def _read_only(folder, command: list[str], env: dict[str, str]):
         pytest.skip("needs unshare -m (root, or user namespaces) for a read-only mount")
     script = f'mount --bind -o ro "{folder}" "{folder}" && exec "{sys.executable}" -m bot "$@"'
     return subprocess.run(
-        ["unshare", "-m", "sh", "-c", script, "sh", *command], capture_output=True, env=env, timeout=120, cwd=ROOT
+        ["unshare", "-m", "sh", "-c", script, "sh", *command],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
     )
 
 
@@ -198,3 +203,57 @@ def test_ingest_into_a_read_only_seeds_folder_says_so(built, tmp_path):
     result = _read_only(built["NEWSBOT_SEEDS_DIR"], ["ingest", str(article)], built)
     assert result.returncode == 2 and b"Traceback" not in result.stderr
     assert b"NEWSBOT_SEEDS_DIR is writable" in result.stderr
+
+
+# --- the data folder: history, briefings ------------------------------------------------
+def test_a_damaged_history_file_is_kept_aside_and_chat_answers(env, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "conversations.sqlite3").write_bytes(bytes(range(256)) * 32)
+    result = run_newsbot(["chat"], {**env, "NEWSBOT_DATA_DIR": str(data)}, stdin=b"Who sent troops to Kazakhstan?\n")
+    assert result.returncode == 0, result.stderr
+    assert "tropper" in result.stdout.decode() and b"Traceback" not in result.stderr
+    assert b"kept it as conversations.sqlite3.damaged-" in result.stderr
+    assert len(list(data.glob("conversations.sqlite3.damaged-*"))) == 1
+
+
+def test_a_history_file_deleted_while_chatting_is_started_anew(env, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    data = tmp_path / "data"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**env, "NEWSBOT_DATA_DIR": str(data)},
+        cwd=ROOT,
+    )
+    assert process.stdin and process.stdout
+    process.stdin.write(b"Who sent troops to Kazakhstan?\n")
+    process.stdin.flush()
+    while b"[1]" not in process.stdout.readline():  # the first answer is out
+        pass
+    (data / "conversations.sqlite3").unlink()
+    out, err = process.communicate(b"Hvornaar faldt regeringen?\n", timeout=120)
+    assert process.returncode == 0, err
+    assert b"was deleted or replaced; starting a new one" in err
+    import sqlite3
+
+    turns = sqlite3.connect(data / "conversations.sqlite3").execute("SELECT question FROM turns").fetchall()
+    assert turns == [("Hvornaar faldt regeringen?",)]
+
+
+def test_a_read_only_data_folder_still_gets_answers(env, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    local = {**env, "NEWSBOT_DATA_DIR": str(data)}
+    chat = _read_only(data, ["chat"], local, stdin=b"Who sent troops to Kazakhstan?\n")
+    assert chat.returncode == 0 and "tropper" in chat.stdout.decode() and b"Traceback" not in chat.stderr
+    assert b"kept in memory" in chat.stderr
+    brief = _read_only(data, ["brief", "--lang", "en"], local)
+    assert brief.returncode == 0 and "[1]" in brief.stdout.decode() and b"Traceback" not in brief.stderr
+    assert b"it is written anew each time" in brief.stderr

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 from bot.documents import Article
 from bot.files import write_json_atomically
 from bot.types import Briefing, Lang
+
+logger = logging.getLogger(__name__)
 
 
 def cache_key(articles: dict[str, str], language: Lang, backend: str) -> str:
@@ -34,4 +37,8 @@ def cached_briefing(data_dir: Path, key: str) -> Briefing | None:
 
 
 def store_briefing(data_dir: Path, key: str, briefing: Briefing) -> None:
-    write_json_atomically(cache_path(data_dir, key), briefing.to_json())
+    """Cache the briefing; a folder that can't be written costs the next call time, nothing else."""
+    try:
+        write_json_atomically(cache_path(data_dir, key), briefing.to_json())
+    except OSError as error:
+        logger.warning("Can't cache the briefing in %s (%s); it is written anew each time.", data_dir, error.strerror)

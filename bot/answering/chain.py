@@ -67,7 +67,7 @@ class Draft:
 
 def check_question(text: str, limit: int, language: Lang = "en") -> str:
     """The question, trimmed; raises InputError (in the question's language) when it is empty or too long."""
-    cleaned = " ".join(text.split())
+    cleaned = " ".join(text.replace("\ufeff", " ").split())  # a byte-order mark pasted or piped in is no text
     if not cleaned:
         raise InputError(reply("empty_question", language))
     if len(cleaned) > limit:
@@ -198,7 +198,7 @@ class Answerer:
         if isinstance(question, str):
             question = Question(question)
         draft = self._draft(question)
-        refusal = screen(draft.text, draft.language, self._in_archive)
+        refusal = screen(draft.text, draft.language, self._in_archive, draft.question.context)
         if refusal is not None:
             return self._refused(draft, refusal)
         query = self._query(draft)

@@ -53,17 +53,17 @@ def about_the_bot(text: str) -> bool:
     return any(phrase in lowered for phrase in load_json("about_the_bot")["phrases"])
 
 
-def screen(text: str, language: Lang, in_archive: Callable[[str], bool]) -> Refusal | None:
+def screen(text: str, language: Lang, in_archive: Callable[[str], bool], context: str = "") -> Refusal | None:
     """None when `text` is worth searching; else why not. `in_archive` says whether a word occurs
-    in the indexed articles."""
+    in the indexed articles; `context` is the earlier question a follow-up ("Hvornår?") leans on."""
     foreign = foreign_language(text)
     if foreign:
         return Refusal("other_language", foreign)
-    terms = content_terms(text, language)
-    if not terms:
-        return Refusal("no_content")
     if about_the_bot(text):
         return Refusal("about_the_bot")
+    terms = content_terms(f"{context} {text}", language)
+    if not terms:
+        return Refusal("no_content")
     known = (
         t.is_number or t.is_name or in_archive(t.lower) or is_known_word(t.lower) or is_known_word(t.stem)
         for t in terms

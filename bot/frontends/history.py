@@ -2,69 +2,158 @@
 chat or thread, in SQLite under NEWSBOT_DATA_DIR (one file, WAL mode, bounded per conversation).
 
 Keys name a conversation: `telegram:<chat>`, `slack:<channel>:<thread_ts>`, `terminal`.
+
+History is a convenience, never a reason not to answer: a damaged file is kept aside (renamed)
+and a fresh one started; a file deleted while running is started anew; a folder that can't be
+written keeps the history in memory. Each of these is said once, in the log.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from bot.types import Lang
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (key TEXT NOT NULL, at REAL NOT NULL, question TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS turns_by_key ON turns (key, at);
 CREATE TABLE IF NOT EXISTS chats (key TEXT PRIMARY KEY, language TEXT);
 """
+IN_MEMORY = ":memory:"
 
 
 class History:
     """Thread-safe; every write is its own transaction, so a crash loses at most the last turn."""
 
     def __init__(self, path: Path, turns: int = 6) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.turns = max(1, turns)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
+        self._warned: set[str] = set()
+        self._db, self._inode = self._open()
 
+    # --- opening, and what can go wrong with the file ------------------------------
+    def _open(self) -> tuple[sqlite3.Connection, int | None]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return self._connect(str(self.path)), self.path.stat().st_ino
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError) or not self.path.exists():
+                return self._in_memory(error)
+            aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            try:
+                self.path.rename(aside)
+            except OSError as rename_error:
+                return self._in_memory(rename_error)
+            logger.warning(
+                "The chat history %s can't be read (%s); kept it as %s and started a new one.",
+                self.path,
+                error,
+                aside.name,
+            )
+            return self._open()
+        except OSError as error:
+            return self._in_memory(error)
+
+    def _in_memory(self, error: Exception) -> tuple[sqlite3.Connection, None]:
+        logger.warning(
+            "Can't keep the chat history in %s (%s); it is kept in memory until the bot stops.", self.path, error
+        )
+        return self._connect(IN_MEMORY), None
+
+    @staticmethod
+    def _connect(where: str) -> sqlite3.Connection:
+        db = sqlite3.connect(where, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout=5000")
+            if where != IN_MEMORY:
+                db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _reopen_if_deleted(self) -> None:
+        """A history file deleted (or replaced) under a running bot would swallow every later turn."""
+        if self._inode is None:
+            return
+        try:
+            inode: int | None = self.path.stat().st_ino
+        except OSError:
+            inode = None
+        if inode != self._inode:
+            logger.warning("The chat history %s was deleted or replaced; starting a new one.", self.path)
+            self._db.close()
+            self._db, self._inode = self._open()
+
+    def _run(self, what: str, action: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """Run one statement group; a failure is logged once per kind and `default` returned."""
+        with self._lock:
+            try:
+                self._reopen_if_deleted()
+                return action(self._db)
+            except sqlite3.Error as error:
+                if what not in self._warned:
+                    self._warned.add(what)
+                    logger.warning(
+                        "Can't %s in the chat history %s (%s); answering without it.", what, self.path, error
+                    )
+                return default
+
+    # --- the conversation's memory ------------------------------------------------
     def previous(self, key: str) -> str:
         """The last question of the conversation, or ""."""
-        with self._lock:
-            row = self._db.execute(
+        row = self._run(
+            "read",
+            lambda db: db.execute(
                 "SELECT question FROM turns WHERE key = ? ORDER BY at DESC LIMIT 1", (key,)
-            ).fetchone()
+            ).fetchone(),
+            None,
+        )
         return row[0] if row else ""
 
     def add(self, key: str, question: str) -> None:
-        with self._lock, self._db:
-            self._db.execute("BEGIN")
-            self._db.execute("INSERT INTO turns (key, at, question) VALUES (?, ?, ?)", (key, time.time(), question))
-            self._db.execute(
-                "DELETE FROM turns WHERE key = ? AND at NOT IN (SELECT at FROM turns WHERE key = ? ORDER BY at DESC LIMIT ?)",
-                (key, key, self.turns),
-            )
+        def add(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN")
+                db.execute("INSERT INTO turns (key, at, question) VALUES (?, ?, ?)", (key, time.time(), question))
+                db.execute(
+                    "DELETE FROM turns WHERE key = ? AND at NOT IN "
+                    "(SELECT at FROM turns WHERE key = ? ORDER BY at DESC LIMIT ?)",
+                    (key, key, self.turns),
+                )
+
+        self._run("write", add, None)
 
     def clear(self, key: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM turns WHERE key = ?", (key,))
+        self._run("write", lambda db: db.execute("DELETE FROM turns WHERE key = ?", (key,)), None)
 
     def language(self, key: str) -> Lang | None:
-        with self._lock:
-            row = self._db.execute("SELECT language FROM chats WHERE key = ?", (key,)).fetchone()
+        row = self._run(
+            "read", lambda db: db.execute("SELECT language FROM chats WHERE key = ?", (key,)).fetchone(), None
+        )
         return row[0] if row and row[0] in ("da", "en") else None
 
     def set_language(self, key: str, language: Lang | None) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO chats (key, language) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET language = excluded.language",
+        self._run(
+            "write",
+            lambda db: db.execute(
+                "INSERT INTO chats (key, language) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET language = excluded.language",
                 (key, language),
-            )
+            ),
+            None,
+        )
 
     def close(self) -> None:
         with self._lock:

