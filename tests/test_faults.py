@@ -238,7 +238,7 @@ def test_a_history_file_deleted_while_chatting_is_started_anew(env, tmp_path):
     while b"[1]" not in process.stdout.readline():  # the first answer is out
         pass
     (data / "conversations.sqlite3").unlink()
-    out, err = process.communicate(b"Hvornaar faldt regeringen?\n", timeout=120)
+    _, err = process.communicate(b"Hvornaar faldt regeringen?\n", timeout=120)
     assert process.returncode == 0, err
     assert b"was deleted or replaced; starting a new one" in err
     import sqlite3
