@@ -171,3 +171,48 @@ def test_missing_slack_settings_are_one_clear_line(settings):
 
     result = run_newsbot(["slack"], newsbot_env(settings))
     assert result.returncode == 2 and b"SLACK_BOT_TOKEN" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_malformed_and_oversized_requests_get_a_status_and_no_traceback(slack, settings, answerer):
+    import urllib.error
+    import urllib.request
+
+    process, url = start_slack_bot(settings, slack)
+
+    def post(body: bytes, content_type: str, **headers: str) -> int:
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type, **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    try:
+        for body in (b"{bad", b"[1,2]", b'"x"'):
+            assert post(body, JSON) == 401
+        assert post(b"payload=%7Bbad", FORM) == 401
+        assert post(b"{}", JSON, **{"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"}) == 401
+        assert post_signed(url, b"{bad", SECRET, JSON)[0] == 400  # signed, but not a Slack payload
+        message = slack.user_message("C0NEWS", f"<@{slack.bot_user}> " + "x" * (2 << 20))
+        assert post_signed(url, slack.mention_event(message), SECRET, JSON)[0] == 413
+        mention(slack, url, "Who sent troops to Kazakhstan?")  # and the app still answers
+        assert slack.wait_for(lambda: slack.calls_to("chat.postMessage"))
+    finally:
+        stop(process)
+    log = process.stdout.read().decode() if process.stdout else ""
+    assert "Traceback" not in log
+
+
+def test_a_port_in_use_is_one_line(settings, slack):
+    import socket
+
+    from tests.conftest import run_newsbot
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = newsbot_env(settings, SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.base_url)
+        result = run_newsbot(["slack", "--port", str(port)], env)
+    assert result.returncode == 2 and b"Traceback" not in result.stderr
+    assert f"Can't listen on 127.0.0.1:{port}".encode() in result.stderr

@@ -9,15 +9,19 @@ we already took is acknowledged and dropped. Works against any Web API at SLACK_
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -30,6 +34,8 @@ from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+# Slack caps a message at 40,000 characters; an event carrying one, with its blocks, stays far below.
+MAX_BODY_BYTES = 1 << 20
 
 
 class SeenEvents:
@@ -191,6 +197,37 @@ def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
     return app
 
 
+def build_web_app(app: AsyncApp, signing_secret: str) -> web.Application:
+    """The HTTP side: POST /slack/events on aiohttp, the request's signature checked on its raw
+    bytes before anything is parsed, and bodies over MAX_BODY_BYTES refused (413) unread."""
+    verifier = SignatureVerifier(signing_secret)
+
+    def signed(body: bytes, headers: Mapping[str, str]) -> bool:
+        try:
+            return verifier.is_valid_request(body, headers)
+        except ValueError:  # a timestamp header that isn't a number
+            return False
+
+    async def events(request: web.Request) -> web.Response:
+        body = await request.read()
+        if not signed(body, request.headers):
+            return web.Response(status=401, text="invalid signature")
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8"),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):  # signed, yet not a Slack payload
+            logger.warning("A signed Slack request whose body isn't a Slack payload; answered 400.")
+            return web.Response(status=400, text="not a Slack payload")
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+    web_app.add_routes([web.post("/slack/events", events)])
+    return web_app
+
+
 def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     """Serve the app over HTTP at /slack/events until stopped (SIGINT or SIGTERM)."""
     from bot.service import load_answerer, log_progress
@@ -198,5 +235,14 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     _require_credentials(settings)
     answerer, _ = load_answerer(settings, notify=logger.warning, progress=log_progress)
     app = build_app(settings, open_conversations(settings, answerer))
+    web_app = build_web_app(app, settings.slack_signing_secret)
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)
-    app.start(port=port, path="/slack/events", host=host)
+    try:
+        web.run_app(web_app, host=host, port=port, print=None)
+    except OSError as error:
+        if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        raise ConfigError(
+            f"Can't listen on {host}:{port} ({error.strerror}): another process may use the port; "
+            "choose another with --port, or --host."
+        ) from error
