@@ -27,10 +27,17 @@ EXIT_BAD_INPUT = 2
 def _settings() -> Settings:
     try:
         return Settings()
-    except ValidationError as error:  # every problem in one line
-        errors = error.errors()
-        detail = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in errors) or str(error)
-        raise click.ClickException(f"invalid configuration ({detail})") from None
+    except ValidationError as error:  # every problem in one line, named as it is set
+        detail = "; ".join(f"{_variable(e.get('loc', ()))}: {e.get('msg')}" for e in error.errors()) or str(error)
+        _fail(f"invalid configuration: {detail}.")
+
+
+def _variable(location: tuple) -> str:
+    """The environment variable a settings field is read from ("index_dir" → NEWSBOT_INDEX_DIR)."""
+    name = str(location[0]) if location else "?"
+    field = Settings.model_fields.get(name)
+    alias = field.validation_alias if field else None
+    return alias if isinstance(alias, str) else f"NEWSBOT_{name.upper()}"
 
 
 def _fail(message: str) -> NoReturn:

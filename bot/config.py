@@ -46,6 +46,21 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 1")
         return value
 
+    @field_validator("allowed_users")
+    @classmethod
+    def _user_ids(cls, value: str) -> str:
+        parts = [part for part in value.replace(" ", "").split(",") if part]
+        if value.strip() != "*" and not all(part.lstrip("-").isdigit() for part in parts):
+            raise ValueError("must be Telegram user ids separated by commas (e.g. 12345,67890), or * for everyone")
+        return value
+
+    @field_validator("seeds_dir", "index_dir", "data_dir")
+    @classmethod
+    def _folder(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file, not a folder")
+        return value
+
     def allowed_user_ids(self) -> set[int] | None:
         """The Telegram user ids allowed to ask, or None for everyone."""
         raw = self.allowed_users.strip()

@@ -257,3 +257,29 @@ def test_a_read_only_data_folder_still_gets_answers(env, tmp_path):
     brief = _read_only(data, ["brief", "--lang", "en"], local)
     assert brief.returncode == 0 and "[1]" in brief.stdout.decode() and b"Traceback" not in brief.stderr
     assert b"it is written anew each time" in brief.stderr
+
+
+# --- configuration ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("NEWSBOT_ALLOWED_USERS", "abc", b"Telegram user ids"),
+        ("NEWSBOT_INDEX_DIR", "FILE", b"is a file, not a folder"),
+        ("NEWSBOT_DATA_DIR", "FILE", b"is a file, not a folder"),
+        ("NEWSBOT_RATE_LIMIT", "0", b"at least 1"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(env, tmp_path, variable, value, says):
+    if value == "FILE":
+        (tmp_path / "file").write_text("x")
+        value = str(tmp_path / "file")
+    for command in (["ask", "Who sent troops?"], ["telegram"]):
+        result = run_newsbot(command, {**env, variable: value, "TELEGRAM_BOT_TOKEN": "1:x"})
+        assert result.returncode == 2 and b"Traceback" not in result.stderr
+        assert variable.encode() in result.stderr and says in result.stderr
+
+
+def test_an_undated_article_is_listed_last_as_undated(env, tmp_path):
+    local = _local(env, tmp_path, ("zz_undated.txt", "Et udateret notat om vejret.\n".encode()))
+    lines = run_newsbot(["sources"], local).stdout.decode().splitlines()
+    assert lines[-1].startswith("undated") and "zz_undated" in lines[-1] and lines[0].startswith("2022")

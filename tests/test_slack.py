@@ -212,7 +212,9 @@ def test_a_port_in_use_is_one_line(settings, slack):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = newsbot_env(settings, SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.base_url)
+        env = newsbot_env(
+            settings, SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.base_url
+        )
         result = run_newsbot(["slack", "--port", str(port)], env)
     assert result.returncode == 2 and b"Traceback" not in result.stderr
     assert f"Can't listen on 127.0.0.1:{port}".encode() in result.stderr

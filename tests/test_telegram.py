@@ -337,3 +337,29 @@ def test_pieces_of_an_answer_full_of_ampersands_stay_under_the_limit_once_escape
     assert len(pieces) > 1 and all(utf16_length(p) <= 4096 for p in pieces)
     assert all(html_error(p) == "" for p in pieces)
     assert "".join(pieces).count("&amp;") == text.count("&")
+
+
+def test_an_unreachable_bot_api_is_retried_then_one_line(settings):
+    import socket
+
+    from tests.conftest import run_newsbot
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = newsbot_env(settings, TELEGRAM_BOT_TOKEN="123:TEST", TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot")
+    result = run_newsbot(["telegram"], env, timeout=120)
+    log = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in log
+    assert log.count("trying again") == 4 and "Can't reach the Telegram Bot API" in log
+
+
+def test_a_huge_message_is_refused_and_the_next_question_is_answered(server, bot):
+    huge = server.message("Who sent troops? " * 60_000, chat_id=5)  # about 1 MB
+    server.push(huge)
+    server.push(server.message("Please answer. " * 273, chat_id=7))  # Telegram's longest message, 4096 characters
+    server.push(server.message("Who sent troops to Kazakhstan?", chat_id=6))
+    refused = server.wait_for(lambda: replies(server, 5))[0]
+    answered = server.wait_for(lambda: replies(server, 6))[0]
+    assert "too long" in refused["text"] and "too long" in server.wait_for(lambda: replies(server, 7))[0]["text"]
+    assert "russisk-ledet" in answered["text"]

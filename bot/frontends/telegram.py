@@ -6,6 +6,7 @@ Bot API server at TELEGRAM_API_BASE_URL (a self-hosted one, or the tests' local 
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import secrets
@@ -13,6 +14,7 @@ import uuid
 from typing import cast
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -23,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -47,6 +49,7 @@ from bot.texts import message, reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
+STARTUP_ATTEMPTS = 5  # waits of 1, 2, 4 and 8 s between them: a Bot API restarting comes back in that time
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
@@ -335,16 +338,44 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
     return application
 
 
+async def reach_bot_api(bot: Bot, url: str, attempts: int = STARTUP_ATTEMPTS) -> None:
+    """Check the token and the connection before serving: retry a network failure with backoff,
+    then give up with one line saying what to check."""
+    delay = 1.0
+    for attempt in range(1, attempts + 1):
+        try:
+            async with bot:  # initialize() asks getMe
+                return
+        except InvalidToken as error:
+            raise ConfigError(
+                f"The Bot API at {url} rejects TELEGRAM_BOT_TOKEN ({error.message}); check the token from @BotFather."
+            ) from None
+        except NetworkError as error:
+            if attempt == attempts:
+                raise ConfigError(
+                    f"Can't reach the Telegram Bot API at {url} ({error.message}, {attempts} attempts); "
+                    "check the network and TELEGRAM_API_BASE_URL."
+                ) from None
+            logger.warning(
+                "The Telegram Bot API at %s can't be reached (%s); trying again in %.0f s.", url, error, delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, 30.0)
+
+
 def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8443) -> None:
     """Start the bot with long polling, or webhook mode when `webhook_url` is given."""
     from bot.service import load_answerer, log_progress
 
     _require_token(settings)
-    if settings.allowed_user_ids() is None:
-        logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot.")
+    if not settings.allowed_users.strip():
+        logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot (set it to * to say so).")
     answerer, _ = load_answerer(settings, notify=logger.warning, progress=log_progress)
     conversations = open_conversations(settings, answerer)
     application = build_application(settings, conversations)
+    loop = asyncio.new_event_loop()  # left current: run_polling and run_webhook go on in it
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(reach_bot_api(application.bot, settings.telegram_api_base_url))
     if webhook_url:
         secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
         path = webhook_url.rstrip("/").rsplit("/", 1)[-1] if "/" in webhook_url.split("://", 1)[-1] else "telegram"
