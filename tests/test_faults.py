@@ -280,6 +280,6 @@ def test_a_bad_setting_is_one_line_naming_the_variable(env, tmp_path, variable, 
 
 
 def test_an_undated_article_is_listed_last_as_undated(env, tmp_path):
-    local = _local(env, tmp_path, ("zz_undated.txt", "Et udateret notat om vejret.\n".encode()))
+    local = _local(env, tmp_path, ("zz_undated.txt", b"Et udateret notat om vejret.\n"))
     lines = run_newsbot(["sources"], local).stdout.decode().splitlines()
     assert lines[-1].startswith("undated") and "zz_undated" in lines[-1] and lines[0].startswith("2022")
