@@ -131,7 +131,10 @@ MUTATIONS = [
 
 def repository_files() -> list[str]:
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     ).stdout.decode()
     return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
 
@@ -191,14 +194,20 @@ def main() -> int:
             capture_output=True,
         )
         if not imported.stdout.decode().startswith(str(copy)):
-            print(f"mutations: the copy's bot package is not the one imported ({imported.stdout.decode().strip()})", file=sys.stderr)
+            print(
+                f"mutations: the copy's bot package is not the one imported ({imported.stdout.decode().strip()})",
+                file=sys.stderr,
+            )
             return 2
         if not args.no_baseline:
             tests = list(dict.fromkeys(t for m in chosen for t in m.tests))
             code, output, seconds = run_tests(copy, tests)
             if code != 0:
                 print(output[-4000:])
-                print(f"mutations: the tests fail on the unchanged code ({seconds:.0f} s); nothing to compare against", file=sys.stderr)
+                print(
+                    f"mutations: the tests fail on the unchanged code ({seconds:.0f} s); nothing to compare against",
+                    file=sys.stderr,
+                )
                 return 2
             print(f"unchanged code: {len(tests)} test selections pass ({seconds:.0f} s)\n")
         survived: list[str] = []

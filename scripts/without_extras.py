@@ -50,7 +50,12 @@ def main(arguments: list[str]) -> int:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (folder, env.get("PYTHONPATH", "")) if p)
         check = subprocess.run(
-            [sys.executable, "-c", "import importlib.util as u, sys; sys.exit(any(u.find_spec(n) for n in sys.argv[1:]))", *HIDDEN],
+            [
+                sys.executable,
+                "-c",
+                "import importlib.util as u, sys; sys.exit(any(u.find_spec(n) for n in sys.argv[1:]))",
+                *HIDDEN,
+            ],
             env=env,
         )
         if check.returncode != 0:

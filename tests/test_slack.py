@@ -218,3 +218,12 @@ def test_a_port_in_use_is_one_line(settings, slack):
         result = run_newsbot(["slack", "--port", str(port)], env)
     assert result.returncode == 2 and b"Traceback" not in result.stderr
     assert f"Can't listen on 127.0.0.1:{port}".encode() in result.stderr
+
+
+def test_a_huge_mention_is_refused_and_the_next_is_answered(slack, bot):
+    huge = slack.user_message("C0NEWS", f"<@{slack.bot_user}> " + "Who sent troops? " * 18_000)  # ~300 KB
+    assert post_signed(bot, slack.mention_event(huge), SECRET, JSON)[0] == 200
+    question = mention(slack, bot, "Who sent troops to Kazakhstan?")
+    refused = slack.wait_for(lambda: slack.thread_replies("C0NEWS", huge["ts"]))[0]
+    answered = slack.wait_for(lambda: slack.thread_replies("C0NEWS", question["ts"]))[0]
+    assert "too long" in refused["text"] and "russisk-ledet" in answered["text"]

@@ -1,0 +1,127 @@
+"""Timings of the fault cases, as a table: `ask` while another process holds or uses the index's
+build lock, and a Telegram bot's reply to a 4096-character message sent right after a 1 MB one.
+
+    python scripts/fault_timings.py [--rounds N]
+
+Runs the real processes against temporary folders and the local Bot API server; run it on a
+quiet machine (two cores shared with anything else measure the contention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.testing.fake_telegram import FakeTelegram  # noqa: E402
+
+SEED = ROOT / "seeds" / "000_630a647b04b832ad.txt"
+CORPUS = ROOT / "tests" / "corpus" / "articles"
+
+
+def environment(folder: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_", "SLACK_"))}
+    return env | {
+        "NEWSBOT_SEEDS_DIR": str(folder / "seeds"),
+        "NEWSBOT_INDEX_DIR": str(folder / "index"),
+        "NEWSBOT_DATA_DIR": str(folder / "data"),
+        "NEWSBOT_LLM": "extractive",
+    }
+
+
+def newsbot(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=ROOT, capture_output=True, **kwargs)
+
+
+def timed_asks(env: dict[str, str], rounds: int) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        result = newsbot(["ask", "Who sent troops to Kazakhstan?"], env, timeout=600)
+        assert result.returncode == 0, result.stderr
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def ask_during_rebuild(rounds: int) -> list[tuple[str, list[float]]]:
+    folder = Path(tempfile.mkdtemp(prefix="newsbot-faults-"))
+    try:
+        (folder / "seeds").mkdir()
+        shutil.copy(SEED, folder / "seeds")
+        env = environment(folder)
+        assert newsbot(["index"], env).returncode == 0
+        rows = [("ask, index current", timed_asks(env, rounds))]
+        for article in sorted(CORPUS.glob("*.txt")):  # the seeds change: the index needs an update
+            shutil.copy(article, folder / "seeds")
+        holder = subprocess.Popen(["flock", str(folder / "index" / ".lock"), "sleep", "600"])
+        try:
+            time.sleep(0.5)
+            rows.append(("ask, lock held (idle)", timed_asks(env, rounds)))
+        finally:
+            holder.kill()
+            holder.wait()
+        builder = subprocess.Popen([sys.executable, "-m", "bot", "index"], env=env, cwd=ROOT, stderr=subprocess.PIPE)
+        time.sleep(3)  # it holds the lock and embeds
+        rows.append(("ask, while `index` embeds 12 articles", timed_asks(env, rounds)))
+        builder.wait()
+        return rows
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def telegram_after_huge(rounds: int) -> list[float]:
+    folder = Path(tempfile.mkdtemp(prefix="newsbot-faults-"))
+    server = FakeTelegram().start()
+    (folder / "seeds").mkdir()
+    shutil.copy(SEED, folder / "seeds")
+    env = environment(folder) | {"TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.base_url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    times = []
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=300)
+        for round_ in range(rounds):
+            server.push(server.message("Who sent troops? " * 60_000, chat_id=1000 + round_))
+            started = time.perf_counter()
+            server.push(server.message("Please answer. " * 273, chat_id=2000 + round_))
+            server.wait_for(
+                lambda r=round_: [p for p in server.calls_to("sendMessage") if int(p["chat_id"]) == 2000 + r]
+            )
+            times.append(time.perf_counter() - started)
+    finally:
+        process.terminate()
+        process.wait()
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    rounds = parser.parse_args().rounds
+    rows = ask_during_rebuild(rounds)
+    rows.append(("Telegram: 4096-char message after a 1 MB one", telegram_after_huge(4 * rounds)))
+    print(f"| case | n | p50 s | p95 s |\n|---|---|---|---|")
+    for name, times in rows:
+        ordered = sorted(times)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        print(f"| {name} | {len(times)} | {statistics.median(times):.2f} | {p95:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
