@@ -116,7 +116,7 @@ def main() -> None:
     rounds = parser.parse_args().rounds
     rows = ask_during_rebuild(rounds)
     rows.append(("Telegram: 4096-char message after a 1 MB one", telegram_after_huge(4 * rounds)))
-    print(f"| case | n | p50 s | p95 s |\n|---|---|---|---|")
+    print("| case | n | p50 s | p95 s |\n|---|---|---|---|")
     for name, times in rows:
         ordered = sorted(times)
         p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
