@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import sys
 import time
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
@@ -216,45 +214,46 @@ def index(rebuild: bool) -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--replace", is_flag=True, help="Replace an article of the same file name that holds other text.")
-def ingest(files: tuple[Path, ...], replace: bool) -> None:
-    """Copy article FILES into the seeds folder and update the index incrementally.
+@click.argument("sources", nargs=-1, metavar="PATH|URL...")
+@click.option("--replace", is_flag=True, help="Replace a seed file of the same name that holds another article.")
+@click.option("--remove", "removals", multiple=True, metavar="ID", help="Take an article out (its id, uri or file).")
+def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -> None:
+    """Add or update articles from files, folders and feeds, then update the index.
 
-    An article already in the seeds folder under the same name is left alone unless --replace is
-    given: the file name is the article's identity in the index.
+    A PATH may be an article in the seed format (.txt, .md), an IPTC ninjs JSON file, an RSS or
+    Atom feed, or a folder of them; a URL a feed or ninjs document. A ninjs or feed item is
+    stored under its identity (uri, or the item's id or link): a newer version replaces the old
+    one, the same version changes nothing. Running bots pick the changes up within seconds.
+
+    \b
+      newsbot ingest wire/story.json https://example.com/news.rss
+      newsbot ingest --remove urn:newsml:example.com:20220106:abc
     """
-    from bot.documents import ARTICLE_SUFFIXES, parse_article
-    from bot.files import write_atomically
+    from bot.archive import Archive
 
+    if not sources and not removals:
+        _fail("give articles, folders or feed URLs to ingest, or --remove ID.")
     settings = _settings()
-    try:
-        settings.seeds_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        _fail(f"can't create the seeds folder {settings.seeds_dir} ({error.strerror}); check NEWSBOT_SEEDS_DIR.")
-    for path in files:
-        if path.suffix not in ARTICLE_SUFFIXES:
-            _fail(f"{path}: only .txt and .md articles can be ingested.")
-        article = parse_article(path, settings.max_article_chars)  # validates before anything is copied
-        target = settings.seeds_dir / path.name
-        existed = target.exists() and target.resolve() != path.resolve()
-        if existed:
-            if target.read_bytes() == path.read_bytes():
-                click.echo(f"Unchanged: {path.name} is already in {settings.seeds_dir}.")
-                continue
-            if not replace:
-                _fail(
-                    f"{settings.seeds_dir} already holds another article named {path.name}; "
-                    "rename the file, or use --replace to replace that article."
-                )
+    archive = Archive(settings.seeds_dir, settings.max_article_chars)
+    failed = 0
+    for reference in removals:
         try:
-            write_atomically(target, partial(shutil.copyfile, path))
-        except OSError as error:
-            _fail(f"can't write {target} ({error.strerror}); check that NEWSBOT_SEEDS_DIR is writable.")
-        verb = "Replaced" if existed else "Added"
-        click.echo(f"{verb} {path.name} ({article.source}, {article.date}, {len(article.paragraphs)} paragraphs).")
-    _, report = _answerer(settings, composer=False)
-    click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")
+            click.echo(archive.remove(reference))
+        except NewsbotError as error:
+            failed += 1
+            _notify(str(error))
+    for reference in sources:
+        for outcome in archive.ingest(reference, replace=replace):
+            if outcome.ok:
+                click.echo(outcome.message)
+            else:
+                failed += 1
+                _notify(outcome.message)
+    if archive.changed:
+        _, report = _answerer(settings, composer=False)
+        click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")
+    if failed:
+        sys.exit(EXIT_BAD_INPUT)
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
     allowed_users: str = ""
     rate_limit: int = 10
     history_turns: int = 6
+    today: date | None = None  # what "i går" and "last week" count from; the clock's date when unset
+    watch_seconds: float = 2.0  # how often running bots look for changed articles; 0 turns it off
 
     telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL")

@@ -15,6 +15,7 @@ Plain .txt and .md files work too, with the metadata defaults below.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from bot.lang import detect_language
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
-ARTICLE_SUFFIXES = (".txt", ".md")
+ARTICLE_SUFFIXES = (".txt", ".md", ".json")  # .json: an IPTC ninjs document (`newsbot ingest` writes them)
 DEFAULT_SOURCE = "unknown"
 DEFAULT_DATE = "undated"
 MAX_CHUNK_CHARS = 1000
@@ -56,6 +57,8 @@ class Article:
     content_hash: str
     file_name: str = ""
     language: str = "da"  # detected once, here: what the quotes are written in
+    byline: str = ""
+    url: str = ""
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -101,6 +104,8 @@ def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
     if len(text) > max_chars:
         raise InputError(_too_long(path, len(text), max_chars, "characters"))
     text = _printable(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if path.suffix == ".json":
+        return ninjs_article(path, text, hashlib.sha256(raw).hexdigest())
     lines = text.split("\n")
     date, source = DEFAULT_DATE, DEFAULT_SOURCE
     header = _HEADER.match(lines[0]) if lines else None
@@ -132,6 +137,65 @@ def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
     )
 
 
+def html_paragraphs(markup: str) -> list[str]:
+    """The paragraphs of an HTML body, as text (scripts and styles dropped)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(markup, "html.parser")
+    for hidden in soup(["script", "style", "figure", "aside"]):
+        hidden.decompose()
+    blocks = soup.find_all(["p", "h1", "h2", "h3", "h4", "li", "blockquote"])
+    texts = [b.get_text(" ", strip=True) for b in blocks if not b.find_parent(["li", "blockquote"])]
+    return texts if any(texts) else [soup.get_text(" ", strip=True)]
+
+
+def _ninjs_date(document: dict) -> str:
+    """versioncreated (or firstcreated) to the minute, as "2022-01-06 14:05"; DEFAULT_DATE without one."""
+    stamp = str(document.get("versioncreated") or document.get("firstcreated") or "")
+    match = re.match(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}))?", stamp)
+    if not match:
+        return DEFAULT_DATE
+    return f"{match.group(1)} {match.group(2)}" if match.group(2) else match.group(1)
+
+
+def ninjs_article(path: Path, text: str, content_hash: str) -> Article:
+    """An article from an IPTC ninjs document (`uri`, `headline`, `body_text` or `body_html`, …)."""
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise InputError(f"Article {path} is not valid JSON ({error}).") from None
+    if not isinstance(document, dict):
+        raise InputError(f"Article {path} is not a ninjs object.")
+    if document.get("body_text"):
+        paragraphs = re.split(r"\n\s*\n", str(document["body_text"]))
+    else:
+        paragraphs = html_paragraphs(str(document.get("body_html") or ""))
+    paragraphs = [" ".join(p.split()) for p in paragraphs]
+    paragraphs = [p for p in paragraphs if any(c.isalnum() for c in p)]
+    if not any(c.isalpha() for p in paragraphs for c in p):
+        raise InputError(f"Article {path} has no text.")
+    headline = " ".join(str(document.get("headline") or "").split())
+    links = [link.get("href", "") for link in document.get("links") or [] if isinstance(link, dict)]
+    source = document.get("copyrightholder") or document.get("provider") or DEFAULT_SOURCE
+    if isinstance(source, dict):
+        source = source.get("name", DEFAULT_SOURCE)
+    return Article(
+        doc_id=path.stem,
+        source=str(source).strip().lower() or DEFAULT_SOURCE,
+        date=_ninjs_date(document),
+        title=headline or split_sentences(paragraphs[0])[0],
+        paragraphs=paragraphs,
+        content_hash=content_hash,
+        file_name=path.name,
+        language=detect_language(" ".join(paragraphs)[:2000], default="da"),
+        byline=str(document.get("byline") or ""),
+        url=next(
+            (link for link in links if link),
+            str(document.get("uri", "")) if "://" in str(document.get("uri", "")) else "",
+        ),
+    )
+
+
 def article_paths(seeds_dir: Path) -> list[Path]:
     """The article files in the seeds folder, sorted by name."""
     if not seeds_dir.is_dir():
@@ -141,7 +205,7 @@ def article_paths(seeds_dir: Path) -> list[Path]:
     paths = sorted(p for p in seeds_dir.iterdir() if p.suffix in ARTICLE_SUFFIXES and p.is_file())
     paths = [p for p in paths if p.name.lower() != "readme.md"]
     if not paths:
-        raise InputError(f"The seeds folder {seeds_dir} holds no articles (.txt or .md files).")
+        raise InputError(f"The seeds folder {seeds_dir} holds no articles (.txt, .md or ninjs .json files).")
     return paths
 
 

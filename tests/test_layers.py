@@ -13,7 +13,7 @@ BOT = ROOT / "bot"
 # An entry ending in "=" is that module alone (a package's __init__), not the modules below it.
 LAYERS: list[list[str]] = [
     ["bot=", "bot.types", "bot.errors", "bot.files", "bot.data", "bot.messages"],
-    ["bot.config", "bot.texts", "bot.lang", "bot.names", "bot.documents"],
+    ["bot.config", "bot.texts", "bot.lang", "bot.names", "bot.documents", "bot.feeds", "bot.archive"],
     ["bot.embeddings", "bot.store", "bot.generators"],
     ["bot.answering"],
     ["bot.service"],
@@ -24,7 +24,7 @@ LAYERS: list[list[str]] = [
 # Within the answering, the stages point one way too.
 ANSWERING: list[list[str]] = [
     ["bot.answering=", "bot.answering.thresholds", "bot.answering.retrieve"],
-    ["bot.answering.matching", "bot.answering.prompting", "bot.answering.screen"],
+    ["bot.answering.matching", "bot.answering.prompting", "bot.answering.screen", "bot.answering.when"],
     ["bot.answering.gate", "bot.answering.verify", "bot.answering.readers", "bot.answering.composers"],
     ["bot.answering.chain"],
     ["bot.answering.brief", "bot.answering.brief_cache"],

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import TypeVar
 
 from babel import Locale
@@ -22,9 +23,10 @@ from babel import Locale
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.readers import ClaimJudge, ReadingCheck
-from bot.answering.retrieve import MAX_CITATIONS, Retrieval, retrieve
+from bot.answering.retrieve import MAX_CITATIONS, Retrieval, newest_first, retrieve
 from bot.answering.screen import Refusal, screen
 from bot.answering.verify import AnswerVerifier, cited_numbers
+from bot.answering.when import TimeFilter, article_span, time_filter, within
 from bot.config import Settings
 from bot.errors import BackendUnavailable, InputError
 from bot.lang import detect_language
@@ -128,9 +130,9 @@ class Answerer:
                 return standalone
         return f"{context} {draft.text}"
 
-    def _retrieve(self, query: str) -> Retrieval:
+    def _retrieve(self, query: str, articles: set[str] | None = None) -> Retrieval:
         vector = self.index.embeddings.embed_questions([query])[0]
-        return retrieve(self.index, vector)
+        return retrieve(self.index, vector, articles)
 
     def _decide(self, query: str, language: Lang, retrieval: Retrieval) -> GateDecision:
         read_again = self._active_reader() is not None
@@ -201,10 +203,44 @@ class Answerer:
         refusal = screen(draft.text, draft.language, self._in_archive, draft.question.context)
         if refusal is not None:
             return self._refused(draft, refusal)
-        query = self._query(draft)
-        retrieval = draft.timed("retrieve", lambda: self._retrieve(query))
+        when = time_filter(draft.text, self.settings.today or date.today())
+        articles = self._articles_of(when)
+        if when is not None and when.strict and not articles:
+            return self._nothing_from(draft, when)
+        asked = replace(draft, text=when.rest) if when is not None and (articles or when.newest) else draft
+        query = self._query(asked)
+        retrieval = draft.timed("retrieve", lambda: self._retrieve(query, articles or None))
+        if when is not None and when.newest:
+            retrieval = newest_first(retrieval)
         decision = draft.timed("gate", lambda: self._decide(query, draft.language, retrieval))
         return self._compose(draft, retrieval, decision)
+
+    def _articles_of(self, when: TimeFilter | None) -> set[str]:
+        """The articles of the period a question asks about (none when it names no period)."""
+        if when is None or not when.period:
+            return set()
+        return {doc_id for doc_id, meta in self.index.articles.items() if within(meta["date"], when)}
+
+    def _nothing_from(self, draft: Draft, when: TimeFilter) -> Answer:
+        """A decline for a period the archive holds nothing from, naming the dates it covers."""
+        dates = sorted(m["date"] for m in self.index.articles.values() if article_span(m["date"]))
+        period = f"{when.start}" if when.start == when.end else f"{when.start} – {when.end}"
+        text = reply(
+            "nothing_from",
+            draft.language,
+            label=when.label,
+            period=period,
+            first=dates[0] if dates else "–",
+            last=dates[-1] if dates else "–",
+        )
+        return Answer(
+            question=draft.text,
+            language=draft.language,
+            answer=text,
+            answerable=False,
+            decision=f"no article from {period}",
+            timings_ms={"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - draft.started) * 1000},
+        )
 
     def quotes(self, question: str) -> list[Citation]:
         """The passages retrieval ranks best for a question, whatever the gate makes of them."""

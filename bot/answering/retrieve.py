@@ -13,6 +13,7 @@ import numpy as np
 from langchain_core.documents import Document
 
 from bot.answering.thresholds import THRESHOLDS
+from bot.documents import DEFAULT_DATE
 from bot.store.news_index import NewsIndex
 from bot.types import Sentence
 
@@ -135,10 +136,11 @@ def _passage(index: NewsIndex, sentence: Sentence, score: float, used: set[str])
     return Passage(group, score, sentence.score)
 
 
-def retrieve(index: NewsIndex, question_vector: np.ndarray) -> Retrieval:
-    """The best passages for the question vector, best first."""
-    chunk_hits = index.chunks.similarity_search_by_vector_with_score(question_vector, TOP_CHUNKS)
-    sentence_hits = index.sentences.similarity_search_by_vector_with_score(question_vector, TOP_SENTENCES)
+def retrieve(index: NewsIndex, question_vector: np.ndarray, articles: set[str] | None = None) -> Retrieval:
+    """The best passages for the question vector, best first; only from `articles` (doc ids) when given."""
+    only = {"doc_id": sorted(articles)} if articles is not None else None
+    chunk_hits = index.chunks.similarity_search_by_vector_with_score(question_vector, TOP_CHUNKS, only)
+    sentence_hits = index.sentences.similarity_search_by_vector_with_score(question_vector, TOP_SENTENCES, only)
     if not sentence_hits:
         return Retrieval([], 0.0)
     chunk_score = {doc.id: score for doc, score in chunk_hits}
@@ -160,3 +162,14 @@ def retrieve(index: NewsIndex, question_vector: np.ndarray) -> Retrieval:
             passages.append(_passage(index, sentence, score, used))
     baseline = float(np.median([similarity for _, similarity in sentence_hits]))
     return Retrieval(passages, baseline)
+
+
+def newest_first(retrieval: Retrieval) -> Retrieval:
+    """For "latest on …": among the passages about as good as the best, the newest article's first."""
+    if not retrieval.passages:
+        return retrieval
+    best = retrieval.passages[0].score
+    close = [p for p in retrieval.passages if p.score >= best - THRESHOLDS.other_article_score]
+    rest = [p for p in retrieval.passages if p.score < best - THRESHOLDS.other_article_score]
+    close.sort(key=lambda p: (p.lead.date != DEFAULT_DATE, p.lead.date), reverse=True)
+    return Retrieval(close + rest, retrieval.baseline)

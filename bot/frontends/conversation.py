@@ -89,6 +89,12 @@ class Conversations:
         self._refining = 0
         self.briefer = Briefer(self.answerer)
 
+    def use(self, answerer: Answerer) -> None:
+        """Answer from now on with `answerer` (over a reloaded index); questions in flight finish
+        with the one they started with."""
+        self.answerer = answerer
+        self.briefer = Briefer(answerer)
+
     def is_allowed(self, user_id: int | None) -> bool:
         return self.allowed_users is None or (user_id is not None and user_id in self.allowed_users)
 

@@ -9,11 +9,13 @@ we already took is acknowledged and dropped. Works against any Web API at SLACK_
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
+from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import slack_blocks, slack_brief_blocks, slack_escape
 from bot.lang import detect_language
@@ -228,14 +231,29 @@ def build_web_app(app: AsyncApp, signing_secret: str) -> web.Application:
     return web_app
 
 
+def follow_archive(web_app: web.Application, watch: ArchiveWatch) -> None:
+    """Run `watch` while the web application serves."""
+
+    async def watching(web_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(watch.run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    web_app.cleanup_ctx.append(watching)
+
+
 def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     """Serve the app over HTTP at /slack/events until stopped (SIGINT or SIGTERM)."""
     from bot.service import load_answerer, log_progress
 
     _require_credentials(settings)
     answerer, _ = load_answerer(settings, notify=logger.warning, progress=log_progress)
-    app = build_app(settings, open_conversations(settings, answerer))
+    conversations = open_conversations(settings, answerer)
+    app = build_app(settings, conversations)
     web_app = build_web_app(app, settings.slack_signing_secret)
+    follow_archive(web_app, ArchiveWatch(settings, conversations))
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)
     try:
         web.run_app(web_app, host=host, port=port, print=None)

@@ -42,6 +42,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
+from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import brief_telegram_html, split_message, telegram_html, telegram_quotes_html, utf16_length
 from bot.lang import detect_language
@@ -295,6 +296,20 @@ async def register_commands(application: Application) -> None:
         await application.bot.set_my_commands(commands, language_code=None if language == "en" else "da")
 
 
+async def on_start(application: Application) -> None:
+    """Register the commands, and follow the archive while the bot runs (`ArchiveWatch`). A plain
+    task rather than `Application.create_task`, whose tasks `stop()` would wait for forever."""
+    await register_commands(application)
+    watch: ArchiveWatch = application.bot_data["archive_watch"]
+    application.bot_data["archive_task"] = asyncio.create_task(watch.run(), name="archive-watch")
+
+
+async def on_stop(application: Application) -> None:
+    task = application.bot_data.get("archive_task")
+    if task is not None:
+        task.cancel()
+
+
 def _require_token(settings: Settings) -> None:
     if not settings.telegram_bot_token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and export TELEGRAM_BOT_TOKEN=…")
@@ -314,10 +329,12 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
         .concurrent_updates(True)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .context_types(ContextTypes(context=BotContext))
-        .post_init(register_commands)
+        .post_init(on_start)
+        .post_stop(on_stop)
         .build()
     )
     application.bot_data["conversations"] = conversations
+    application.bot_data["archive_watch"] = ArchiveWatch(settings, conversations)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("sources", sources))

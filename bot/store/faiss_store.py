@@ -45,6 +45,11 @@ def new_faiss_index(dimension: int, training: np.ndarray | None = None, approxim
     return index
 
 
+def matches(value: Any, wanted: Any) -> bool:
+    """A metadata filter's test: equal to `wanted`, or one of them when it is a list or set."""
+    return value in wanted if isinstance(wanted, list | set | frozenset | tuple) else value == wanted
+
+
 class FaissVectorStore(VectorStore):
     """Documents with string ids, searched by cosine similarity; supports delete for incremental ingest."""
 
@@ -152,14 +157,15 @@ class FaissVectorStore(VectorStore):
         if not self._docs:
             return []
         query = normalise(np.asarray(vector, dtype=np.float32))
-        fetch = k if filter is None else min(len(self._docs), max(k * 8, 64))
+        # A filter may leave only a few articles' vectors: rank them all (exact search scores them all anyway).
+        fetch = k if filter is None else len(self._docs)
         scores, numbers = self.index.search(query, min(fetch, len(self._docs)))
         results: list[tuple[Document, float]] = []
         for score, number in zip(scores[0], numbers[0]):
             doc = self._docs.get(int(number))
             if doc is None:
                 continue
-            if filter and any(doc.metadata.get(key) != value for key, value in filter.items()):
+            if filter and not all(matches(doc.metadata.get(key), wanted) for key, wanted in filter.items()):
                 continue
             results.append((doc, float(score)))
             if len(results) == k:

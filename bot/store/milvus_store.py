@@ -133,7 +133,12 @@ class MilvusStore:
             return []
         query = normalise(np.asarray(vector, dtype=np.float32))[0].tolist()
         expr = (
-            " and ".join(f"{key} == {json.dumps(value, ensure_ascii=False)}" for key, value in (filter or {}).items())
+            " and ".join(
+                f"{key} in {json.dumps(sorted(value), ensure_ascii=False)}"
+                if isinstance(value, list | set | frozenset | tuple)
+                else f"{key} == {json.dumps(value, ensure_ascii=False)}"
+                for key, value in (filter or {}).items()
+            )
             or None
         )
         hits = self.store.similarity_search_with_score_by_vector(query, k=k, expr=expr)

@@ -39,7 +39,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 class BuildReport:
     """What a call to `open_index` did, for the CLI's summary."""
 
-    action: str = "loaded"  # loaded | built | updated
+    action: str = "loaded"  # loaded | built | updated | stale (the seeds changed; the index couldn't follow yet)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     chunks: int = 0
@@ -250,7 +250,7 @@ def open_index(
             with _build_lock(index_dir, busy):
                 index = _update(index_dir, articles, embeddings, backend, rebuild, notify, progress, report)
         except _Busy:
-            index = fallback
+            index, report.action = fallback, "stale"
             notify(
                 f"Another process is updating the index in {index_dir}; "
                 "answering from its last complete version until it is done."
@@ -261,7 +261,7 @@ def open_index(
                     f"Can't write the index folder {index_dir} ({error.strerror}); "
                     "check NEWSBOT_INDEX_DIR and its permissions."
                 ) from error
-            index = fallback
+            index, report.action = fallback, "stale"
             notify(
                 f"The index folder {index_dir} can't be written ({error.strerror}); "
                 "answering from the index as it is, without the latest changes to the seeds folder."

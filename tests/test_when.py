@@ -1,0 +1,74 @@
+"""Questions about time: periods resolved against a fixed today, and what they do to answers."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from bot.answering.when import time_filter, within
+from tests.conftest import ROOT, SEED, newsbot_env, run_newsbot
+
+TODAY = date(2023, 3, 15)  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("question", "start", "end", "rest"),
+    [
+        ("Hvad skete der i går?", date(2023, 3, 14), date(2023, 3, 14), "Hvad skete der?"),
+        ("What happened the day before yesterday?", date(2023, 3, 13), date(2023, 3, 13), "What happened?"),
+        ("Hvad skete der i forgårs?", date(2023, 3, 13), date(2023, 3, 13), "Hvad skete der?"),
+        ("What did parliament pass last week?", date(2023, 3, 6), date(2023, 3, 12), "What did parliament pass?"),
+        ("Hvad vedtog Folketinget i sidste uge?", date(2023, 3, 6), date(2023, 3, 12), "Hvad vedtog Folketinget?"),
+        ("Hvem sendte tropper i januar 2022?", date(2022, 1, 1), date(2022, 1, 31), None),
+        ("Who sent troops in March?", date(2023, 3, 1), date(2023, 3, 31), None),
+        ("Who sent troops in April?", date(2022, 4, 1), date(2022, 4, 30), None),  # the last April before today
+        ("Hvad skete der sidste år?", date(2022, 1, 1), date(2022, 12, 31), "Hvad skete der?"),
+        ("What happened this year?", date(2023, 1, 1), TODAY, "What happened?"),
+        ("Hvad skete der den 6. januar 2022?", date(2022, 1, 6), date(2022, 1, 6), None),
+    ],
+)
+def test_periods_are_resolved_against_today(question, start, end, rest):
+    when = time_filter(question, TODAY)
+    assert when is not None and (when.start, when.end) == (start, end)
+    assert when.rest == (rest or question)
+
+
+def test_latest_asks_for_the_newest_and_questions_without_time_have_none():
+    latest = time_filter("What is the latest on Kazakhstan?", TODAY)
+    assert latest is not None and latest.newest and latest.start is None and "latest" not in latest.rest
+    assert time_filter("Seneste nyt om Kasakhstan?", TODAY).newest
+    assert time_filter("Hvordan går det med forhandlingerne?", TODAY) is None
+    assert time_filter("Who sent troops to Kazakhstan?", TODAY) is None
+
+
+def test_an_article_date_is_within_a_period_when_they_overlap():
+    january = time_filter("i januar 2022", TODAY)
+    assert within("2022-01", january) and within("2022-01-06 14:05", january)
+    assert not within("2022-02", january) and not within("undated", january)
+
+
+@pytest.fixture
+def archive(settings, answerer, tmp_path) -> dict[str, str]:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / SEED.name).write_bytes(SEED.read_bytes())
+    local = newsbot_env(settings, NEWSBOT_SEEDS_DIR=str(seeds), NEWSBOT_INDEX_DIR=str(tmp_path / "index"))
+    result = run_newsbot(["ingest", str(ROOT / "tests" / "fixtures" / "feeds" / "wind_law.ninjs.json")], local)
+    assert result.returncode == 0, result.stderr
+    return local
+
+
+def _ask(env: dict[str, str], question: str, today: str) -> dict:
+    result = run_newsbot(["ask", "--json", question], {**env, "NEWSBOT_TODAY": today})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_yesterday_restricts_to_yesterdays_articles_and_a_period_without_any_is_declined(archive):
+    answer = _ask(archive, "Hvad vedtog Folketinget i går?", "2023-03-15")
+    assert answer["answerable"] and {c["date"] for c in answer["citations"]} == {"2023-03-14 09:42"}
+    nothing = _ask(archive, "What did parliament pass yesterday?", "2024-06-01")
+    assert not nothing["answerable"] and nothing["citations"] == []
+    assert "2024-05-31" in nothing["answer"] and "2022-01" in nothing["answer"] and "2023-03-14" in nothing["answer"]
