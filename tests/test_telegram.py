@@ -337,3 +337,10 @@ def test_pieces_of_an_answer_full_of_ampersands_stay_under_the_limit_once_escape
     assert len(pieces) > 1 and all(utf16_length(p) <= 4096 for p in pieces)
     assert all(html_error(p) == "" for p in pieces)
     assert "".join(pieces).count("&amp;") == text.count("&")
+
+
+def test_two_quotes_of_one_paragraph_are_one_source(server, bot):
+    server.push(server.message("What happened in Almaty?"))  # two of its quotes are from ¶12
+    sent = server.wait_for(lambda: replies(server))[0]["text"]
+    sources = sent.rsplit("\n\n", 1)[-1]
+    assert sources.count("¶12") == 1 and "[3]" not in sources, sources

@@ -10,8 +10,10 @@ from bot.types import Answer, Briefing, Citation
 
 
 def source_label(citation: Citation) -> str:
-    """ "ritzau, 2022-01, ¶4" – compact enough for a phone screen."""
-    return f"{citation.source}, {citation.date}, ¶{citation.paragraph}"
+    """ "ritzau, 2022-01, ¶4" – compact enough for a phone screen; with several articles indexed,
+    the article's first words too ("ritzau, 2022-01, “Regeringen er faldet efter…”, ¶4")."""
+    article = f"{citation.source}, {citation.date}" + (f", “{citation.headline}”" if citation.headline else "")
+    return f"{article}, ¶{citation.paragraph}"
 
 
 def plain(answer: Answer) -> str:
