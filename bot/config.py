@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     allowed_users: str = ""
     rate_limit: int = 10
     history_turns: int = 6
+    warm_up: bool = True  # the bots run one tiny completion at start-up, so the first question finds the model warm
 
     telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from bot.answering.citing import merge_citations
-from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer
+from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer, OnText
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.readers import ClaimJudge, ReadingCheck
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval, retrieve
@@ -202,15 +202,16 @@ class Answerer:
         if final is not None:
             yield final
 
-    def refined(self, first: Answer) -> Answer | None:
+    def refined(self, first: Answer, on_draft: OnText | None = None) -> Answer | None:
         """The refined answer when it should follow `first`: it replaces it (`Answer.replaces`), or
-        a generated answer failed its checks and the user may be told the quotes stand; else None."""
+        a generated answer failed its checks and the user may be told the quotes stand; else None.
+        `on_draft` sees each attempt's text as the model writes it, before it is checked."""
         if not self.may_refine(first):
             return None
-        final = self.refine(first)
+        final = self.refine(first, on_draft)
         return final if final.replaces(first) or not final.verified else None
 
-    def refine(self, answer: Answer) -> Answer:
+    def refine(self, answer: Answer, on_draft: OnText | None = None) -> Answer:
         """The fluent answer when a generator is configured and what it wrote passes verification;
         otherwise `answer` unchanged, with `verified=False` and the reason when a generator was tried."""
         if not self.may_refine(answer):
@@ -224,7 +225,7 @@ class Answerer:
             answer = self._rescued(answer)
         retry: tuple[str, str] | None = None
         for _attempt in range(1 + GENERATION_RETRIES):
-            composition = self.composer.compose(answer.question, answer.language, answer.passages, retry)
+            composition = self.composer.compose(answer.question, answer.language, answer.passages, retry, on_draft)
             text = composition.text
             if composition.problem:
                 problems = [composition.problem]
@@ -253,6 +254,12 @@ class Answerer:
             verified=True,
             timings_ms=timings,
         )
+
+    def warm_up(self) -> None:
+        """One tiny completion, so the first question doesn't pay for paging the model in;
+        raises BackendUnavailable when the model fails."""
+        if isinstance(self.composer, GeneratorComposer):
+            self.composer.warm_up()
 
     def may_refine(self, answer: Answer) -> bool:
         """Whether `refine` may change this answer: a generator writes answers, and a decline that

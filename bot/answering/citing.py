@@ -10,6 +10,7 @@ first words, so "¶12" is never ambiguous.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import replace
 
@@ -51,7 +52,7 @@ def _joined(quotes: list[Citation]) -> str:
     """The quotes of one paragraph in reading order; a gap between them is marked with an ellipsis."""
     ordered = sorted(quotes, key=lambda c: c.span)
     text = ordered[0].quote
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in itertools.pairwise(ordered):
         text += (" " if after.span[0] == before.span[1] + 1 else " … ") + after.quote
     return text
 
