@@ -371,3 +371,40 @@ def test_two_quotes_of_one_paragraph_are_one_source(server, bot):
     sent = server.wait_for(lambda: replies(server))[0]["text"]
     sources = sent.rsplit("\n\n", 1)[-1]
     assert sources.count("¶12") == 1 and "[3]" not in sources, sources
+
+
+def test_the_model_warms_up_at_start_up_before_any_question(server, settings, answerer):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
+    openai = FakeOpenAI([FLUENT])
+    process = start_bot(
+        server,
+        settings,
+        NEWSBOT_LLM="openai",
+        NEWSBOT_LLM_BASE_URL=openai.base_url,
+        NEWSBOT_LLM_MODEL="fake",
+        NEWSBOT_WARM_UP="1",
+    )
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+        server.wait_for(lambda: openai.requests, timeout=30)  # nobody has asked anything yet
+        assert "Warm-up?" in openai.requests[0]["messages"][-1]["content"]
+    finally:
+        stop(process)
+        openai.server.shutdown()
+    assert b"The openai model is warm" in process.stdout.read()
+
+
+def test_the_replies_bench_times_each_stage_of_a_streamed_reply(settings, answerer):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
+    from bot.bench.replies import replies_bench, replies_markdown
+
+    openai = FakeOpenAI([FLUENT], word_delay=0.2)
+    generator = settings.model_copy(update={"llm": "openai", "llm_base_url": openai.base_url, "llm_model": "fake"})
+    try:
+        run = replies_bench(generator, ["Who sent troops to Kazakhstan?", "Hvornår faldt regeringen?"], warm_up=True)
+    finally:
+        openai.server.shutdown()
+    assert run["first_reply_ms"]["count"] == run["final_ms"]["count"] == 2
+    assert run["first_words_ms"]["count"] >= 1
+    assert run["first_reply_ms"]["p50"] < run["final_ms"]["p50"]
+    assert "| on |" in replies_markdown([run])
