@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.answering.verify import CITATION_MARK
 from bot.texts import message, reply
 from bot.types import Answer, Briefing, Citation
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from bot.frontends.conversation import Reply
 
 QUOTE_IN_VIEW = 1000  # characters of the quote kept in view under a fluent answer; all of it under "Show quotes"
-_CITATION_MARK = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")
+_CITATION_MARK = re.compile(r"\s*" + CITATION_MARK.pattern)  # with the space before it
 
 
 def source_label(citation: Citation) -> str:
