@@ -385,18 +385,28 @@ def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
 @click.option(
     "--out", type=click.Path(path_type=Path), default=Path("bench-results"), help="Folder for bench.md and bench.json."
 )
-def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path) -> None:
+@click.option(
+    "--replies",
+    is_flag=True,
+    help="Only what a Telegram user waits for: first reply, first streamed words, final answer, "
+    "with the model warmed up at start-up and without.",
+)
+def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: bool) -> None:
     """Measure quality, latency and memory against simpler pipelines; print a Markdown table.
 
     \b
     Examples:
       newsbot bench --quick
       newsbot bench --quick --corpus tests/corpus   # every pipeline over the whole corpus
+      NEWSBOT_LLM=llamacpp newsbot bench --replies   # the dev set through Telegram, one question at a time
     """
     from bot.bench import run_bench, write_results
     from bot.bench.evaluation import load_corpus, load_qa
 
     settings = _settings()
+    if replies:
+        _bench_replies(settings, load_qa(qa_file) if qa_file.is_file() else [])
+        return
     if corpus is not None:
         items = load_corpus(corpus)
         settings = settings.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": out / "corpus-index"})
@@ -406,6 +416,19 @@ def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path) -> None:
         _fail(f"no QA file at {qa_file}; pass one with --qa FILE (run from the repository root for the default).")
     out.mkdir(parents=True, exist_ok=True)
     click.echo(write_results(run_bench(settings, items, quick, out), out))
+
+
+def _bench_replies(settings: Settings, items: list[dict[str, Any]]) -> None:
+    from bot.bench.replies import replies_bench, replies_markdown
+    from bot.generators import expected_backend
+
+    if not items:
+        _fail("no QA file; pass one with --qa FILE (run from the repository root for the default).")
+    if expected_backend(settings) == "extractive":
+        _fail("--replies measures a generator's replies; set NEWSBOT_LLM (llamacpp, openai or ollama).")
+    questions = [item["question"] for item in items]
+    runs = [replies_bench(settings, questions, warm_up) for warm_up in (False, True)]
+    click.echo(replies_markdown(runs))
 
 
 @main.command()

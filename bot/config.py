@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     history_turns: int = 6
     today: date | None = None  # what "i går" and "last week" count from; the clock's date when unset
     watch_seconds: float = 2.0  # how often running bots look for changed articles; 0 turns it off
+    warm_up: bool = True  # the bots run one tiny completion at start-up, so the first question finds the model warm
 
     telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL")

@@ -36,6 +36,8 @@ class Citation:
     score: float
     title: str = ""
     language: Lang = "da"  # the article's, as detected when it was indexed
+    span: tuple[int, int] = (0, 0)  # the first and last sentence quoted, by position in the paragraph
+    headline: str = ""  # the article's first words, set when several articles are indexed (labels only)
 
     @classmethod
     def from_metadata(cls, n: int, quote: str, metadata: dict[str, Any], score: float) -> Citation:
@@ -55,7 +57,8 @@ class Citation:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("title")
+        for label_only in ("title", "span", "headline"):
+            data.pop(label_only)
         data["score"] = round(self.score, 4)
         return data
 
@@ -68,7 +71,7 @@ class Answer:
     language: Lang
     answer: str
     answerable: bool
-    citations: list[Citation] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)  # as shown: one per paragraph, in the order cited
     backend: str = "extractive"
     verified: bool = True  # False: a generated answer failed its checks and this is the extractive one
     fallback: str = ""  # why the generated answer was not shown
@@ -77,6 +80,16 @@ class Answer:
     candidates: list[Citation] = field(default_factory=list)  # the quotes a doubtful decline was made over
     decision: str = ""  # why it answers or declines: the gate's reason, or what the reading check made of the quotes
     timings_ms: dict[str, float] = field(default_factory=dict)
+    passages: list[Citation] = field(default_factory=list)  # the numbered quotes a generator reads and is checked on
+
+    def __post_init__(self) -> None:
+        if not self.passages:
+            self.passages = list(self.citations)
+
+    @property
+    def fluent(self) -> bool:
+        """A generated answer that passed verification: its quotes are evidence shown beside it."""
+        return self.answerable and self.verified and self.backend != "extractive" and bool(self.citations)
 
     def replaces(self, first: Answer) -> bool:
         """Whether this refined answer takes the place of `first` once shown: a verified fluent

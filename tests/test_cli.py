@@ -136,3 +136,28 @@ def test_a_missing_model_file_gives_one_line_and_the_quotes(env, tmp_path):
 def test_an_unknown_backend_lists_the_available_ones(env):
     result = run_newsbot(["ask", "Who?"], {**env, "NEWSBOT_LLM": "gpt-17"})
     assert result.returncode == 2 and b"Available: auto, extractive" in result.stderr
+
+
+def test_chat_prints_the_fuller_answer_word_by_word_as_a_draft_then_verified(env):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
+    from bot.testing.fake_openai import FakeOpenAI
+
+    openai = FakeOpenAI(["A Russian-led military alliance sent troops to Kazakhstan [1].", "yes"], word_delay=0.05)
+    chat_env = {
+        **env,
+        "NEWSBOT_LLM": "openai",
+        "NEWSBOT_LLM_BASE_URL": openai.base_url,
+        "NEWSBOT_LLM_MODEL": "fake",
+        "NEWSBOT_WARM_UP": "0",
+    }
+    try:
+        result = run_newsbot(["chat"], chat_env, stdin=b"Who sent troops to Kazakhstan?\n")
+    finally:
+        openai.server.shutdown()
+    output = result.stdout.decode()
+    quotes, writing, verified = (
+        output.index("«En russisk-ledet"),
+        output.index("Writing a fuller answer"),
+        output.index("(openai, verified)"),
+    )
+    assert quotes < writing < output.index("A Russian-led military alliance sent troops to Kazakhstan.") < verified

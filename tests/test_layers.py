@@ -25,7 +25,13 @@ LAYERS: list[list[str]] = [
 ANSWERING: list[list[str]] = [
     ["bot.answering=", "bot.answering.thresholds", "bot.answering.retrieve"],
     ["bot.answering.matching", "bot.answering.prompting", "bot.answering.screen", "bot.answering.when"],
-    ["bot.answering.gate", "bot.answering.verify", "bot.answering.readers", "bot.answering.composers"],
+    [
+        "bot.answering.gate",
+        "bot.answering.verify",
+        "bot.answering.citing",
+        "bot.answering.readers",
+        "bot.answering.composers",
+    ],
     ["bot.answering.chain"],
     ["bot.answering.brief", "bot.answering.brief_cache"],
 ]

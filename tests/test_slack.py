@@ -3,6 +3,7 @@ API calls recorded by the local fake Slack server (which checks token, thread an
 
 from __future__ import annotations
 
+import itertools
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 import pytest
 
 from bot.frontends.render import slack_blocks
+from bot.testing.fake_openai import FakeOpenAI
 from bot.testing.fake_slack import FakeSlack, block_kit_error, post_signed, wait_until_serving
 from bot.types import Answer, Citation
 from tests.conftest import ROOT, newsbot_env, stop
@@ -33,7 +35,7 @@ def slack():
     fake.stop()
 
 
-def start_slack_bot(settings, slack: FakeSlack) -> tuple[subprocess.Popen, str]:
+def start_slack_bot(settings, slack: FakeSlack, **env_extra: str) -> tuple[subprocess.Popen, str]:
     """A real `newsbot slack` process against the local Slack server, and its events URL once it serves."""
     port = free_port()
     env = newsbot_env(
@@ -42,6 +44,8 @@ def start_slack_bot(settings, slack: FakeSlack) -> tuple[subprocess.Popen, str]:
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=slack.base_url,
         NEWSBOT_DATA_DIR=tempfile.mkdtemp(prefix="newsbot-slack-"),
+        NEWSBOT_WARM_UP="0",  # a scripted model server's replies are for the questions
+        **env_extra,
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "slack", "--port", str(port)],
@@ -227,3 +231,27 @@ def test_a_huge_mention_is_refused_and_the_next_is_answered(slack, bot):
     refused = slack.wait_for(lambda: slack.thread_replies("C0NEWS", huge["ts"]))[0]
     answered = slack.wait_for(lambda: slack.thread_replies("C0NEWS", question["ts"]))[0]
     assert "too long" in refused["text"] and "russisk-ledet" in answered["text"]
+
+
+def test_a_streamed_answer_updates_the_thread_reply_once_a_second_and_ends_verified(slack, settings, answerer):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
+    fluent = "A Russian-led military alliance sent troops to Kazakhstan [1]."
+    openai = FakeOpenAI([fluent, "yes"], word_delay=0.4)
+    process, url = start_slack_bot(
+        settings, slack, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai.base_url, NEWSBOT_LLM_MODEL="fake"
+    )
+    try:
+        message = mention(slack, url, "Who sent troops to Kazakhstan?")
+        posted = slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))[0]
+        assert "Writing a fuller answer" in posted["blocks"][-1]["elements"][0]["text"]
+        final = slack.wait_for(lambda: [u for u in slack.calls_to("chat.update") if u["text"] == fluent])[0]
+        updates = slack.timed_calls("chat.update")
+        drafts = [u for u, _ in updates if u is not final]
+        assert drafts and all("checking" in u["blocks"][-1]["elements"][0]["text"] for u in drafts)
+        assert block_kit_error(final["blocks"]) == "" and final["blocks"][0]["text"]["text"] == fluent
+        assert final["blocks"][1]["text"]["text"].startswith("*[1]* > En russisk-ledet militæralliance")
+        times = [at for _, at in updates]
+        assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(times)), times
+    finally:
+        stop(process)
+        openai.server.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -27,6 +28,7 @@ def server():
 def start_bot(server: FakeTelegram, settings, args=(), **env_extra: str) -> subprocess.Popen:
     # A fresh data folder per bot: conversation history must not leak between tests.
     env_extra.setdefault("NEWSBOT_DATA_DIR", tempfile.mkdtemp(prefix="newsbot-data-"))
+    env_extra.setdefault("NEWSBOT_WARM_UP", "0")  # a scripted model server's replies are for the questions
     env = newsbot_env(settings, TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE_URL=server.base_url, **env_extra)
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "telegram", *args],
@@ -253,39 +255,64 @@ def test_inline_mode_offers_the_answer_with_its_source(server, bot):
     assert html_error(content["message_text"]) == ""
 
 
-def test_the_quote_reply_is_edited_into_the_verified_fluent_answer(server, settings, answerer):
+FLUENT = "A Russian-led military alliance sent troops to Kazakhstan [1]."
+WRITING = "Writing a fuller answer"
+
+
+def start_with_openai(server: FakeTelegram, settings, openai: FakeOpenAI) -> subprocess.Popen:
     pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
-    openai = FakeOpenAI(["A Russian-led military alliance sent troops to Kazakhstan [1].", "yes"])
     process = start_bot(
         server, settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai.base_url, NEWSBOT_LLM_MODEL="fake"
     )
+    server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+    return process
+
+
+def edits(server: FakeTelegram, chat_id: int = 1) -> list[dict]:
+    return [p for p in server.calls_to("editMessageText") if int(p["chat_id"]) == chat_id]
+
+
+def test_a_streamed_answer_is_edited_in_once_a_second_and_ends_verified_with_its_quote_in_view(
+    server, settings, answerer
+):
+    openai = FakeOpenAI([FLUENT, "yes"], word_delay=0.4)
+    process = start_with_openai(server, settings, openai)
     try:
-        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
         server.push(server.message("Who sent troops to Kazakhstan?"))
         first = server.wait_for(lambda: replies(server))[0]
-        assert "«" in first["text"]  # the quotes come at once
-        edited = server.wait_for(lambda: server.calls_to("editMessageText"))[0]
-        assert "A Russian-led military alliance sent troops to Kazakhstan [1]" in edited["text"]
-        assert "ritzau" in edited["text"]  # still with its source
+        assert "«" in first["text"] and WRITING in first["text"]  # the quotes at once, and what is coming
+        final = server.wait_for(
+            lambda: [
+                e
+                for e in edits(server)
+                if FLUENT[:-1] in e["text"] and WRITING not in e["text"] and "checking" not in e["text"]
+            ]
+        )[0]
+        drafts = edits(server)[: edits(server).index(final)]
+        assert len(drafts) >= 1 and all("checking" in d["text"] for d in drafts)  # marked until verified
+        assert "<blockquote expandable>[1] En russisk-ledet militæralliance" in final["text"]  # the proof in view
+        assert final["reply_markup"]["inline_keyboard"][0][0]["text"] == "Show quotes"
+        times = server.edit_times[1]
+        assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(times)), times
+        assert server.refused == []  # no edit Telegram turned down, e.g. as unchanged
     finally:
         stop(process)
         openai.server.shutdown()
 
 
-def test_an_unverifiable_fluent_answer_leaves_the_quote_reply_alone(server, settings, answerer):
-    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
-    openai = FakeOpenAI(["Putin sent 5000 troops to Kazakhstan [1]."])
-    process = start_bot(
-        server, settings, NEWSBOT_LLM="openai", NEWSBOT_LLM_BASE_URL=openai.base_url, NEWSBOT_LLM_MODEL="fake"
-    )
+def test_a_streamed_answer_that_fails_verification_ends_as_the_quotes_with_a_note(server, settings, answerer):
+    openai = FakeOpenAI(["Putin sent 5000 troops to Kazakhstan [1]."], word_delay=0.3)
+    process = start_with_openai(server, settings, openai)
     try:
-        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
         server.push(server.message("Who sent troops to Kazakhstan?"))
-        server.wait_for(lambda: replies(server))
-        server.wait_for(lambda: len(openai.answers) >= 2)  # first try and the retry
-        server.push(server.message("/help"))
-        server.wait_for(lambda: len(replies(server)) >= 2)
-        assert server.calls_to("editMessageText") == []
+        first = server.wait_for(lambda: replies(server))[0]
+        last = server.wait_for(lambda: [e for e in edits(server) if "did not check out" in e["text"]])[0]
+        assert last["text"].startswith(first["text"].split("\n\n<i>")[0])  # the quotes, as they came
+        assert "Putin" not in last["text"] and WRITING not in last["text"]
+        assert last["reply_markup"]["inline_keyboard"][0][0]["text"] == "Show quotes"
+        shown_putin = [e for e in edits(server) if "Putin" in e["text"]]
+        assert shown_putin and all("checking" in e["text"] for e in shown_putin)  # never as if final
+        assert server.refused == []
     finally:
         stop(process)
         openai.server.shutdown()
@@ -363,3 +390,47 @@ def test_a_huge_message_is_refused_and_the_next_question_is_answered(server, bot
     answered = server.wait_for(lambda: replies(server, 6))[0]
     assert "too long" in refused["text"] and "too long" in server.wait_for(lambda: replies(server, 7))[0]["text"]
     assert "russisk-ledet" in answered["text"]
+
+
+def test_two_quotes_of_one_paragraph_are_one_source(server, bot):
+    server.push(server.message("What happened in Almaty?"))  # two of its quotes are from ¶12
+    sent = server.wait_for(lambda: replies(server))[0]["text"]
+    sources = sent.rsplit("\n\n", 1)[-1]
+    assert sources.count("¶12") == 1 and "[3]" not in sources, sources
+
+
+def test_the_model_warms_up_at_start_up_before_any_question(server, settings, answerer):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
+    openai = FakeOpenAI([FLUENT])
+    process = start_bot(
+        server,
+        settings,
+        NEWSBOT_LLM="openai",
+        NEWSBOT_LLM_BASE_URL=openai.base_url,
+        NEWSBOT_LLM_MODEL="fake",
+        NEWSBOT_WARM_UP="1",
+    )
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+        server.wait_for(lambda: openai.requests, timeout=30)  # nobody has asked anything yet
+        assert "Warm-up?" in openai.requests[0]["messages"][-1]["content"]
+    finally:
+        stop(process)
+        openai.server.shutdown()
+    assert b"The openai model is warm" in process.stdout.read()
+
+
+def test_the_replies_bench_times_each_stage_of_a_streamed_reply(settings, answerer):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
+    from bot.bench.replies import replies_bench, replies_markdown
+
+    openai = FakeOpenAI([FLUENT], word_delay=0.2)
+    generator = settings.model_copy(update={"llm": "openai", "llm_base_url": openai.base_url, "llm_model": "fake"})
+    try:
+        run = replies_bench(generator, ["Who sent troops to Kazakhstan?", "Hvornår faldt regeringen?"], warm_up=True)
+    finally:
+        openai.server.shutdown()
+    assert run["first_reply_ms"]["count"] == run["final_ms"]["count"] == 2
+    assert run["first_words_ms"]["count"] >= 1
+    assert run["first_reply_ms"]["p50"] < run["final_ms"]["p50"]
+    assert "| on |" in replies_markdown([run])

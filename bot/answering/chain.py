@@ -20,7 +20,8 @@ from typing import TypeVar
 
 from babel import Locale
 
-from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer
+from bot.answering.citing import merge_citations
+from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer, OnText
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.readers import ClaimJudge, ReadingCheck
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval, newest_first, retrieve
@@ -78,6 +79,7 @@ def check_question(text: str, limit: int, language: Lang = "en") -> str:
 
 
 def citations_from(retrieval: Retrieval) -> list[Citation]:
+    """The best passages as numbered quotes, best first: what the generator reads and is checked on."""
     return [
         Citation(
             n=n,
@@ -89,6 +91,10 @@ def citations_from(retrieval: Retrieval) -> list[Citation]:
             score=passage.score,
             title=passage.lead.title,
             language=passage.lead.language,
+            span=(
+                passage.lead.index,
+                max(s.index for s in passage.sentences if s.paragraph == passage.lead.paragraph),
+            ),
         )
         for n, passage in enumerate(retrieval.passages[:MAX_CITATIONS], start=1)
     ]
@@ -140,8 +146,9 @@ class Answerer:
 
     def _compose(self, draft: Draft, retrieval: Retrieval, decision: GateDecision) -> Answer:
         quotes = citations_from(retrieval)
+        shown: list[Citation] = []
         if decision.answerable:
-            text = self.extractive.compose(draft.text, draft.language, quotes).text
+            text, shown = self._cited(self.extractive.compose(draft.text, draft.language, quotes).text, quotes)
         else:
             text = self.decline_text(draft.language)
         return Answer(
@@ -149,7 +156,8 @@ class Answerer:
             language=draft.language,
             answer=text,
             answerable=decision.answerable,
-            citations=quotes if decision.answerable else [],
+            citations=shown,
+            passages=quotes if decision.answerable else [],
             backend="extractive",
             verified=True,
             doubtful=decision.doubtful,
@@ -183,6 +191,10 @@ class Answerer:
 
     def _in_archive(self, word: str) -> bool:
         return bool(self.index.terms.get_by_ids([word]))
+
+    def _cited(self, text: str, quotes: list[Citation]) -> tuple[str, list[Citation]]:
+        """The answer text and the citations shown under it (`merge_citations`)."""
+        return merge_citations(text, quotes, name_articles=len(self.index.articles) > 1)
 
     def decline_text(self, language: Lang) -> str:
         return reply("decline", language, articles=self.articles_phrase(language))
@@ -254,15 +266,16 @@ class Answerer:
         if final is not None:
             yield final
 
-    def refined(self, first: Answer) -> Answer | None:
+    def refined(self, first: Answer, on_draft: OnText | None = None) -> Answer | None:
         """The refined answer when it should follow `first`: it replaces it (`Answer.replaces`), or
-        a generated answer failed its checks and the user may be told the quotes stand; else None."""
+        a generated answer failed its checks and the user may be told the quotes stand; else None.
+        `on_draft` sees each attempt's text as the model writes it, before it is checked."""
         if not self.may_refine(first):
             return None
-        final = self.refine(first)
+        final = self.refine(first, on_draft)
         return final if final.replaces(first) or not final.verified else None
 
-    def refine(self, answer: Answer) -> Answer:
+    def refine(self, answer: Answer, on_draft: OnText | None = None) -> Answer:
         """The fluent answer when a generator is configured and what it wrote passes verification;
         otherwise `answer` unchanged, with `verified=False` and the reason when a generator was tried."""
         if not self.may_refine(answer):
@@ -276,14 +289,14 @@ class Answerer:
             answer = self._rescued(answer)
         retry: tuple[str, str] | None = None
         for _attempt in range(1 + GENERATION_RETRIES):
-            composition = self.composer.compose(answer.question, answer.language, answer.citations, retry)
+            composition = self.composer.compose(answer.question, answer.language, answer.passages, retry, on_draft)
             text = composition.text
             if composition.problem:
                 problems = [composition.problem]
                 if not text:  # the model failed, not its answer: asking again won't help
                     break
             else:
-                text = self.verifier.add_missing_citation(composition.text, answer.language, answer.citations)
+                text = self.verifier.add_missing_citation(composition.text, answer.language, answer.passages)
                 problems = self._problems(answer, composition.text, text)
                 if not problems:
                     break
@@ -296,13 +309,21 @@ class Answerer:
         }
         if problems:
             return replace(answer, verified=False, fallback="; ".join(problems), generated=text, timings_ms=timings)
+        text, shown = self._cited(self._name_articles(text, answer.passages), answer.passages)
         return replace(
             answer,
-            answer=self._name_articles(text, answer.citations),
+            answer=text,
+            citations=shown,
             backend=composition.backend,
             verified=True,
             timings_ms=timings,
         )
+
+    def warm_up(self) -> None:
+        """One tiny completion, so the first question doesn't pay for paging the model in;
+        raises BackendUnavailable when the model fails."""
+        if isinstance(self.composer, GeneratorComposer):
+            self.composer.warm_up()
 
     def may_refine(self, answer: Answer) -> bool:
         """Whether `refine` may change this answer: a generator writes answers, and a decline that
@@ -322,7 +343,7 @@ class Answerer:
         if reader is None or not answer.doubtful:
             return answer.answerable, answer.decision
         try:
-            margin = reader.margin(answer.question, answer.language, answer.citations or answer.candidates)
+            margin = reader.margin(answer.question, answer.language, answer.passages or answer.candidates)
         except BackendUnavailable as exc:
             log.warning("The reading check failed: %s", exc)
             return answer.answerable, answer.decision
@@ -337,8 +358,8 @@ class Answerer:
     def _rescued(self, answer: Answer) -> Answer:
         """A decline the model read as answered: the quotes it read become the answer's."""
         quotes = answer.candidates
-        text = self.extractive.compose(answer.question, answer.language, quotes).text
-        return replace(answer, answer=text, answerable=True, citations=quotes, candidates=[])
+        text, shown = self._cited(self.extractive.compose(answer.question, answer.language, quotes).text, quotes)
+        return replace(answer, answer=text, answerable=True, citations=shown, passages=quotes, candidates=[])
 
     def _declined(self, answer: Answer, generate_ms: float) -> Answer:
         """The quotes didn't answer the question after all: say so, as the gate would have."""
@@ -347,6 +368,7 @@ class Answerer:
             answer=self.decline_text(answer.language),
             answerable=False,
             citations=[],
+            passages=[],
             backend=self.composer.name,
             timings_ms={
                 **answer.timings_ms,
@@ -365,10 +387,10 @@ class Answerer:
 
     def _problems(self, answer: Answer, generated: str, text: str) -> list[str]:
         """Everything wrong with a generated answer: the verifier's checks, then the model's own."""
-        problems = self.verifier.verify(text, answer.question, answer.language, answer.citations).problems
+        problems = self.verifier.verify(text, answer.question, answer.language, answer.passages).problems
         if not problems and self.judge and self._crosses_languages(answer):
             try:
-                if not self.judge.supported(answer.question, answer.language, answer.citations, generated):
+                if not self.judge.supported(answer.question, answer.language, answer.passages, generated):
                     problems.append("a claim the sentences don't state")
             except BackendUnavailable as exc:  # the same server that just answered may still fail; never show unchecked
                 problems.append(f"the claim check failed ({type(exc).__name__})")
@@ -376,7 +398,7 @@ class Answerer:
 
     @staticmethod
     def _crosses_languages(answer: Answer) -> bool:
-        return detect_language(" ".join(c.quote for c in answer.citations), default="da") != answer.language
+        return detect_language(" ".join(c.quote for c in answer.passages), default="da") != answer.language
 
     def ask(self, question: str | Question) -> Answer:
         """The best answer this configuration gives: extractive, then refined when possible."""

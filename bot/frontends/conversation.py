@@ -1,10 +1,12 @@
 """Conversation logic shared by every front end: access, rate limits, language choice,
-follow-up context, and answering off the event loop."""
+follow-up context, answering off the event loop, and what a reply shows as a fuller answer is
+written (`Reply`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -12,20 +14,34 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from bot.answering.brief import Briefer
 from bot.answering.chain import Answerer, Question, check_question
 from bot.config import Settings
 from bot.data import load_json
+from bot.errors import BackendUnavailable
 from bot.frontends.history import History
 from bot.lang import WORD, content_terms, detect_language
 from bot.types import Answer, Briefing, Lang
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 GENERATION_NICENESS = 10
 MAX_CONTEXT_CHARS = 400  # how much of a conversation's running question is kept as context
 MAX_WAITING_REFINEMENTS = 2  # generated answers queued at most; beyond, the quotes stand
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a reply shows at one moment. `stage`: "answer" — the answer, nothing more coming;
+    "writing" — the quick answer while a fuller one is written; "draft" — the quick answer with the
+    fuller one as written so far (`draft`, not yet checked); "unverified" — the quick answer, the
+    fuller one having failed its checks."""
+
+    answer: Answer
+    stage: Literal["answer", "writing", "draft", "unverified"] = "answer"
+    draft: str = ""
 
 
 def looks_like_follow_up(text: str, lang: Lang) -> bool:
@@ -144,16 +160,44 @@ class Conversations:
     async def brief(self, language: Lang) -> Briefing:
         return await self.run(self.briefer.brief, language)
 
-    async def answer_stream(self, key: str, text: str, follow_up: bool = True) -> AsyncIterator[Answer]:
-        """The quick answer, then the refined one when it changes what is shown (`Answerer.refined`)."""
+    async def replies(self, key: str, text: str, follow_up: bool = True) -> AsyncIterator[Reply]:
+        """What the reply to `text` shows, stage by stage: the quick answer (saying when a fuller
+        one is being written), the fuller one as the model writes it, then how it ends — the
+        verified answer, the quotes with a note when it failed its checks, or the quick answer
+        alone. A draft that arrives while the front end is still showing the previous one replaces
+        it, so a slow front end skips drafts rather than falling behind."""
         first = await self.answer(key, text, follow_up)
-        yield first
-        if self.answerer.may_refine(first):
-            final = await self.refined(first)
-            if final is not None:
-                yield final
+        if not self.answerer.may_refine(first) or self._refining >= MAX_WAITING_REFINEMENTS:
+            yield Reply(first)
+            return
+        yield Reply(first, "writing" if first.answerable else "answer")
+        loop = asyncio.get_running_loop()
+        drafts: asyncio.Queue[str] = asyncio.Queue()
 
-    async def refined(self, answer: Answer) -> Answer | None:
+        def on_draft(draft: str) -> None:
+            loop.call_soon_threadsafe(drafts.put_nowait, draft)
+
+        # A decline the model reads again shows no drafts: a draft under "the article doesn't say" misleads.
+        refining = asyncio.ensure_future(self.refined(first, on_draft if first.answerable else None))
+        while True:
+            waiting = asyncio.ensure_future(drafts.get())
+            await asyncio.wait({refining, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
+                waiting.cancel()
+                break
+            draft = waiting.result()
+            while not drafts.empty():
+                draft = drafts.get_nowait()
+            yield Reply(first, "draft", draft)
+        final = refining.result()
+        if final is None:
+            yield Reply(first)
+        elif final.replaces(first):
+            yield Reply(final)
+        else:
+            yield Reply(first, "unverified")
+
+    async def refined(self, answer: Answer, on_draft: Callable[[str], None] | None = None) -> Answer | None:
         """The refined answer, written in the generation thread. When more than a few are already
         waiting, the quotes stand (None): a busy bot stays fast and honest rather than answering
         ever later."""
@@ -161,9 +205,31 @@ class Conversations:
             return None
         self._refining += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._generator, self.answerer.refined, answer)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._generator, self.answerer.refined, answer, on_draft
+            )
         finally:
             self._refining -= 1
+
+    def warm_up(self) -> None:
+        """Queue the model's one tiny completion in the generation thread, where the first fuller
+        answer waits for it rather than competing with it; the log says when the model is warm.
+        A model that fails is logged, and answers still come."""
+        if self.answerer.composer.fluent:
+            log.info("Warming up the %s model …", self.answerer.composer.name)
+            self._generator.submit(self._warm_up)
+
+    def _warm_up(self) -> None:
+        started = time.perf_counter()
+        try:
+            self.answerer.warm_up()
+        except BackendUnavailable as exc:
+            log.warning("The %s model failed to warm up: %s", self.answerer.composer.name, exc)
+            return
+        except Exception:  # nobody awaits this job: a bug must still reach the log
+            log.exception("Warming up the %s model failed", self.answerer.composer.name)
+            return
+        log.info("The %s model is warm (%.1f s).", self.answerer.composer.name, time.perf_counter() - started)
 
     def remember(self, key: str, answer: Answer) -> None:
         self.answers[key] = answer
@@ -176,6 +242,12 @@ class Conversations:
 
 
 def open_conversations(settings: Settings, answerer: Answerer, rate_limit: int | None = None) -> Conversations:
-    """Conversations with the persistent history under NEWSBOT_DATA_DIR."""
+    """Conversations with the persistent history under NEWSBOT_DATA_DIR, the model warming up
+    in the background (NEWSBOT_WARM_UP)."""
     history = History(settings.data_dir / "conversations.sqlite3", settings.history_turns)
-    return Conversations(answerer, settings.allowed_user_ids(), RateLimiter(rate_limit or settings.rate_limit), history)
+    conversations = Conversations(
+        answerer, settings.allowed_user_ids(), RateLimiter(rate_limit or settings.rate_limit), history
+    )
+    if settings.warm_up:
+        conversations.warm_up()
+    return conversations

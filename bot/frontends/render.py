@@ -1,17 +1,32 @@
-"""Turning an Answer into text for a terminal, Telegram (HTML) or Slack (Block Kit)."""
+"""Turning an Answer into text for a terminal, Telegram (HTML) or Slack (Block Kit).
+
+A fluent answer is shown with the quote it rests on directly under it; a reply whose fuller
+answer is still being written says so, and shows that answer as a draft until it is checked.
+"""
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from bot.texts import reply
+from bot.answering.verify import CITATION_MARK
+from bot.texts import message, reply
 from bot.types import Answer, Briefing, Citation
+
+if TYPE_CHECKING:
+    from bot.frontends.conversation import Reply
+
+QUOTE_IN_VIEW = 1000  # characters of the quote kept in view under a fluent answer; all of it under "Show quotes"
+_CITATION_MARK = re.compile(r"\s*" + CITATION_MARK.pattern)  # with the space before it
 
 
 def source_label(citation: Citation) -> str:
-    """ "ritzau, 2022-01, ¶4" – compact enough for a phone screen."""
-    return f"{citation.source}, {citation.date}, ¶{citation.paragraph}"
+    """ "ritzau, 2022-01, ¶4" – compact enough for a phone screen; with several articles indexed,
+    the article's first words too ("ritzau, 2022-01, “Regeringen er faldet efter…”, ¶4")."""
+    article = f"{citation.source}, {citation.date}" + (f", “{citation.headline}”" if citation.headline else "")
+    return f"{article}, ¶{citation.paragraph}"
 
 
 def plain(answer: Answer) -> str:
@@ -51,13 +66,48 @@ def brief_telegram_html(briefing: Briefing) -> str:
     return "\n".join(lines)
 
 
+def in_view(citation: Citation) -> str:
+    """The quote shown under a fluent answer, cut at a word when it is long."""
+    if len(citation.quote) <= QUOTE_IN_VIEW:
+        return citation.quote
+    return citation.quote[:QUOTE_IN_VIEW].rsplit(" ", 1)[0] + " …"
+
+
+def draft_text(draft: str) -> str:
+    """A draft as shown: its [n] left out, as they are renumbered once it is checked."""
+    return " ".join(_CITATION_MARK.sub("", draft).split())
+
+
+def stage_line(shown: Reply) -> str:
+    """What a reply says under its answer at its stage, as plain text; "" for nothing."""
+    language = shown.answer.language
+    if shown.stage == "writing":
+        return message("writing", language)
+    if shown.stage == "draft":
+        return f"✍️ {draft_text(shown.draft)} ({message('checking', language)})"
+    if shown.stage == "unverified":
+        return reply("unverified", language)
+    return ""
+
+
 def telegram_html(answer: Answer) -> str:
-    """The answer with compact sources, every piece of text escaped for Telegram's HTML mode."""
+    """The answer with compact sources, every piece of text escaped for Telegram's HTML mode; a
+    fluent answer with its first quote right under it, as an expandable quotation."""
     parts = [html.escape(answer.answer, quote=False)]
+    if answer.fluent:
+        first = answer.citations[0]
+        parts[0] += f"\n<blockquote expandable>[{first.n}] {html.escape(in_view(first), quote=False)}</blockquote>"
     if answer.citations:
         sources = " · ".join(f"[{c.n}] {html.escape(source_label(c), quote=False)}" for c in answer.citations)
         parts.append(f"<i>{sources}</i>")
     return "\n\n".join(parts)
+
+
+def telegram_reply_html(shown: Reply) -> str:
+    """A reply at its stage: the answer, then (italic) what is still happening or how it ended."""
+    text = telegram_html(shown.answer)
+    line = stage_line(shown)
+    return f"{text}\n\n<i>{html.escape(line, quote=False)}</i>" if line else text
 
 
 def telegram_quotes_html(answer: Answer) -> str:
@@ -94,6 +144,13 @@ def slack_blocks(answer: Answer) -> list[dict]:
         blocks.append(_section(f"*[{c.n}]* " + "\n".join("> " + line for line in slack_escape(c.quote).splitlines())))
         blocks.append(_context(slack_escape(source_label(c))))
     return blocks
+
+
+def slack_reply_blocks(shown: Reply) -> list[dict]:
+    """A reply at its stage: the answer's blocks, then what is still happening or how it ended."""
+    blocks = slack_blocks(shown.answer)
+    line = stage_line(shown)
+    return [*blocks, _context(f"_{slack_escape(line)}_")] if line else blocks
 
 
 def slack_brief_blocks(briefing: Briefing) -> list[dict]:

@@ -14,6 +14,7 @@ import contextlib
 import errno
 import logging
 import re
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
@@ -30,15 +31,34 @@ from bot.config import Settings
 from bot.errors import ConfigError, InputError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import slack_blocks, slack_brief_blocks, slack_escape
+from bot.frontends.render import slack_brief_blocks, slack_escape, slack_reply_blocks
 from bot.lang import detect_language
 from bot.texts import reply
-from bot.types import Answer, Lang
+from bot.types import Lang
 
 logger = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 # Slack caps a message at 40,000 characters; an event carrying one, with its blocks, stays far below.
 MAX_BODY_BYTES = 1 << 20
+UPDATE_INTERVAL = 1.1  # seconds between updates of one message: Slack allows about one a second per channel
+
+
+class Pacer:
+    """At most one update per `interval` in each channel, counted from its last post or update."""
+
+    def __init__(self, interval: float = UPDATE_INTERVAL) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def posted(self, channel: str) -> None:
+        self._last[channel] = time.monotonic()
+
+    async def wait(self, channel: str) -> None:
+        """Return when the channel may be updated again (and count that update)."""
+        async with self._locks.setdefault(channel, asyncio.Lock()):
+            await asyncio.sleep(max(0.0, self._last.get(channel, 0.0) + self.interval - time.monotonic()))
+            self._last[channel] = time.monotonic()
 
 
 class SeenEvents:
@@ -59,6 +79,10 @@ class SeenEvents:
 
 def _conversations(context: AsyncBoltContext) -> Conversations:
     return context["conversations"]
+
+
+def _pacer(context: AsyncBoltContext) -> Pacer:
+    return context["pacer"]
 
 
 async def _allowed(
@@ -96,18 +120,16 @@ async def ask_command(
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": f"<@{command['user_id']}>: {slack_escape(question)}"}],
     }
-    first: Answer | None = None
-    async for answer in conversations.answer_stream(f"slack-command:{command['user_id']}", question, follow_up=False):
-        if first is None:
-            first = answer
-            await respond(text=answer.answer, blocks=[asked, *slack_blocks(answer)], response_type="in_channel")
-        elif answer.replaces(first):
-            await respond(
-                text=answer.answer,
-                blocks=[asked, *slack_blocks(answer)],
-                response_type="in_channel",
-                replace_original=True,
-            )
+    pacer, channel, shown = _pacer(context), command.get("channel_id", ""), None
+    async for view in conversations.replies(f"slack-command:{command['user_id']}", question, follow_up=False):
+        blocks = [asked, *slack_reply_blocks(view)]
+        if shown is None:
+            await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel")
+            pacer.posted(channel)
+        elif blocks != shown:
+            await pacer.wait(channel)
+            await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel", replace_original=True)
+        shown = blocks
 
 
 async def brief_command(
@@ -141,15 +163,26 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
         return
     if not await _allowed(conversations, event.get("user", ""), language, send):
         return
-    first: Answer | None = None
-    async for answer in conversations.answer_stream(f"slack:{channel}:{thread_ts}", question):
-        if first is None:
-            first = answer
+    await _post_reply(client, conversations, _pacer(context), channel, thread_ts, question)
+
+
+async def _post_reply(
+    client: AsyncWebClient, conversations: Conversations, pacer: Pacer, channel: str, thread_ts: str, question: str
+) -> None:
+    """The answer in the thread, updated (at most once a second per channel, never to the same
+    blocks) as a fuller answer is written."""
+    posted, shown = None, None
+    async for view in conversations.replies(f"slack:{channel}:{thread_ts}", question):
+        blocks = slack_reply_blocks(view)
+        if posted is None:
             posted = await client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=answer.answer, blocks=slack_blocks(answer)
+                channel=channel, thread_ts=thread_ts, text=view.answer.answer, blocks=blocks
             )
-        elif answer.replaces(first):
-            await client.chat_update(channel=channel, ts=posted["ts"], text=answer.answer, blocks=slack_blocks(answer))
+            pacer.posted(channel)
+        elif blocks != shown:
+            await pacer.wait(channel)
+            await client.chat_update(channel=channel, ts=posted["ts"], text=view.answer.answer, blocks=blocks)
+        shown = blocks
 
 
 async def other_message(event: dict) -> None:
@@ -171,10 +204,11 @@ def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
     _require_credentials(settings)
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app = AsyncApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret, client=client)
-    seen = SeenEvents()
+    seen, pacer = SeenEvents(), Pacer()
 
     async def share_state(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["conversations"] = conversations
+        context["pacer"] = pacer
         await next()
 
     async def drop_retried_events(

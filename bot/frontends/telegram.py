@@ -10,8 +10,9 @@ import asyncio
 import html
 import logging
 import secrets
+import time
 import uuid
-from typing import cast
+from typing import Any, cast
 
 from telegram import (
     Bot,
@@ -25,7 +26,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -43,14 +44,57 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
 from bot.frontends.archive_watch import ArchiveWatch
-from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import brief_telegram_html, split_message, telegram_html, telegram_quotes_html, utf16_length
+from bot.frontends.conversation import Conversations, Reply, open_conversations
+from bot.frontends.render import (
+    brief_telegram_html,
+    split_message,
+    telegram_html,
+    telegram_quotes_html,
+    telegram_reply_html,
+    utf16_length,
+)
 from bot.lang import detect_language
 from bot.texts import message, reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
 STARTUP_ATTEMPTS = 5  # waits of 1, 2, 4 and 8 s between them: a Bot API restarting comes back in that time
+EDIT_INTERVAL = 1.1  # seconds between edits in one chat: Telegram advises about one message a second per chat
+
+
+class PacedRateLimiter(AIORateLimiter):
+    """PTB's rate limiter, plus at most one edit per `EDIT_INTERVAL` in each chat (counted from the
+    chat's last message or edit), so a streamed answer never edits faster than Telegram allows."""
+
+    def __init__(self, edit_interval: float = EDIT_INTERVAL, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.edit_interval = edit_interval
+        self._last: dict[object, float] = {}
+        self._locks: dict[object, asyncio.Lock] = {}
+
+    async def process_request(
+        self,
+        callback: Any,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        chat = data.get("chat_id")
+        if chat is None or endpoint not in ("sendMessage", "editMessageText"):
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        if endpoint == "sendMessage":
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            finally:
+                self._last[chat] = time.monotonic()
+        async with self._locks.setdefault(chat, asyncio.Lock()):
+            await asyncio.sleep(max(0.0, self._last.get(chat, 0.0) + self.edit_interval - time.monotonic()))
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            finally:
+                self._last[chat] = time.monotonic()
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
@@ -97,28 +141,56 @@ async def _send_answer(message: Message, context: BotContext, question: str) -> 
         return
     await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
     key = uuid.uuid4().hex[:16]
-    first: Answer | None = None
-    async for answer in conversations.answer_stream(_chat_key(message.chat_id), question):
-        conversations.remember(key, answer)
-        if first is None:
-            first = answer
-            pieces = _pieces(answer)
-            markup = _quotes_button(key, answer)
-            sent = await message.reply_html(
-                pieces[0],
-                reply_parameters=ReplyParameters(message.message_id),
-                reply_markup=markup if len(pieces) == 1 else None,
-            )
-            for index, piece in enumerate(pieces[1:], start=2):
-                sent = await message.chat.send_message(
-                    piece, parse_mode=ParseMode.HTML, reply_markup=markup if index == len(pieces) else None
-                )
-            if conversations.answerer.may_refine(answer):
-                await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-        elif answer.replaces(first) and len(pieces) == 1:
-            await sent.edit_text(
-                _pieces(answer)[0], parse_mode=ParseMode.HTML, reply_markup=_quotes_button(key, answer)
-            )
+    sent: Message | None = None
+    shown: tuple[str, InlineKeyboardMarkup | None] | None = None
+    async for view in conversations.replies(_chat_key(message.chat_id), question):
+        conversations.remember(key, view.answer)
+        if shown is None:
+            sent, shown = await _send_reply(message, key, view)
+        elif sent is not None:  # a reply sent in several pieces is not edited
+            shown = await _edit_reply(sent, key, view, shown)
+
+
+async def _send_reply(
+    message: Message, key: str, view: Reply
+) -> tuple[Message | None, tuple[str, InlineKeyboardMarkup | None]]:
+    """The first reply, in as many pieces as it takes; the message to edit later (None when it
+    took several) and what it shows."""
+    pieces = _reply_pieces(view)
+    markup = _quotes_button(key, view.answer)
+    sent = await message.reply_html(
+        pieces[0],
+        reply_parameters=ReplyParameters(message.message_id),
+        reply_markup=markup if len(pieces) == 1 else None,
+    )
+    for index, piece in enumerate(pieces[1:], start=2):
+        await message.chat.send_message(
+            piece, parse_mode=ParseMode.HTML, reply_markup=markup if index == len(pieces) else None
+        )
+    return (sent if len(pieces) == 1 else None), (pieces[-1], markup)
+
+
+async def _edit_reply(
+    sent: Message, key: str, view: Reply, shown: tuple[str, InlineKeyboardMarkup | None]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Edit the reply into `view`, with its buttons; an edit that would change nothing (which
+    Telegram refuses) or not fit in one message is not made. Returns what the reply shows."""
+    text = telegram_reply_html(view)
+    wanted = (text, _quotes_button(key, view.answer))
+    if wanted == shown or utf16_length(text) > 4096:
+        return shown
+    try:
+        await sent.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=wanted[1])
+    except BadRequest as error:  # e.g. the message was deleted meanwhile: the reply stays as it was
+        logger.warning("Could not edit a reply: %s", error)
+        return shown
+    return wanted
+
+
+def _reply_pieces(view: Reply) -> list[str]:
+    """The reply at its stage in one message when it fits; otherwise the answer in pieces."""
+    whole = telegram_reply_html(view)
+    return [whole] if utf16_length(whole) <= 4096 else _pieces(view.answer)
 
 
 def _quotes_button(key: str, answer: Answer) -> InlineKeyboardMarkup | None:
@@ -327,7 +399,7 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
         .base_url(base)
         .base_file_url(base.removesuffix("/bot") + "/file/bot")
         .concurrent_updates(True)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(PacedRateLimiter(max_retries=3))
         .context_types(ContextTypes(context=BotContext))
         .post_init(on_start)
         .post_stop(on_stop)

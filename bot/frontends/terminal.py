@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import click
 
 from bot.config import Settings
 from bot.errors import InputError
-from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import plain, refined_plain
+from bot.frontends.conversation import Conversations, Reply, open_conversations
+from bot.frontends.render import draft_text, plain, refined_plain, stage_line
 from bot.texts import reply
 from bot.types import Answer
 
@@ -47,14 +48,31 @@ async def _loop(conversations: Conversations) -> None:
         except InputError as error:
             click.echo(str(error))
             continue
-        first: Answer | None = None
-        async for answer in conversations.answer_stream(key, question):
-            if first is None:
-                first = answer
-                click.echo(plain(answer))
-            elif refined := refined_plain(answer, first):
-                click.echo(f"\n{refined}")
+        await _show(conversations.replies(key, question))
         click.echo()
+
+
+async def _show(replies: AsyncIterator[Reply]) -> None:
+    """The quick answer, then the fuller one's words as the model writes them (a draft, said so),
+    then how it ends: the verified answer, or a note that the quotes stand."""
+    first: Answer | None = None
+    written = ""  # the draft words printed so far
+    async for view in replies:
+        if first is None:
+            first = view.answer
+            click.echo(plain(first))
+            if view.stage == "writing":
+                click.echo(f"\n{stage_line(view)}")
+        elif view.stage == "draft":
+            words = draft_text(view.draft)
+            # A second attempt starts over on a line of its own.
+            click.echo(words[len(written) :] if words.startswith(written) else f"\n{words}", nl=False)
+            written = words
+        else:
+            if written:
+                click.echo()
+            if refined := refined_plain(view.answer, first) if view.stage == "answer" else stage_line(view):
+                click.echo(f"\n{refined}")
 
 
 def run_chat(settings: Settings) -> None:

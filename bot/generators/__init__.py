@@ -4,7 +4,9 @@
     openai     any OpenAI-compatible server (NEWSBOT_LLM_BASE_URL, NEWSBOT_LLM_MODEL, OPENAI_API_KEY)
     ollama     an Ollama server (NEWSBOT_LLM_BASE_URL, NEWSBOT_LLM_MODEL)
 
-A new backend is one function here plus one line in `CHAT_MODELS`.
+A new backend is one function here plus one line in `CHAT_MODELS`. A model that writes token by
+token implements LangChain's `_stream` (`streams` tells); one that doesn't gives its whole reply
+at once, and the bots show it when it is done.
 """
 
 from __future__ import annotations
@@ -78,6 +80,13 @@ CHAT_MODELS: dict[str, Callable[[Settings, Notify], BaseChatModel]] = {
     "openai": openai,
     "ollama": ollama,
 }
+
+
+def streams(model: BaseChatModel) -> bool:
+    """Whether `model` writes its reply token by token (it implements LangChain's `_stream`)."""
+    from langchain_core.language_models import BaseChatModel
+
+    return type(model)._stream is not BaseChatModel._stream
 
 
 def expected_backend(settings: Settings) -> str:

@@ -1,8 +1,8 @@
 """A LangChain chat model over llama-cpp-python, so a local GGUF file answers like any chat model.
 
 LangChain's own ChatLlamaCpp lives in the sunset langchain-community package; this is the
-small part of it we need: messages in, one completion out, greedy and short, and a yes/no
-margin for the reading check. llama.cpp resumes from the longest prompt prefix it has already
+small part of it we need: messages in, one completion out (whole, or token by token), greedy
+and short, and a yes/no margin for the reading check. llama.cpp resumes from the longest prompt prefix it has already
 evaluated — the previous prompt, or one of the recent prompt states it keeps — so a prompt that
 starts with the same system message reuses that work; which is why system prompts come first
 and never vary.
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
 from bot.errors import BackendUnavailable, GenerationFailed, missing_extra
@@ -156,3 +156,27 @@ class ChatLlamaCpp(BaseChatModel, YesNoMargins):
                 ChatGeneration(message=message, generation_info={"finish_reason": choice.get("finish_reason")})
             ]
         )
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        chat = _chat(messages)
+        with self._lock, _mapped_errors():
+            parts = self._llama.create_chat_completion(
+                messages=chat,
+                temperature=self.temperature,
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                stop=stop,
+                stream=True,
+            )
+            for part in parts:
+                text = part["choices"][0]["delta"].get("content") or ""
+                if text:
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                    if run_manager:
+                        run_manager.on_llm_new_token(text, chunk=chunk)
+                    yield chunk

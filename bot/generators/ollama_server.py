@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_ollama import ChatOllama
 from ollama import ResponseError
 
 from bot.errors import GenerationFailed
+
+
+@contextmanager
+def _mapped_errors(server: str | None) -> Iterator[None]:
+    """The Ollama client's failures (refused, an error reply) as the project's own."""
+    try:
+        yield
+    except (ResponseError, httpx.HTTPError, ConnectionError) as exc:
+        raise GenerationFailed(f"The Ollama server {server or ''} failed: {type(exc).__name__}: {exc}.") from exc
 
 
 class ChatOllamaServer(ChatOllama):
@@ -19,9 +30,11 @@ class ChatOllamaServer(ChatOllama):
     def _generate(
         self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
-        try:
+        with _mapped_errors(self.base_url):
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        except (ResponseError, httpx.HTTPError, ConnectionError) as exc:
-            raise GenerationFailed(
-                f"The Ollama server {self.base_url or ''} failed: {type(exc).__name__}: {exc}."
-            ) from exc
+
+    def _stream(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        with _mapped_errors(self.base_url):
+            yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)

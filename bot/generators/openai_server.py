@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import openai
 from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
 from bot.errors import GenerationFailed, MarginUnavailable
@@ -58,6 +58,12 @@ class ChatOpenAIServer(ChatOpenAI, YesNoMargins):
     ) -> ChatResult:
         with _mapped_errors(self.openai_api_base):
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    def _stream(
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        with _mapped_errors(self.openai_api_base):
+            yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
 
     def yes_margin(self, messages: list[BaseMessage]) -> float:
         reply = self.invoke(messages, logprobs=True, top_logprobs=TOP_LOGPROBS, max_tokens=1, temperature=0)

@@ -2,7 +2,10 @@
 
 It implements what python-telegram-bot calls in polling and webhook mode, records every call,
 checks the 4096-character limit (UTF-16 units), HTML entities, and replies to messages that
-exist, and answers 429 with retry_after when a test asks for it.
+exist, and answers 429 with retry_after when a test asks for it. editMessageText behaves as
+Telegram's: an edit that changes neither text nor buttons is refused ("message is not
+modified"), and an edit without `reply_markup` removes the message's buttons. Refused calls are
+kept in `refused`, the times of accepted edits per chat in `edit_times`.
 """
 
 from __future__ import annotations
@@ -89,6 +92,8 @@ class FakeTelegram(LocalServer):
         self.fail_next: dict[str, int] = {}
         self.next_update_id = 1
         self.next_message_id = 1000
+        self.refused: list[tuple[str, str]] = []  # (method, description) of every call answered with an error
+        self.edit_times: dict[int, list[float]] = {}  # chat id -> time.monotonic() of each accepted edit
 
     @property
     def base_url(self) -> str:
@@ -174,7 +179,10 @@ class FakeTelegram(LocalServer):
         handler = getattr(self, f"_{method}", None)
         if handler is None:
             return web.json_response({"ok": True, "result": True})
-        return await handler(params)
+        response = await handler(params)
+        if response.status != 200:
+            self.refused.append((method, json.loads(response.body)["description"]))
+        return response
 
     async def _getMe(self, params):
         return web.json_response({"ok": True, "result": self.bot})
@@ -237,5 +245,18 @@ class FakeTelegram(LocalServer):
         key = (int(params["chat_id"]), int(params["message_id"]))
         if key not in self.messages:
             return self._error(400, "Bad Request: message to edit not found")
-        self.messages[key]["text"] = params["text"]
-        return web.json_response({"ok": True, "result": self.messages[key]})
+        message = self.messages[key]
+        markup = params.get("reply_markup")
+        if message["text"] == params["text"] and message.get("reply_markup") == markup:
+            return self._error(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message",
+            )
+        message["text"] = params["text"]
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)  # as on Telegram: an edit without buttons removes them
+        self.edit_times.setdefault(key[0], []).append(time.monotonic())
+        return web.json_response({"ok": True, "result": message})

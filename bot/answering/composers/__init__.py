@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.answering.composers.base import Composer, Composition
+from bot.answering.composers.base import Composer, Composition, OnText
 from bot.answering.composers.extractive import ExtractiveComposer
 from bot.answering.composers.generator import GeneratorComposer
 from bot.config import Settings
 from bot.errors import BackendUnavailable, ConfigError
 from bot.generators import CHAT_MODELS, expected_backend
 
-__all__ = ["Composer", "Composition", "ExtractiveComposer", "GeneratorComposer", "available_composers", "load_composer"]
+__all__ = [
+    "Composer",
+    "Composition",
+    "ExtractiveComposer",
+    "GeneratorComposer",
+    "OnText",
+    "available_composers",
+    "load_composer",
+]
 
 
 def available_composers() -> list[str]:

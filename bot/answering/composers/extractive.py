@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.answering.composers.base import Composer, Composition
+from bot.answering.composers.base import Composer, Composition, OnText
 from bot.answering.thresholds import THRESHOLDS
 from bot.lang import detect_language, numbers_in
 from bot.texts import LANGUAGE_NAMES, reply
@@ -56,7 +56,12 @@ class ExtractiveComposer(Composer):
     name = "extractive"
 
     def compose(
-        self, question: str, language: Lang, citations: list[Citation], retry: tuple[str, str] | None = None
+        self,
+        question: str,
+        language: Lang,
+        citations: list[Citation],
+        retry: tuple[str, str] | None = None,
+        on_text: OnText | None = None,
     ) -> Composition:
         differing = disagreement(citations)
         shown = differing or shown_citations(citations)
