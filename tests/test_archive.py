@@ -63,9 +63,10 @@ def test_rss_and_atom_from_urls_and_a_folder(local, feed_server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(b"Added") == 3
     answer = _ask(local, "How long does the ferry crossing to Rønne take?")
-    assert answer["answerable"] and "tre timer" in answer["citations"][0]["quote"]
+    assert answer["answerable"] and "tre timer" in " ".join(c["quote"] for c in answer["citations"])
     assert answer["citations"][0]["source"] == "havnebladet"
-    assert "free for children" in _ask(local, "Do children pay to enter the museum?")["citations"][0]["quote"]
+    museum = _ask(local, "Do children pay to enter the museum?")
+    assert "free for children" in " ".join(c["quote"] for c in museum["citations"])
     again = run_newsbot(["ingest", str(FEEDS)], local)  # the same items from the folder's files
     assert again.returncode == 0 and again.stdout.count(b"Unchanged") == 3
 
