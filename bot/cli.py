@@ -7,6 +7,7 @@ import logging
 import shutil
 import sys
 import time
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -406,3 +407,95 @@ def slack(host: str, port: int) -> None:
 
     logging.getLogger().setLevel(logging.INFO)
     run(_settings(), host, port)
+
+
+def _log_path(settings: Settings) -> Path:
+    from bot.operations.answer_log import LOG_FILE
+
+    return settings.data_dir / LOG_FILE
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@main.command(name="log")
+@click.option("--since", type=DATE, default=None, help="Only entries from this day on (YYYY-MM-DD).")
+@click.option(
+    "--outcome",
+    type=click.Choice(["answered", "declined", "refused", "rate-limited", "error"]),
+    default=None,
+    help="Only entries with this outcome.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry.")
+def answer_log(since: datetime | None, outcome: str | None, as_json: bool) -> None:
+    """List the answer log: what was asked, what the bot did and why, and how long it took.
+
+    \b
+    The bots keep it in NEWSBOT_DATA_DIR/answers.sqlite3 for NEWSBOT_LOG_DAYS days.
+    Examples:
+      newsbot log --since 2024-05-01 --outcome declined
+      newsbot log --json | jq .question
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.operations.answer_log import read_entries
+
+    entries = read_entries(_log_path(_settings()), since.timestamp() if since else 0.0, outcome)
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry.to_json(), ensure_ascii=False))
+        return
+    table = Table("time", "front end", "outcome", "lang", "ms", "👍/👎", "question", "reason")
+    for entry in entries:
+        table.add_row(
+            datetime.fromtimestamp(entry.at).strftime("%Y-%m-%d %H:%M"),
+            entry.frontend,
+            entry.outcome,
+            entry.language,
+            f"{entry.timings_ms.get('total', 0):.0f}",
+            f"{entry.up}/{entry.down}",
+            entry.question if entry.question is not None else "(not kept)",
+            entry.fallback or entry.reason,
+        )
+    Console().print(table)
+
+
+@main.command()
+@click.option("--since", type=DATE, default=None, help="Only from this day on (YYYY-MM-DD).")
+def stats(since: datetime | None) -> None:
+    """Questions per day (as a chart), decline rate, verified and fallen-back answers, time to reply
+    (p50/p95), the most asked and most declined questions, and 👍/👎 — from the answer log."""
+    from rich.console import Console
+
+    from bot.operations.answer_log import read_entries
+    from bot.operations.stats import compute, stats_table
+
+    entries = read_entries(_log_path(_settings()), since.timestamp() if since else 0.0)
+    Console().print(stats_table(compute(entries)))
+
+
+@main.group()
+def feedback() -> None:
+    """What users thought of the answers (the 👍/👎 buttons)."""
+
+
+@feedback.command(name="export")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--since", type=DATE, default=None, help="Only from this day on (YYYY-MM-DD).")
+def feedback_export(file: Path, since: datetime | None) -> None:
+    """Write the thumbs-down answers and the declined questions to FILE, in the QA format of
+    `newsbot eval`, for an editor to fill in `expect` and `evidence` (and correct `answerable`).
+
+    \b
+    Example:
+      newsbot feedback export review.jsonl && $EDITOR review.jsonl && newsbot eval review.jsonl
+    """
+    from bot.files import write_atomically
+    from bot.operations.answer_log import read_entries
+    from bot.operations.feedback import jsonl, qa_items
+
+    items = qa_items(read_entries(_log_path(_settings()), since.timestamp() if since else 0.0))
+    text = jsonl(items)
+    write_atomically(file, lambda path: path.write_text(text, encoding="utf-8"))
+    click.echo(f"Wrote {len(items)} question(s) to review to {file}.")

@@ -159,6 +159,11 @@ class Conversations:
         finally:
             self._refining -= 1
 
+    @property
+    def waiting(self) -> int:
+        """Generated answers being written or waiting for the generator."""
+        return self._refining
+
     def remember(self, key: str, answer: Answer) -> None:
         self.answers[key] = answer
         while len(self.answers) > self.max_answers:

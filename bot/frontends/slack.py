@@ -9,6 +9,7 @@ we already took is acknowledged and dropped. Works against any Web API at SLACK_
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import OrderedDict
@@ -25,10 +26,14 @@ from bot.errors import ConfigError, InputError
 from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import slack_blocks, slack_brief_blocks, slack_escape
 from bot.lang import detect_language
+from bot.operations.recorder import Asked, Recorder
+from bot.operations.runtime import Runtime
+from bot.operations.stats import stats_text
 from bot.texts import reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
+NO_RECORDER = Recorder()  # an app built without a runtime (tests) records nothing
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -50,6 +55,26 @@ class SeenEvents:
 
 def _conversations(context: AsyncBoltContext) -> Conversations:
     return context["conversations"]
+
+
+def _recorder(context: AsyncBoltContext) -> Recorder:
+    return context.get("recorder") or NO_RECORDER
+
+
+def _with_feedback(blocks: list[dict], answer: Answer, answer_id: str) -> list[dict]:
+    """An answer's blocks and, when it quotes, 👍 / 👎 buttons naming it (a `block_actions` press)."""
+    if not answer.citations:
+        return blocks
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"vote_{direction}",
+            "value": answer_id,
+            "text": {"type": "plain_text", "text": emoji},
+        }
+        for direction, emoji in (("up", "👍"), ("down", "👎"))
+    ]
+    return [*blocks, {"type": "actions", "block_id": "feedback", "elements": buttons}]
 
 
 async def _allowed(
@@ -74,31 +99,34 @@ async def ask_command(
     if not text.strip():
         await respond(text=reply("ask_usage", language), response_type="ephemeral")
         return
+    asked = Asked("slack", "command", command["user_id"], text)
     try:
         question = conversations.check(text)
     except InputError as error:
         await respond(text=str(error), response_type="ephemeral")
+        _recorder(context).refused(asked, "refused", language, str(error))
         return
     if not await _allowed(
         conversations, command["user_id"], language, lambda t: respond(text=t, response_type="ephemeral")
     ):
+        _recorder(context).refused(asked, "rate-limited", language, "over the rate limit")
         return
-    asked = {
+    asker = {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": f"<@{command['user_id']}>: {slack_escape(question)}"}],
     }
     first: Answer | None = None
+    answer: Answer | None = None
     async for answer in conversations.answer_stream(f"slack-command:{command['user_id']}", question, follow_up=False):
+        blocks = _with_feedback([asker, *slack_blocks(answer)], answer, asked.id)
         if first is None:
             first = answer
-            await respond(text=answer.answer, blocks=[asked, *slack_blocks(answer)], response_type="in_channel")
+            await respond(text=answer.answer, blocks=blocks, response_type="in_channel")
+            asked.reply_sent()
         elif answer.replaces(first):
-            await respond(
-                text=answer.answer,
-                blocks=[asked, *slack_blocks(answer)],
-                response_type="in_channel",
-                replace_original=True,
-            )
+            await respond(text=answer.answer, blocks=blocks, response_type="in_channel", replace_original=True)
+    if first is not None and answer is not None:
+        _recorder(context).answered(asked, first, answer if answer is not first else None)
 
 
 async def brief_command(
@@ -125,30 +153,80 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
     if not text:
         await send(reply("help", language, articles=conversations.articles_summary()))
         return
+    asked = Asked("slack", "thread", event.get("user", ""), text)
     try:
         question = conversations.check(text)
     except InputError as error:
         await send(str(error))
+        _recorder(context).refused(asked, "refused", language, str(error))
         return
     if not await _allowed(conversations, event.get("user", ""), language, send):
+        _recorder(context).refused(asked, "rate-limited", language, "over the rate limit")
         return
     first: Answer | None = None
+    answer: Answer | None = None
     async for answer in conversations.answer_stream(f"slack:{channel}:{thread_ts}", question):
+        blocks = _with_feedback(slack_blocks(answer), answer, asked.id)
         if first is None:
             first = answer
             posted = await client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=answer.answer, blocks=slack_blocks(answer)
+                channel=channel, thread_ts=thread_ts, text=answer.answer, blocks=blocks
             )
+            asked.reply_sent()
         elif answer.replaces(first):
-            await client.chat_update(channel=channel, ts=posted["ts"], text=answer.answer, blocks=slack_blocks(answer))
+            await client.chat_update(channel=channel, ts=posted["ts"], text=answer.answer, blocks=blocks)
+    if first is not None and answer is not None:
+        _recorder(context).answered(asked, first, answer if answer is not first else None)
+
+
+async def vote(
+    ack: Callable[..., Awaitable[None]], body: dict, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """👍 / 👎 under an answer (`block_actions`): kept with it in the answer log; pressing again
+    changes the vote. Acknowledged to the presser alone."""
+    await ack()
+    action = body["actions"][0]
+    up = action["action_id"] == "vote_up"
+    _recorder(context).vote(action["value"], "slack", body["user"]["id"], 1 if up else -1)
+    language = detect_language(body.get("message", {}).get("text", ""), default="en")
+    await respond(
+        text=reply("feedback_thanks", language, vote="👍" if up else "👎"),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+async def admin_command(
+    ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """/stats and /reload for NEWSBOT_ADMINS (the help for anyone else; the attempt is logged)."""
+    await ack()
+    runtime: Runtime | None = context.get("runtime")
+    language = detect_language(command.get("text", ""), default="en")
+    if runtime is None or command["user_id"] not in runtime.settings.admin_ids():
+        logger.warning("%s from Slack user %s, who is not in NEWSBOT_ADMINS", command["command"], command["user_id"])
+        help_text = reply("help", language, articles=_conversations(context).articles_summary())
+        await respond(text=help_text, response_type="ephemeral")
+        return
+    if command["command"] == "/stats":
+        stats = await asyncio.to_thread(runtime.today)
+        await respond(text=stats_text(stats, language), response_type="ephemeral")
+        return
+    report = await _conversations(context).run(runtime.reload)
+    articles = len(runtime.answerer.index.articles)
+    await respond(
+        text=reply("reloaded", language, articles=articles, chunks=report.chunks, action=report.action),
+        response_type="ephemeral",
+    )
 
 
 async def other_message(event: dict) -> None:
     """Plain channel messages aren't questions; only mentions and commands are."""
 
 
-async def on_error(error: Exception, body: dict) -> None:
+async def on_error(error: Exception, body: dict, context: AsyncBoltContext) -> None:
     logger.error("Exception while handling a Slack request", exc_info=error)
+    _recorder(context).failed("slack")
 
 
 # --- wiring ----------------------------------------------------------------------
@@ -157,7 +235,7 @@ def _require_credentials(settings: Settings) -> None:
         raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (from your Slack app's settings).")
 
 
-def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
+def build_app(settings: Settings, conversations: Conversations, runtime: Runtime | None = None) -> AsyncApp:
     """All wiring in one place."""
     _require_credentials(settings)
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
@@ -166,6 +244,8 @@ def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
 
     async def share_state(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["conversations"] = conversations
+        if runtime is not None:
+            context.update(recorder=runtime.recorder, runtime=runtime)
         await next()
 
     async def drop_retried_events(
@@ -185,6 +265,9 @@ def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
     app.middleware(share_state)
     app.command("/ask")(ask_command)
     app.command("/brief")(brief_command)
+    app.command("/stats")(admin_command)
+    app.command("/reload")(admin_command)
+    app.action(re.compile(r"^vote_(up|down)$"))(vote)
     app.event("app_mention")(app_mention)
     app.event("message")(other_message)
     app.error(on_error)
@@ -193,10 +276,15 @@ def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
 
 def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     """Serve the app over HTTP at /slack/events until stopped (SIGINT or SIGTERM)."""
-    from bot.service import load_answerer
+    from bot.operations.runtime import start_runtime
 
     _require_credentials(settings)
-    answerer, _ = load_answerer(settings, notify=logger.warning)
-    app = build_app(settings, open_conversations(settings, answerer))
+    runtime = start_runtime(settings)
+    conversations = open_conversations(settings, runtime.answerer)
+    runtime.watch_queue(lambda: conversations.waiting)
+    app = build_app(settings, conversations, runtime)
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)
-    app.start(port=port, path="/slack/events", host=host)
+    try:
+        app.start(port=port, path="/slack/events", host=host)
+    finally:
+        runtime.close()
