@@ -355,18 +355,31 @@ def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
 @click.option(
     "--out", type=click.Path(path_type=Path), default=Path("bench-results"), help="Folder for bench.md and bench.json."
 )
-def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path) -> None:
+@click.option(
+    "--operations",
+    is_flag=True,
+    help="Only the cost of metrics and the answer log (Telegram at 10 questions/s), and the log's size.",
+)
+def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, operations: bool) -> None:
     """Measure quality, latency and memory against simpler pipelines; print a Markdown table.
 
     \b
     Examples:
       newsbot bench --quick
       newsbot bench --quick --corpus tests/corpus   # every pipeline over the whole corpus
+      newsbot bench --operations                    # metrics and answer log on vs off
     """
     from bot.bench import run_bench, write_results
     from bot.bench.evaluation import load_corpus, load_qa
 
     settings = _settings()
+    if operations:
+        from bot.bench.operations import markdown, operations_cost
+
+        _answerer(settings, composer=False)  # the index, built before the bots time anything
+        questions = [item["question"] for item in load_qa(qa_file)]
+        click.echo(markdown(operations_cost(settings, questions)))
+        return
     if corpus is not None:
         items = load_corpus(corpus)
         settings = settings.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": out / "corpus-index"})

@@ -156,7 +156,7 @@ def test_metrics_count_questions_and_time_replies(service):
     assert moved("newsbot_answer_stage_seconds_count", stage="gate") == 3
     assert after[("newsbot_index_articles", ())] == 1 and after[("newsbot_index_chunks", ())] > 5
     assert after[("newsbot_index_generation_timestamp_seconds", ())] > 1.6e9
-    assert after[("newsbot_generator_queue_depth", ())] == 0
+    assert after[("newsbot_generator_queue_depth", ())] == 0 and after[("newsbot_ready", ())] == 1
     assert after[("process_start_time_seconds", ())] > 1.6e9
     labels = {value for (_, pairs) in after for _, value in pairs}
     assert not any("regeringen" in value or value == str(EDITOR) for value in labels)  # no question, no user

@@ -69,6 +69,12 @@ class Metrics:
         )
         self.started.set(time.time())
 
+    def watch_readiness(self, ready: Callable[[], bool]) -> None:
+        """newsbot_ready, read at every scrape: what /readyz says, for alert rules."""
+        Gauge("newsbot_ready", "1 when /readyz says ready, else 0.", registry=self.registry).set_function(
+            lambda: float(ready())
+        )
+
     def watch_queue(self, depth: Callable[[], float]) -> None:
         """Read the generator queue's depth at every scrape."""
         self.queue_depth.set_function(depth)

@@ -66,6 +66,7 @@ def start_runtime(settings: Settings) -> Runtime:
     wanted = expected_backend(settings)
     readiness = Readiness(generator_wanted="" if wanted == "extractive" else wanted)
     if metrics is not None and settings.metrics_port is not None:
+        metrics.watch_readiness(lambda: not readiness.problems())
         HealthServer(settings.metrics_host, settings.metrics_port, readiness, metrics).start()
     answerer, _ = load_answerer(settings, notify=logger.warning)
     readiness.index = True
