@@ -5,6 +5,7 @@ the admins' /stats, and log lines (JSON) without the bot token."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -249,3 +250,43 @@ def server():
     fake = FakeTelegram().start()
     yield fake
     fake.stop()
+
+
+def test_sigterm_finishes_the_answer_in_flight_and_logs_it(server, settings, answerer):
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
+    from bot.testing.fake_openai import FakeOpenAI
+
+    openai = FakeOpenAI(["A Russian-led military alliance sent troops to Kazakhstan [1].", "yes"], delay=3.0)
+    data = Path(tempfile.mkdtemp(prefix="newsbot-drain-"))
+    process = start_bot(
+        server,
+        settings,
+        NEWSBOT_DATA_DIR=str(data),
+        NEWSBOT_LLM="openai",
+        NEWSBOT_LLM_BASE_URL=openai.base_url,
+        NEWSBOT_LLM_MODEL="fake",
+    )
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+        server.push(server.message("Who sent troops to Kazakhstan?"))
+        server.wait_for(lambda: replies(server))  # the quotes; the model is still writing
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+        edited = server.calls_to("editMessageText")
+        assert edited and "A Russian-led military alliance" in edited[0]["text"]  # finished before exit
+        row = next(iter(read_entries(data / LOG_FILE)))
+        assert (row.outcome, row.backend, row.verified) == ("answered", "openai", True)
+        assert row.timings_ms["generate"] >= 3000
+    finally:
+        if process.poll() is None:
+            stop(process)
+        openai.server.shutdown()
+
+
+def test_not_ready_while_a_configured_generator_is_not_loaded():
+    from bot.operations.health import Readiness
+
+    fell_back = Readiness(index=True, generator_wanted="openai", generator_loaded="extractive")
+    assert fell_back.problems() == ["the openai generator is not loaded (extractive instead)"]
+    assert Readiness(index=True, generator_wanted="openai", generator_loaded="openai").problems() == []
+    assert Readiness(index=True).problems() == []  # extractive by choice

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -11,11 +12,12 @@ class FakeOpenAI:
     """An OpenAI-compatible /v1/chat/completions on loopback: answers come from a script, and a
     request for log-probabilities (the reading check) gets a first token whose top_logprobs put
     "Yes" `margin` above "No" — or, with `margin=None`, is answered as by a server that ignores
-    the parameter: a plain "Yes" without log-probabilities."""
+    the parameter: a plain "Yes" without log-probabilities. Each answer takes `delay` seconds
+    (a model writing)."""
 
-    def __init__(self, replies: list[str], margin: float | None = 2.0) -> None:
+    def __init__(self, replies: list[str], margin: float | None = 2.0, delay: float = 0.0) -> None:
         outer = self
-        self.replies, self.margin = replies, margin
+        self.replies, self.margin, self.delay = replies, margin, delay
         self.requests: list[dict] = []
         self.answers: list[dict] = []  # the requests that were not reading checks
 
@@ -35,6 +37,7 @@ class FakeOpenAI:
                             "content": [{"token": "Yes", "logprob": -0.05, "bytes": None, "top_logprobs": top}]
                         }
                 else:
+                    time.sleep(outer.delay)
                     outer.answers.append(body)
                     text = outer.replies[min(len(outer.answers), len(outer.replies)) - 1]
                     choice["message"] = {"role": "assistant", "content": text}
