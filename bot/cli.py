@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
@@ -391,7 +392,12 @@ def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
     help="Only what a Telegram user waits for: first reply, first streamed words, final answer, "
     "with the model warmed up at start-up and without.",
 )
-def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: bool) -> None:
+@click.option(
+    "--operations",
+    is_flag=True,
+    help="Only the cost of metrics and the answer log (Telegram at 10 questions/s), and the log's size.",
+)
+def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: bool, operations: bool) -> None:
     """Measure quality, latency and memory against simpler pipelines; print a Markdown table.
 
     \b
@@ -399,6 +405,7 @@ def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: b
       newsbot bench --quick
       newsbot bench --quick --corpus tests/corpus   # every pipeline over the whole corpus
       NEWSBOT_LLM=llamacpp newsbot bench --replies   # the dev set through Telegram, one question at a time
+      newsbot bench --operations                    # metrics and answer log on vs off
     """
     from bot.bench import run_bench, write_results
     from bot.bench.evaluation import load_corpus, load_qa
@@ -406,6 +413,13 @@ def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: b
     settings = _settings()
     if replies:
         _bench_replies(settings, load_qa(qa_file) if qa_file.is_file() else [])
+        return
+    if operations:
+        from bot.bench.operations import markdown, operations_cost
+
+        _answerer(settings, composer=False)  # the index, built before the bots time anything
+        questions = [item["question"] for item in load_qa(qa_file)]
+        click.echo(markdown(operations_cost(settings, questions)))
         return
     if corpus is not None:
         items = load_corpus(corpus)
@@ -460,3 +474,95 @@ def slack(host: str, port: int) -> None:
 
     logging.getLogger().setLevel(logging.INFO)
     run(_settings(), host, port)
+
+
+def _log_path(settings: Settings) -> Path:
+    from bot.operations.answer_log import LOG_FILE
+
+    return settings.data_dir / LOG_FILE
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@main.command(name="log")
+@click.option("--since", type=DATE, default=None, help="Only entries from this day on (YYYY-MM-DD).")
+@click.option(
+    "--outcome",
+    type=click.Choice(["answered", "declined", "refused", "rate-limited", "error"]),
+    default=None,
+    help="Only entries with this outcome.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry.")
+def answer_log(since: datetime | None, outcome: str | None, as_json: bool) -> None:
+    """List the answer log: what was asked, what the bot did and why, and how long it took.
+
+    \b
+    The bots keep it in NEWSBOT_DATA_DIR/answers.sqlite3 for NEWSBOT_LOG_DAYS days.
+    Examples:
+      newsbot log --since 2024-05-01 --outcome declined
+      newsbot log --json | jq .question
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.operations.answer_log import read_entries
+
+    entries = read_entries(_log_path(_settings()), since.timestamp() if since else 0.0, outcome)
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry.to_json(), ensure_ascii=False))
+        return
+    table = Table("time", "front end", "outcome", "lang", "ms", "👍/👎", "question", "reason")
+    for entry in entries:
+        table.add_row(
+            datetime.fromtimestamp(entry.at).strftime("%Y-%m-%d %H:%M"),
+            entry.frontend,
+            entry.outcome,
+            entry.language,
+            f"{entry.timings_ms.get('total', 0):.0f}",
+            f"{entry.up}/{entry.down}",
+            entry.question if entry.question is not None else "(not kept)",
+            entry.fallback or entry.reason,
+        )
+    Console().print(table)
+
+
+@main.command()
+@click.option("--since", type=DATE, default=None, help="Only from this day on (YYYY-MM-DD).")
+def stats(since: datetime | None) -> None:
+    """Questions per day (as a chart), decline rate, verified and fallen-back answers, time to reply
+    (p50/p95), the most asked and most declined questions, and 👍/👎 — from the answer log."""
+    from rich.console import Console
+
+    from bot.operations.answer_log import read_entries
+    from bot.operations.stats import compute, stats_table
+
+    entries = read_entries(_log_path(_settings()), since.timestamp() if since else 0.0)
+    Console().print(stats_table(compute(entries)))
+
+
+@main.group()
+def feedback() -> None:
+    """What users thought of the answers (the 👍/👎 buttons)."""
+
+
+@feedback.command(name="export")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--since", type=DATE, default=None, help="Only from this day on (YYYY-MM-DD).")
+def feedback_export(file: Path, since: datetime | None) -> None:
+    """Write the thumbs-down answers and the declined questions to FILE, in the QA format of
+    `newsbot eval`, for an editor to fill in `expect` and `evidence` (and correct `answerable`).
+
+    \b
+    Example:
+      newsbot feedback export review.jsonl && $EDITOR review.jsonl && newsbot eval review.jsonl
+    """
+    from bot.files import write_atomically
+    from bot.operations.answer_log import read_entries
+    from bot.operations.feedback import jsonl, qa_items
+
+    items = qa_items(read_entries(_log_path(_settings()), since.timestamp() if since else 0.0))
+    text = jsonl(items)
+    write_atomically(file, lambda path: path.write_text(text, encoding="utf-8"))
+    click.echo(f"Wrote {len(items)} question(s) to review to {file}.")

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     today: date | None = None  # what "i går" and "last week" count from; the clock's date when unset
     watch_seconds: float = 2.0  # how often running bots look for changed articles; 0 turns it off
     warm_up: bool = True  # the bots run one tiny completion at start-up, so the first question finds the model warm
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # /healthz, /readyz and /metrics; off when unset
+    log_format: Literal["text", "json"] = "text"
+    log_questions: bool = True  # False: the answer log keeps everything but the question's text
+    log_days: int = 30  # the answer log's retention; 0 keeps no log
+    admins: str = ""  # Telegram and Slack user ids allowed /stats and /reload
 
     telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL")
@@ -64,6 +70,28 @@ class Settings(BaseSettings):
         if value.exists() and not value.is_dir():
             raise ValueError(f"{value} is a file, not a folder")
         return value
+
+    @field_validator("log_days")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (no answer log) or more days")
+        return value
+
+    def admin_ids(self) -> set[str]:
+        """The Telegram and Slack user ids of the admins, as text (Telegram's are numbers)."""
+        return {part for part in self.admins.replace(" ", "").split(",") if part}
+
+    def secrets(self) -> list[str]:
+        """The values that must never appear in a log line."""
+        values = [
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.openai_api_key,
+        ]
+        return [value for value in values if len(value) >= 4]
 
     def allowed_user_ids(self) -> set[int] | None:
         """The Telegram user ids allowed to ask, or None for everyone."""

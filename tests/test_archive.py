@@ -157,4 +157,4 @@ def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local):
         stop(process)
         server.stop()
     log = process.stdout.read().decode() if process.stdout else ""
-    assert "Articles reloaded" in log and "Traceback" not in log
+    assert "Articles re-read" in log and "Traceback" not in log

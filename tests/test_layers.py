@@ -17,6 +17,7 @@ LAYERS: list[list[str]] = [
     ["bot.embeddings", "bot.store", "bot.generators"],
     ["bot.answering"],
     ["bot.service"],
+    ["bot.operations"],
     ["bot.frontends"],
     ["bot.bench", "bot.testing"],
     ["bot.cli", "bot.__main__"],

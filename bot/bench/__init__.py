@@ -313,10 +313,11 @@ def telegram_load(
     rate: float = 10.0,
     total: int = 500,
     llm: str = "extractive",
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The real `newsbot telegram` process against the local Bot API server: `total` questions
     from `chats` chats offered at `rate` per second; message in → first reply out, and (with a
-    generator) message in → reply edited into the fluent answer."""
+    generator) message in → reply edited into the fluent answer. `extra_env` is added to its settings."""
     import itertools
     import tempfile
 
@@ -343,6 +344,7 @@ def telegram_load(
         "TELEGRAM_API_BASE_URL": server.base_url,
         "NEWSBOT_RATE_LIMIT": "1000",
         "NEWSBOT_ALLOWED_USERS": "*",
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "telegram"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

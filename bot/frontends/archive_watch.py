@@ -2,27 +2,26 @@
 index generations committed by `newsbot ingest` or `newsbot index`, are picked up without a restart.
 
 Every few seconds the folder's listing (names, sizes, modification times) and the manifest are
-compared with the last ones seen; on a change the index is opened again — loaded when another
-process has already brought it up to date, updated here otherwise — in the answering thread, so
-it never runs beside an answer, and the conversations switch to an Answerer over it. A question
-in flight finishes on the index it started with.
+compared with the last ones seen; on a change the articles are re-read (`Runtime.reload`: the
+index loaded when another process has already brought it up to date, updated here otherwise) in
+the answering thread, so it never runs beside an answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.answering.chain import Answerer
 from bot.config import Settings
 from bot.documents import ARTICLE_SUFFIXES
 from bot.errors import NewsbotError
-from bot.frontends.conversation import Conversations
-from bot.service import load_index, log_progress
+from bot.store.news_index import BuildReport
 
 logger = logging.getLogger(__name__)
 Listing = tuple[tuple[tuple[str, int, int], ...], int]
+RunInAnsweringThread = Callable[[Callable[[], BuildReport]], Awaitable[BuildReport]]
 
 
 def listing(seeds_dir: Path, index_dir: Path) -> Listing:
@@ -43,11 +42,12 @@ def listing(seeds_dir: Path, index_dir: Path) -> Listing:
 
 
 class ArchiveWatch:
-    """Polls the seeds folder and the index of one Settings for one Conversations."""
+    """Polls one seeds folder and index; `reload` re-reads them, run through `run`."""
 
-    def __init__(self, settings: Settings, conversations: Conversations) -> None:
+    def __init__(self, settings: Settings, run: RunInAnsweringThread, reload: Callable[[], BuildReport]) -> None:
         self.settings = settings
-        self.conversations = conversations
+        self.run_in_answering_thread = run
+        self.reload = reload
         self.seen = listing(settings.seeds_dir, settings.index_dir)
 
     async def run(self) -> None:
@@ -59,31 +59,15 @@ class ArchiveWatch:
             await self.check()
 
     async def check(self) -> bool:
-        """Reload when the archive changed; True when the conversations switched index."""
+        """Re-read the articles when the archive changed; True when it did."""
         now = await asyncio.to_thread(listing, self.settings.seeds_dir, self.settings.index_dir)
         if now == self.seen:
             return False
         try:
-            answerer, action = await self.conversations.run(self._reopen)
+            report = await self.run_in_answering_thread(self.reload)
         except (NewsbotError, OSError) as error:  # the bot keeps the index it has
-            logger.warning("Reloading the articles failed (%s); answering from the index as it was.", error)
+            logger.warning("Re-reading the articles failed (%s); answering from the index as it was.", error)
             return False
-        if action != "stale":  # else another process is still building: look again next time
+        if report.action != "stale":  # else another process is still building: look again next time
             self.seen = await asyncio.to_thread(listing, self.settings.seeds_dir, self.settings.index_dir)
-        if answerer.index.generation == self.conversations.answerer.index.generation:
-            return False
-        self.conversations.use(answerer)
-        logger.info(
-            "Articles reloaded (%s): %d articles, generation %s.",
-            action,
-            len(answerer.index.articles),
-            answerer.index.generation,
-        )
         return True
-
-    def _reopen(self) -> tuple[Answerer, str]:
-        current = self.conversations.answerer
-        index, report = load_index(
-            self.settings, current.index.embeddings, notify=logger.warning, progress=log_progress
-        )
-        return Answerer(self.settings, index, current.composer), report.action

@@ -105,12 +105,6 @@ class Conversations:
         self._refining = 0
         self.briefer = Briefer(self.answerer)
 
-    def use(self, answerer: Answerer) -> None:
-        """Answer from now on with `answerer` (over a reloaded index); questions in flight finish
-        with the one they started with."""
-        self.answerer = answerer
-        self.briefer = Briefer(answerer)
-
     def is_allowed(self, user_id: int | None) -> bool:
         return self.allowed_users is None or (user_id is not None and user_id in self.allowed_users)
 
@@ -230,6 +224,11 @@ class Conversations:
             log.exception("Warming up the %s model failed", self.answerer.composer.name)
             return
         log.info("The %s model is warm (%.1f s).", self.answerer.composer.name, time.perf_counter() - started)
+
+    @property
+    def waiting(self) -> int:
+        """Generated answers being written or waiting for the generator."""
+        return self._refining
 
     def remember(self, key: str, answer: Answer) -> None:
         self.answers[key] = answer

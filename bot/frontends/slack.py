@@ -33,10 +33,14 @@ from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import slack_brief_blocks, slack_escape, slack_reply_blocks
 from bot.lang import detect_language
+from bot.operations.recorder import Asked, Recorder
+from bot.operations.runtime import Runtime
+from bot.operations.stats import stats_text
 from bot.texts import reply
-from bot.types import Lang
+from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
+NO_RECORDER = Recorder()  # an app built without a runtime (tests) records nothing
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 # Slack caps a message at 40,000 characters; an event carrying one, with its blocks, stays far below.
 MAX_BODY_BYTES = 1 << 20
@@ -85,6 +89,26 @@ def _pacer(context: AsyncBoltContext) -> Pacer:
     return context["pacer"]
 
 
+def _recorder(context: AsyncBoltContext) -> Recorder:
+    return context.get("recorder") or NO_RECORDER
+
+
+def _with_feedback(blocks: list[dict], answer: Answer, answer_id: str) -> list[dict]:
+    """An answer's blocks and, when it quotes, 👍 / 👎 buttons naming it (a `block_actions` press)."""
+    if not answer.citations:
+        return blocks
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"vote_{direction}",
+            "value": answer_id,
+            "text": {"type": "plain_text", "text": emoji},
+        }
+        for direction, emoji in (("up", "👍"), ("down", "👎"))
+    ]
+    return [*blocks, {"type": "actions", "block_id": "feedback", "elements": buttons}]
+
+
 async def _allowed(
     conversations: Conversations, user: str, language: Lang, send: Callable[[str], Awaitable[Any]]
 ) -> bool:
@@ -107,29 +131,39 @@ async def ask_command(
     if not text.strip():
         await respond(text=reply("ask_usage", language), response_type="ephemeral")
         return
+    asked = Asked("slack", "command", command["user_id"], text)
     try:
         question = conversations.check(text)
     except InputError as error:
         await respond(text=str(error), response_type="ephemeral")
+        _recorder(context).refused(asked, "refused", language, str(error))
         return
     if not await _allowed(
         conversations, command["user_id"], language, lambda t: respond(text=t, response_type="ephemeral")
     ):
+        _recorder(context).refused(asked, "rate-limited", language, "over the rate limit")
         return
-    asked = {
+    asker = {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": f"<@{command['user_id']}>: {slack_escape(question)}"}],
     }
-    pacer, channel, shown = _pacer(context), command.get("channel_id", ""), None
+    pacer, channel = _pacer(context), command.get("channel_id", "")
+    shown: list[dict] | None = None
+    first: Answer | None = None
+    last: Answer | None = None
     async for view in conversations.replies(f"slack-command:{command['user_id']}", question, follow_up=False):
-        blocks = [asked, *slack_reply_blocks(view)]
+        blocks = _with_feedback([asker, *slack_reply_blocks(view)], view.answer, asked.id)
         if shown is None:
             await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel")
             pacer.posted(channel)
+            asked.reply_sent()
+            first = view.answer
         elif blocks != shown:
             await pacer.wait(channel)
             await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel", replace_original=True)
-        shown = blocks
+        shown, last = blocks, view.answer
+    if first is not None and last is not None:
+        _recorder(context).answered(asked, first, last if last is not first else None)
 
 
 async def brief_command(
@@ -156,41 +190,99 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
     if not text:
         await send(reply("help", language, articles=conversations.articles_summary()))
         return
+    asked = Asked("slack", "thread", event.get("user", ""), text)
     try:
         question = conversations.check(text)
     except InputError as error:
         await send(str(error))
+        _recorder(context).refused(asked, "refused", language, str(error))
         return
     if not await _allowed(conversations, event.get("user", ""), language, send):
+        _recorder(context).refused(asked, "rate-limited", language, "over the rate limit")
         return
-    await _post_reply(client, conversations, _pacer(context), channel, thread_ts, question)
+    await _post_reply(client, conversations, _pacer(context), channel, thread_ts, question, asked, _recorder(context))
 
 
 async def _post_reply(
-    client: AsyncWebClient, conversations: Conversations, pacer: Pacer, channel: str, thread_ts: str, question: str
+    client: AsyncWebClient,
+    conversations: Conversations,
+    pacer: Pacer,
+    channel: str,
+    thread_ts: str,
+    question: str,
+    asked: Asked,
+    recorder: Recorder,
 ) -> None:
     """The answer in the thread, updated (at most once a second per channel, never to the same
-    blocks) as a fuller answer is written."""
+    blocks) as a fuller answer is written; then recorded in the answer log."""
     posted, shown = None, None
+    first: Answer | None = None
+    last: Answer | None = None
     async for view in conversations.replies(f"slack:{channel}:{thread_ts}", question):
-        blocks = slack_reply_blocks(view)
+        blocks = _with_feedback(slack_reply_blocks(view), view.answer, asked.id)
         if posted is None:
             posted = await client.chat_postMessage(
                 channel=channel, thread_ts=thread_ts, text=view.answer.answer, blocks=blocks
             )
             pacer.posted(channel)
+            asked.reply_sent()
+            first = view.answer
         elif blocks != shown:
             await pacer.wait(channel)
             await client.chat_update(channel=channel, ts=posted["ts"], text=view.answer.answer, blocks=blocks)
-        shown = blocks
+        shown, last = blocks, view.answer
+    if first is not None and last is not None:
+        recorder.answered(asked, first, last if last is not first else None)
+
+
+async def vote(
+    ack: Callable[..., Awaitable[None]], body: dict, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """👍 / 👎 under an answer (`block_actions`): kept with it in the answer log; pressing again
+    changes the vote. Acknowledged to the presser alone."""
+    await ack()
+    action = body["actions"][0]
+    up = action["action_id"] == "vote_up"
+    _recorder(context).vote(action["value"], "slack", body["user"]["id"], 1 if up else -1)
+    language = detect_language(body.get("message", {}).get("text", ""), default="en")
+    await respond(
+        text=reply("feedback_thanks", language, vote="👍" if up else "👎"),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+async def admin_command(
+    ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """/stats and /reload for NEWSBOT_ADMINS (the help for anyone else; the attempt is logged)."""
+    await ack()
+    runtime: Runtime | None = context.get("runtime")
+    language = detect_language(command.get("text", ""), default="en")
+    if runtime is None or command["user_id"] not in runtime.settings.admin_ids():
+        logger.warning("%s from Slack user %s, who is not in NEWSBOT_ADMINS", command["command"], command["user_id"])
+        help_text = reply("help", language, articles=_conversations(context).articles_summary())
+        await respond(text=help_text, response_type="ephemeral")
+        return
+    if command["command"] == "/stats":
+        stats = await asyncio.to_thread(runtime.today)
+        await respond(text=stats_text(stats, language), response_type="ephemeral")
+        return
+    report = await _conversations(context).run(runtime.reload)
+    articles = len(runtime.answerer.index.articles)
+    await respond(
+        text=reply("reloaded", language, articles=articles, chunks=report.chunks, action=report.action),
+        response_type="ephemeral",
+    )
 
 
 async def other_message(event: dict) -> None:
     """Plain channel messages aren't questions; only mentions and commands are."""
 
 
-async def on_error(error: Exception, body: dict) -> None:
+async def on_error(error: Exception, body: dict, context: AsyncBoltContext) -> None:
     logger.error("Exception while handling a Slack request", exc_info=error)
+    _recorder(context).failed("slack")
 
 
 # --- wiring ----------------------------------------------------------------------
@@ -199,7 +291,7 @@ def _require_credentials(settings: Settings) -> None:
         raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (from your Slack app's settings).")
 
 
-def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
+def build_app(settings: Settings, conversations: Conversations, runtime: Runtime | None = None) -> AsyncApp:
     """All wiring in one place."""
     _require_credentials(settings)
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
@@ -209,6 +301,8 @@ def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
     async def share_state(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["conversations"] = conversations
         context["pacer"] = pacer
+        if runtime is not None:
+            context.update(recorder=runtime.recorder, runtime=runtime)
         await next()
 
     async def drop_retried_events(
@@ -228,6 +322,9 @@ def build_app(settings: Settings, conversations: Conversations) -> AsyncApp:
     app.middleware(share_state)
     app.command("/ask")(ask_command)
     app.command("/brief")(brief_command)
+    app.command("/stats")(admin_command)
+    app.command("/reload")(admin_command)
+    app.action(re.compile(r"^vote_(up|down)$"))(vote)
     app.event("app_mention")(app_mention)
     app.event("message")(other_message)
     app.error(on_error)
@@ -280,14 +377,15 @@ def follow_archive(web_app: web.Application, watch: ArchiveWatch) -> None:
 
 def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     """Serve the app over HTTP at /slack/events until stopped (SIGINT or SIGTERM)."""
-    from bot.service import load_answerer, log_progress
+    from bot.operations.runtime import start_runtime
 
     _require_credentials(settings)
-    answerer, _ = load_answerer(settings, notify=logger.warning, progress=log_progress)
-    conversations = open_conversations(settings, answerer)
-    app = build_app(settings, conversations)
+    runtime = start_runtime(settings)
+    conversations = open_conversations(settings, runtime.answerer)
+    runtime.watch_queue(lambda: conversations.waiting)
+    app = build_app(settings, conversations, runtime)
     web_app = build_web_app(app, settings.slack_signing_secret)
-    follow_archive(web_app, ArchiveWatch(settings, conversations))
+    follow_archive(web_app, ArchiveWatch(settings, conversations.run, runtime.reload))
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)
     try:
         web.run_app(web_app, host=host, port=port, print=None)
@@ -298,3 +396,5 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
             f"Can't listen on {host}:{port} ({error.strerror}): another process may use the port; "
             "choose another with --port, or --host."
         ) from error
+    finally:  # the web application has finished the requests in flight: write what the answer log holds
+        runtime.close()

@@ -54,6 +54,9 @@ from bot.frontends.render import (
     utf16_length,
 )
 from bot.lang import detect_language
+from bot.operations.recorder import Asked, Recorder
+from bot.operations.runtime import Runtime
+from bot.operations.stats import stats_text
 from bot.texts import message, reply
 from bot.types import Answer, Lang
 
@@ -97,12 +100,23 @@ class PacedRateLimiter(AIORateLimiter):
                 self._last[chat] = time.monotonic()
 
 
+NO_RECORDER = Recorder()  # an application built without a runtime (tests) records nothing
+
+
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     """Typed access to the shared conversation state."""
 
     @property
     def conversations(self) -> Conversations:
         return self.application.bot_data["conversations"]
+
+    @property
+    def recorder(self) -> Recorder:
+        return self.application.bot_data.get("recorder", NO_RECORDER)
+
+    @property
+    def runtime(self) -> Runtime | None:
+        return self.application.bot_data.get("runtime")
 
 
 def _user_language(update: Update) -> Lang:
@@ -114,6 +128,12 @@ def _chat_key(chat_id: int) -> str:
     return f"telegram:{chat_id}"
 
 
+def _asked(update: Update, text: str) -> Asked:
+    """The question as the answer log and the metrics see it."""
+    chat = update.effective_chat.type if update.effective_chat else "inline"
+    return Asked("telegram", chat, str(update.effective_user.id if update.effective_user else ""), text)
+
+
 async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
     """Access and rate limit; replies itself when refusing. True means go ahead."""
     user = update.effective_user
@@ -122,9 +142,11 @@ async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
     language = detect_language(text) if text else _user_language(update)
     if not conversations.is_allowed(user.id if user else None):
         await message.reply_text(reply("not_allowed", language, user_id=user.id if user else "?"))
+        context.recorder.refused(_asked(update, text), "refused", language, "not an allowed user")
         return False
     allowed, warn = conversations.rate.allow(user.id if user else 0)
     if not allowed:
+        context.recorder.refused(_asked(update, text), "rate-limited", language, "over the rate limit")
         if warn:
             await message.reply_text(reply("rate_limited", language, limit=conversations.rate.limit))
         return False
@@ -134,21 +156,30 @@ async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
 async def _send_answer(message: Message, context: BotContext, question: str) -> None:
     """Answer `question` as a reply to `message`: extractive first, edited into a fluent one if any."""
     conversations = context.conversations
+    asked = Asked("telegram", message.chat.type, str(message.from_user.id if message.from_user else ""), question)
     try:
         question = conversations.check(question)
     except InputError as error:
         await message.reply_text(str(error))
+        context.recorder.refused(asked, "refused", detect_language(question), str(error))
         return
     await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-    key = uuid.uuid4().hex[:16]
+    key = asked.id  # names the answer for its buttons and in the answer log
     sent: Message | None = None
     shown: tuple[str, InlineKeyboardMarkup | None] | None = None
+    first: Answer | None = None
+    last: Answer | None = None
     async for view in conversations.replies(_chat_key(message.chat_id), question):
         conversations.remember(key, view.answer)
         if shown is None:
             sent, shown = await _send_reply(message, key, view)
+            asked.reply_sent()
+            first = view.answer
         elif sent is not None:  # a reply sent in several pieces is not edited
             shown = await _edit_reply(sent, key, view, shown)
+        last = view.answer
+    if first is not None and last is not None:
+        context.recorder.answered(asked, first, last if last is not first else None)
 
 
 async def _send_reply(
@@ -194,12 +225,24 @@ def _reply_pieces(view: Reply) -> list[str]:
 
 
 def _quotes_button(key: str, answer: Answer) -> InlineKeyboardMarkup | None:
-    """The "show quotes" button under an answer that has quotes."""
+    """The "show quotes" button under an answer that has quotes, and 👍 / 👎 beside it."""
     if not answer.citations:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(message("show_quotes", answer.language), callback_data=f"quotes:{key}")]]
+        [
+            [
+                InlineKeyboardButton(message("show_quotes", answer.language), callback_data=f"quotes:{key}"),
+                *_feedback_buttons(key),
+            ]
+        ]
     )
+
+
+def _feedback_buttons(key: str) -> list[InlineKeyboardButton]:
+    return [
+        InlineKeyboardButton("👍", callback_data=f"vote:up:{key}"),
+        InlineKeyboardButton("👎", callback_data=f"vote:down:{key}"),
+    ]
 
 
 def _pieces(answer: Answer) -> list[str]:
@@ -326,6 +369,48 @@ async def show_quotes(update: Update, context: BotContext) -> None:
         await query.message.reply_html(piece)
 
 
+async def feedback(update: Update, context: BotContext) -> None:
+    """👍 / 👎 under an answer: kept with it in the answer log; pressing again changes the vote."""
+    query = update.callback_query
+    _, direction, key = (query.data or "").split(":", 2)
+    vote = 1 if direction == "up" else -1
+    context.recorder.vote(key, "telegram", str(query.from_user.id), vote)
+    await query.answer(reply("feedback_thanks", _user_language(update), vote="👍" if vote > 0 else "👎"))
+
+
+async def admin_stats(update: Update, context: BotContext) -> None:
+    """/stats (admins only): today's numbers from the answer log."""
+    runtime = context.runtime
+    if runtime is not None:
+        stats = await asyncio.to_thread(runtime.today)
+        await update.effective_message.reply_text(stats_text(stats, _user_language(update)))
+
+
+async def admin_reload(update: Update, context: BotContext) -> None:
+    """/reload (admins only): re-read the articles now, between two answers."""
+    runtime = context.runtime
+    if runtime is not None:
+        report = await context.conversations.run(runtime.reload)
+        await update.effective_message.reply_text(
+            reply(
+                "reloaded",
+                _user_language(update),
+                articles=len(runtime.answerer.index.articles),
+                chunks=report.chunks,
+                action=report.action,
+            )
+        )
+
+
+async def not_admin(update: Update, context: BotContext) -> None:
+    """/stats or /reload from anyone else: the help, as for any command the bot doesn't know."""
+    user = update.effective_user
+    logger.warning(
+        "%s from user %s, who is not in NEWSBOT_ADMINS", update.effective_message.text, user.id if user else "?"
+    )
+    await help_command(update, context)
+
+
 async def inline_query(update: Update, context: BotContext) -> None:
     """@botname question in any chat: the answer, with its sources, as an inline result."""
     query = update.inline_query
@@ -339,6 +424,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
     except InputError:
         await query.answer([], cache_time=5)
         return
+    asked = Asked("telegram", "inline", str(query.from_user.id), text)
     answer = await conversations.answer(f"inline:{query.from_user.id}", text, follow_up=False)
     result = InlineQueryResultArticle(
         id=uuid.uuid4().hex,
@@ -347,11 +433,14 @@ async def inline_query(update: Update, context: BotContext) -> None:
         input_message_content=InputTextMessageContent(_pieces(answer)[0], parse_mode=ParseMode.HTML),
     )
     await query.answer([result], cache_time=30)
+    asked.reply_sent()
+    context.recorder.answered(asked, answer)
 
 
 async def on_error(update: object, context: BotContext) -> None:
     """Log the traceback, then apologise to the user; the bot keeps running."""
     logger.error("Exception while handling an update", exc_info=context.error)
+    context.recorder.failed("telegram")
     if isinstance(update, Update) and update.effective_message:
         try:
             await update.effective_message.reply_text(reply("apology", _user_language(update)))
@@ -372,8 +461,9 @@ async def on_start(application: Application) -> None:
     """Register the commands, and follow the archive while the bot runs (`ArchiveWatch`). A plain
     task rather than `Application.create_task`, whose tasks `stop()` would wait for forever."""
     await register_commands(application)
-    watch: ArchiveWatch = application.bot_data["archive_watch"]
-    application.bot_data["archive_task"] = asyncio.create_task(watch.run(), name="archive-watch")
+    watch: ArchiveWatch | None = application.bot_data.get("archive_watch")
+    if watch is not None:
+        application.bot_data["archive_task"] = asyncio.create_task(watch.run(), name="archive-watch")
 
 
 async def on_stop(application: Application) -> None:
@@ -406,7 +496,6 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
         .build()
     )
     application.bot_data["conversations"] = conversations
-    application.bot_data["archive_watch"] = ArchiveWatch(settings, conversations)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("sources", sources))
@@ -414,6 +503,10 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
     application.add_handler(CommandHandler("new", new_conversation))
     application.add_handler(CommandHandler("ask", ask_command))
     application.add_handler(CommandHandler("brief", brief_command))
+    admins = filters.User(user_id=[int(a) for a in settings.admin_ids() if a.isdigit()])
+    application.add_handler(CommandHandler("stats", admin_stats, filters=admins))
+    application.add_handler(CommandHandler("reload", admin_reload, filters=admins))
+    application.add_handler(CommandHandler(["stats", "reload"], not_admin))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, private_text))
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, group_text))
     application.add_handler(
@@ -422,6 +515,7 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
         )
     )
     application.add_handler(CallbackQueryHandler(show_quotes, pattern=r"^quotes:"))
+    application.add_handler(CallbackQueryHandler(feedback, pattern=r"^vote:(up|down):"))
     application.add_handler(InlineQueryHandler(inline_query))
     application.add_error_handler(on_error)
     return application
@@ -454,17 +548,30 @@ async def reach_bot_api(bot: Bot, url: str, attempts: int = STARTUP_ATTEMPTS) ->
 
 def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8443) -> None:
     """Start the bot with long polling, or webhook mode when `webhook_url` is given."""
-    from bot.service import load_answerer, log_progress
+    from bot.operations.runtime import start_runtime
 
     _require_token(settings)
+    runtime = start_runtime(settings)
     if not settings.allowed_users.strip():
         logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot (set it to * to say so).")
-    answerer, _ = load_answerer(settings, notify=logger.warning, progress=log_progress)
-    conversations = open_conversations(settings, answerer)
+    conversations = open_conversations(settings, runtime.answerer)
+    runtime.watch_queue(lambda: conversations.waiting)
     application = build_application(settings, conversations)
+    application.bot_data.update(
+        recorder=runtime.recorder,
+        runtime=runtime,
+        archive_watch=ArchiveWatch(settings, conversations.run, runtime.reload),
+    )
     loop = asyncio.new_event_loop()  # left current: run_polling and run_webhook go on in it
     asyncio.set_event_loop(loop)
-    loop.run_until_complete(reach_bot_api(application.bot, settings.telegram_api_base_url))
+    try:
+        loop.run_until_complete(reach_bot_api(application.bot, settings.telegram_api_base_url))
+        _serve(application, settings, webhook_url, listen, port)
+    finally:  # PTB has finished the updates in flight: write what the answer log still holds
+        runtime.close()
+
+
+def _serve(application: Application, settings: Settings, webhook_url: str | None, listen: str, port: int) -> None:
     if webhook_url:
         secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
         path = webhook_url.rstrip("/").rsplit("/", 1)[-1] if "/" in webhook_url.split("://", 1)[-1] else "telegram"

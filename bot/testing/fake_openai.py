@@ -14,11 +14,14 @@ class FakeOpenAI:
     request for log-probabilities (the reading check) gets a first token whose top_logprobs put
     "Yes" `margin` above "No" — or, with `margin=None`, is answered as by a server that ignores
     the parameter: a plain "Yes" without log-probabilities. A request with `"stream": true` gets
-    its reply as server-sent events, a word at a time, `word_delay` seconds apart."""
+    its reply as server-sent events, a word at a time, `word_delay` seconds apart. Each answer
+    takes `delay` seconds first (a model writing)."""
 
-    def __init__(self, replies: list[str], margin: float | None = 2.0, word_delay: float = 0.0) -> None:
+    def __init__(
+        self, replies: list[str], margin: float | None = 2.0, word_delay: float = 0.0, delay: float = 0.0
+    ) -> None:
         outer = self
-        self.replies, self.margin, self.word_delay = replies, margin, word_delay
+        self.replies, self.margin, self.word_delay, self.delay = replies, margin, word_delay, delay
         self.requests: list[dict] = []
         self.answers: list[dict] = []  # the requests that were not reading checks
 
@@ -38,6 +41,7 @@ class FakeOpenAI:
                             "content": [{"token": "Yes", "logprob": -0.05, "bytes": None, "top_logprobs": top}]
                         }
                 else:
+                    time.sleep(outer.delay)
                     outer.answers.append(body)
                     text = outer.replies[min(len(outer.answers), len(outer.replies)) - 1]
                     if body.get("stream"):

@@ -3,8 +3,9 @@ Slack checks, plus helpers that sign events and slash commands the way Slack doe
 
 Web API at `base_url` (set SLACK_API_URL to it): auth.test, chat.postMessage, chat.update —
 the bot token must match; `thread_ts` must name a message of that channel; Block Kit limits
-hold (at most 50 blocks, section text at most 3000 characters, header 150, context elements 10).
-Slash-command replies arrive at `response_url(...)`, which it serves too.
+hold (at most 50 blocks, section text at most 3000 characters, header 150, context elements 10,
+buttons in an actions block 25). Slash-command and `block_actions` replies arrive at their
+`response_url`, which it serves too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiohttp import web
 from bot.testing.local_server import LocalServer
 
 MAX_BLOCKS, MAX_SECTION_TEXT, MAX_HEADER_TEXT, MAX_CONTEXT_ELEMENTS = 50, 3000, 150, 10
+MAX_ACTIONS, MAX_BUTTON_TEXT, MAX_BUTTON_VALUE = 25, 75, 2000
 
 
 def block_kit_error(blocks: list[dict[str, Any]]) -> str:
@@ -43,7 +45,19 @@ def block_kit_error(blocks: list[dict[str, Any]]) -> str:
         elif kind == "context":
             if not 1 <= len(block.get("elements", [])) <= MAX_CONTEXT_ELEMENTS:
                 return f"must have 1 to {MAX_CONTEXT_ELEMENTS} elements [json-pointer:/blocks/{i}/elements]"
-        elif kind not in ("divider", "rich_text", "actions", "image"):
+        elif kind == "actions":
+            elements = block.get("elements", [])
+            if not 1 <= len(elements) <= MAX_ACTIONS:
+                return f"must have 1 to {MAX_ACTIONS} elements [json-pointer:/blocks/{i}/elements]"
+            ids = [e.get("action_id") for e in elements]
+            if len(set(ids)) != len(ids):
+                return f"action_id must be unique [json-pointer:/blocks/{i}/elements]"
+            for j, element in enumerate(elements):
+                if len(element.get("text", {}).get("text", "")) > MAX_BUTTON_TEXT:
+                    return f"must be less than {MAX_BUTTON_TEXT + 1} characters [json-pointer:/blocks/{i}/elements/{j}/text]"
+                if len(element.get("value", "")) > MAX_BUTTON_VALUE:
+                    return f"must be less than {MAX_BUTTON_VALUE + 1} characters [json-pointer:/blocks/{i}/elements/{j}/value]"
+        elif kind not in ("divider", "rich_text", "image"):
             return f"unknown block type {kind!r} [json-pointer:/blocks/{i}]"
     return ""
 
@@ -172,6 +186,46 @@ class FakeSlack(LocalServer):
             "response_url": f"http://127.0.0.1:{self.port}/response/{response_id}",
         }
         return urllib.parse.urlencode(form).encode(), response_id
+
+    def block_action(self, message: dict[str, Any], action_id: str, user: str = "U0EDITOR") -> tuple[bytes, str]:
+        """The form body of a `block_actions` interaction — `user` pressing the button `action_id`
+        of the bot's `message` — and its response_url id. As Slack sends it: `payload=<JSON>`."""
+        button = next(
+            element
+            for block in message.get("blocks", [])
+            if block.get("type") == "actions"
+            for element in block["elements"]
+            if element.get("action_id") == action_id
+        )
+        response_id = f"R{next(self._ids):06d}"
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": "editor", "name": "editor", "team_id": self.team},
+            "api_app_id": "A0NEWS",
+            "token": "legacy",
+            "container": {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": message["channel"],
+                "is_ephemeral": False,
+            },
+            "trigger_id": "1.2.3",
+            "team": {"id": self.team, "domain": "newsroom"},
+            "channel": {"id": message["channel"], "name": "newsroom"},
+            "message": message,
+            "response_url": f"http://127.0.0.1:{self.port}/response/{response_id}",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": next(b.get("block_id", "") for b in message["blocks"] if b.get("type") == "actions"),
+                    "text": button["text"],
+                    "value": button.get("value", ""),
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), response_id
 
     def thread_replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         return [

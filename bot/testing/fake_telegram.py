@@ -89,11 +89,13 @@ class FakeTelegram(LocalServer):
         self.bot = {"id": 999, "is_bot": True, "first_name": "Newsbot", "username": bot_username}
         self.updates: list[dict[str, Any]] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
-        self.fail_next: dict[str, int] = {}
+        self.fail_next: dict[str, int] = {}  # method -> how many calls get a 429
+        self.refuse_next: dict[str, str] = {}  # method -> the description of one 400 Bad Request
         self.next_update_id = 1
         self.next_message_id = 1000
         self.refused: list[tuple[str, str]] = []  # (method, description) of every call answered with an error
         self.edit_times: dict[int, list[float]] = {}  # chat id -> time.monotonic() of each accepted edit
+        self.open_queries: set[str] = set()  # callback queries pressed and not yet answered
 
     @property
     def base_url(self) -> str:
@@ -144,10 +146,36 @@ class FakeTelegram(LocalServer):
 
     def push(self, payload: dict[str, Any], kind: str = "message") -> dict[str, Any]:
         with self._lock:
+            if kind == "callback_query":
+                self.open_queries.add(payload["id"])
             update = {"update_id": self.next_update_id, kind: payload}
             self.next_update_id += 1
             self.updates.append(update)
         return update
+
+    def press(self, sent: dict[str, Any], callback_data: str, user_id: int = 42) -> str:
+        """`user_id` pressing the inline button with `callback_data` under the bot's message `sent`
+        (a recorded sendMessage call): a callback_query update, as Telegram delivers it. Returns its id,
+        which the bot must answer (answerCallbackQuery) once."""
+        chat_id = int(sent["chat_id"])
+        stored = next(
+            m for (c, _), m in reversed(self.messages.items()) if c == chat_id and m.get("text") == sent["text"]
+        )
+        buttons = [b for row in stored.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+        if callback_data not in [b.get("callback_data") for b in buttons]:
+            raise AssertionError(f"no button {callback_data!r} under that message: {buttons}")
+        query_id = str(4_000_000 + self.next_update_id)
+        self.push(
+            {
+                "id": query_id,
+                "from": {"id": user_id, "is_bot": False, "first_name": "Rita", "language_code": "en"},
+                "message": stored,
+                "chat_instance": str(chat_id),
+                "data": callback_data,
+            },
+            kind="callback_query",
+        )
+        return query_id
 
     # --- the Bot API -------------------------------------------------------------------
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -173,6 +201,8 @@ class FakeTelegram(LocalServer):
         params = await self._params(request)
         if method != "getUpdates":
             self.record(method, params)
+        if description := self.refuse_next.pop(method, ""):
+            return self._error(400, description)
         if self.fail_next.get(method):
             self.fail_next[method] -= 1
             return self._error(429, "Too Many Requests: retry after 1", retry_after=1)
@@ -237,6 +267,18 @@ class FakeTelegram(LocalServer):
         return web.json_response(
             {"ok": True, "result": self._store(chat_id, params["text"], params.get("reply_markup"))}
         )
+
+    async def _answerCallbackQuery(self, params):
+        query_id = str(params.get("callback_query_id", ""))
+        with self._lock:
+            if query_id not in self.open_queries:
+                return self._error(
+                    400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+                )
+            self.open_queries.discard(query_id)
+        if len(params.get("text", "")) > 200:
+            return self._error(400, "Bad Request: MESSAGE_TOO_LONG")
+        return web.json_response({"ok": True, "result": True})
 
     async def _editMessageText(self, params):
         error = self._check_text(params)
