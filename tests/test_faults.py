@@ -283,3 +283,10 @@ def test_an_undated_article_is_listed_last_as_undated(env, tmp_path):
     local = _local(env, tmp_path, ("zz_undated.txt", b"Et udateret notat om vejret.\n"))
     lines = run_newsbot(["sources"], local).stdout.decode().splitlines()
     assert lines[-1].startswith("undated") and "zz_undated" in lines[-1] and lines[0].startswith("2022")
+
+
+def test_a_byte_order_mark_on_a_stdin_line_is_no_part_of_the_question(env):
+    result = run_newsbot(["ask", "--json", "-"], env, stdin="\ufeffWho sent troops to Kazakhstan?\n".encode())
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.splitlines()[0])
+    assert answer["question"] == "Who sent troops to Kazakhstan?" and answer["answerable"] is True
