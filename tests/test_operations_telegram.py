@@ -273,7 +273,8 @@ def test_sigterm_finishes_the_answer_in_flight_and_logs_it(server, settings, ans
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0
         edited = server.calls_to("editMessageText")
-        assert edited and "A Russian-led military alliance" in edited[0]["text"]  # finished before exit
+        assert edited and "A Russian-led military alliance" in edited[-1]["text"]  # finished before exit
+        assert "draft" not in edited[-1]["text"]
         row = next(iter(read_entries(data / LOG_FILE)))
         assert (row.outcome, row.backend, row.verified) == ("answered", "openai", True)
         assert row.timings_ms["generate"] >= 3000

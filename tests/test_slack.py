@@ -233,6 +233,11 @@ def test_a_huge_mention_is_refused_and_the_next_is_answered(slack, bot):
     assert "too long" in refused["text"] and "russisk-ledet" in answered["text"]
 
 
+def _status_line(blocks: list[dict]) -> str:
+    """The last context line of a reply (the 👍 / 👎 actions come after it)."""
+    return [b for b in blocks if b["type"] == "context"][-1]["elements"][0]["text"]
+
+
 def test_a_streamed_answer_updates_the_thread_reply_once_a_second_and_ends_verified(slack, settings, answerer):
     pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     fluent = "A Russian-led military alliance sent troops to Kazakhstan [1]."
@@ -243,11 +248,11 @@ def test_a_streamed_answer_updates_the_thread_reply_once_a_second_and_ends_verif
     try:
         message = mention(slack, url, "Who sent troops to Kazakhstan?")
         posted = slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))[0]
-        assert "Writing a fuller answer" in posted["blocks"][-1]["elements"][0]["text"]
+        assert "Writing a fuller answer" in _status_line(posted["blocks"])
         final = slack.wait_for(lambda: [u for u in slack.calls_to("chat.update") if u["text"] == fluent])[0]
         updates = slack.timed_calls("chat.update")
         drafts = [u for u, _ in updates if u is not final]
-        assert drafts and all("checking" in u["blocks"][-1]["elements"][0]["text"] for u in drafts)
+        assert drafts and all("checking" in _status_line(u["blocks"]) for u in drafts)
         assert block_kit_error(final["blocks"]) == "" and final["blocks"][0]["text"]["text"] == fluent
         assert final["blocks"][1]["text"]["text"].startswith("*[1]* > En russisk-ledet militæralliance")
         times = [at for _, at in updates]

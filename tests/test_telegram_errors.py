@@ -24,6 +24,9 @@ class ExplodingAnswerer:
         self.composer = real.composer
         self.failures = 1
 
+    def __getattr__(self, name: str):  # everything else is the real chain's
+        return getattr(self.real, name)
+
     def answer(self, question):
         if self.failures:
             self.failures -= 1
