@@ -72,3 +72,10 @@ def test_yesterday_restricts_to_yesterdays_articles_and_a_period_without_any_is_
     nothing = _ask(archive, "What did parliament pass yesterday?", "2024-06-01")
     assert not nothing["answerable"] and nothing["citations"] == []
     assert "2024-05-31" in nothing["answer"] and "2022-01" in nothing["answer"] and "2023-03-14" in nothing["answer"]
+
+
+def test_a_decline_over_several_articles_names_the_closest_ones(archive):
+    answer = _ask(archive, "Who won the football World Cup in 2018?", "2023-03-15")
+    text = answer["answer"]
+    assert not answer["answerable"]
+    assert "Closest in the archive:" in text and ("«Folketinget vedtager" in text or "«En russisk-ledet" in text)

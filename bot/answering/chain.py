@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
+from textwrap import shorten
 from typing import TypeVar
 
 from babel import Locale
@@ -38,6 +39,7 @@ from bot.types import Answer, Citation, Lang
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+MAX_NEAREST = 3  # articles a decline names as the closest the archive holds
 GENERATION_RETRIES = 1  # a rejected generated answer is asked for once more, with the reasons
 
 
@@ -154,7 +156,7 @@ class Answerer:
         if decision.answerable:
             text, shown = self._cited(self.extractive.compose(draft.text, draft.language, quotes).text, quotes)
         else:
-            text = self.decline_text(draft.language)
+            text = self.decline_text(draft.language, quotes)
         return Answer(
             question=draft.text,
             language=draft.language,
@@ -201,8 +203,20 @@ class Answerer:
         """The answer text and the citations shown under it (`merge_citations`)."""
         return merge_citations(text, quotes, name_articles=len(self.index.articles) > 1)
 
-    def decline_text(self, language: Lang) -> str:
-        return reply("decline", language, articles=self.articles_phrase(language))
+    def decline_text(self, language: Lang, nearest: list[Citation] | None = None) -> str:
+        """The decline; with several articles indexed, it names the (up to three) articles whose
+        passages came closest, so the reader sees what the archive does hold on the subject."""
+        text = reply("decline", language, articles=self.articles_phrase(language))
+        if len(self.index.articles) < 2 or not nearest:
+            return text
+        seen: dict[str, Citation] = {}
+        for quote in nearest:
+            seen.setdefault(quote.doc_id, quote)
+        listed = "; ".join(
+            f"«{shorten(c.title, 80, placeholder=' …')}» ({c.source}, {c.date})"
+            for c in list(seen.values())[:MAX_NEAREST]
+        )
+        return f"{text} {reply('decline_nearest', language, articles=listed)}"
 
     def articles_phrase(self, language: Lang) -> str:
         """ "the ritzau article (2022-01)" or "the 3 articles I have", for declines and briefings."""
@@ -370,7 +384,7 @@ class Answerer:
         """The quotes didn't answer the question after all: say so, as the gate would have."""
         return replace(
             answer,
-            answer=self.decline_text(answer.language),
+            answer=self.decline_text(answer.language, answer.passages),
             answerable=False,
             citations=[],
             passages=[],
