@@ -1,5 +1,6 @@
-"""Timings of the fault cases, as a table: `ask` while another process holds or uses the index's
-build lock, and a Telegram bot's reply to a 4096-character message sent right after a 1 MB one.
+"""Timings of the fault and archive cases, as a table: `ask` while another process holds or uses
+the index's build lock, a Telegram bot's reply to a 4096-character message sent right after a
+1 MB one, and the time from `newsbot ingest` finishing to a running bot answering from the article.
 
     python scripts/fault_timings.py [--rounds N]
 
@@ -10,6 +11,7 @@ quiet machine (two cores shared with anything else measure the contention).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -110,12 +112,65 @@ def telegram_after_huge(rounds: int) -> list[float]:
     return times
 
 
+def ingest_to_answerable(rounds: int) -> list[float]:
+    """Seconds from `newsbot ingest` of a new ninjs article finishing to a running bot citing it."""
+    folder = Path(tempfile.mkdtemp(prefix="newsbot-faults-"))
+    server = FakeTelegram().start()
+    (folder / "seeds").mkdir()
+    shutil.copy(SEED, folder / "seeds")
+    env = environment(folder) | {"TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.base_url}
+    assert newsbot(["index"], env).returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    times, chat = [], iter(range(3000, 100000))
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=300)
+        for round_ in range(rounds):
+            distance = 700 + round_
+            item = folder / f"item{round_}.json"
+            item.write_text(
+                json.dumps(
+                    {
+                        "uri": f"urn:example:timing:{round_}",
+                        "versioncreated": "2023-03-14T09:42:00Z",
+                        "headline": f"Ny lov nummer {round_}",
+                        "body_text": f"Loven om vindmøller kræver {distance} meters afstand til naboen.",
+                    }
+                ),
+                encoding="utf-8",
+            )
+            assert newsbot(["ingest", str(item)], env).returncode == 0
+            ingested = time.perf_counter()
+            while True:
+                chat_id = next(chat)
+                server.push(server.message("Hvor stor afstand kræver loven om vindmøller?", chat_id=chat_id))
+                sent = server.wait_for(
+                    lambda c=chat_id: [p for p in server.calls_to("sendMessage") if int(p["chat_id"]) == c]
+                )
+                if str(distance) in sent[0]["text"]:
+                    break
+                time.sleep(0.2)
+            times.append(time.perf_counter() - ingested)
+    finally:
+        process.terminate()
+        process.wait()
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     rounds = parser.parse_args().rounds
     rows = ask_during_rebuild(rounds)
     rows.append(("Telegram: 4096-char message after a 1 MB one", telegram_after_huge(4 * rounds)))
+    rows.append(("Telegram: ingest finished → new article answered", ingest_to_answerable(rounds)))
     print("| case | n | p50 s | p95 s |\n|---|---|---|---|")
     for name, times in rows:
         ordered = sorted(times)
