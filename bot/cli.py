@@ -48,10 +48,10 @@ def _notify(message: str) -> None:
     click.echo(f"newsbot: {message}", err=True)
 
 
-def _answerer(settings: Settings, rebuild: bool = False, composer: bool = True):
+def _answerer(settings: Settings, rebuild: bool = False, composer: bool = True, wait: bool = False):
     from bot.service import load_answerer
 
-    return load_answerer(settings, rebuild=rebuild, notify=_notify, composer=composer)
+    return load_answerer(settings, rebuild=rebuild, notify=_notify, composer=composer, wait=wait)
 
 
 class NewsbotGroup(click.Group):
@@ -206,7 +206,7 @@ def index(rebuild: bool) -> None:
             if bar.disable and done < total:  # no terminal: a line per article instead of a bar
                 _notify(f"{stage} ({done + 1}/{total})")
 
-        _, report = load_index(settings, embeddings, rebuild=rebuild, notify=_notify, progress=progress)
+        _, report = load_index(settings, embeddings, rebuild=rebuild, notify=_notify, progress=progress, wait=True)
     click.echo(
         f"Index {report.action}: {len(report.added)} article(s) embedded, {len(report.removed)} removed; "
         f"{report.chunks} chunks, {report.sentences} sentences in {settings.index_dir} "
@@ -251,7 +251,7 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
                 failed += 1
                 _notify(outcome.message)
     if archive.changed:
-        _, report = _answerer(settings, composer=False)
+        _, report = _answerer(settings, composer=False, wait=True)
         click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")
     if failed:
         sys.exit(EXIT_BAD_INPUT)

@@ -23,10 +23,11 @@ def load_answerer(
     notify: Callable[[str], None] = lambda message: None,
     progress: Progress = lambda stage, done, total: None,
     composer: bool = True,
+    wait: bool = False,
 ) -> tuple[Answerer, BuildReport]:
     """An Answerer over an up-to-date index (built or updated as needed)."""
     embeddings = load_embeddings(settings.embeddings)
-    index, report = load_index(settings, embeddings, rebuild=rebuild, notify=notify, progress=progress)
+    index, report = load_index(settings, embeddings, rebuild=rebuild, notify=notify, progress=progress, wait=wait)
     chosen = load_composer(settings, notify) if composer else None
     return Answerer(settings, index, chosen), report
 
@@ -38,6 +39,7 @@ def load_index(
     rebuild: bool = False,
     notify: Callable[[str], None] = lambda message: None,
     progress: Progress = lambda stage, done, total: None,
+    wait: bool = False,
 ) -> tuple[NewsIndex, BuildReport]:
     """The index of the seeds folder in the configured store (NEWSBOT_VECTOR_STORE), built or updated as needed."""
     backend = store_backend(settings.vector_store, settings.milvus_uri, settings.index_dir)
@@ -50,6 +52,7 @@ def load_index(
         progress=progress,
         backend=backend,
         max_article_chars=settings.max_article_chars,
+        wait=wait,
     )
 
 

@@ -146,7 +146,7 @@ def test_ask_answers_from_the_last_index_while_another_process_builds(built, tmp
     (Path(built["NEWSBOT_SEEDS_DIR"]) / "001_new.txt").write_text(
         " date 2023-03 Folketinget vedtog tirsdag en ny lov om vindmøller.\n\n/dpa/\n", encoding="utf-8"
     )
-    holder = subprocess.Popen(["flock", str(index / ".lock"), "sleep", "60"])
+    holder = subprocess.Popen(["flock", "-o", str(index / ".lock"), "sleep", "60"])
     try:
         time.sleep(0.5)
         started = time.monotonic()

@@ -227,12 +227,13 @@ def open_index(
     progress: Progress = lambda stage, done, total: None,
     backend: StoreBackend | None = None,
     max_article_chars: int = MAX_ARTICLE_CHARS,
+    wait: bool = False,
 ) -> tuple[NewsIndex, BuildReport]:
     """The index for the seeds folder: loaded if current, updated if seeds changed, rebuilt if needed.
 
     Loading takes no lock and needs no write access. When the seeds changed but the index can't
-    be updated now — another process is building it, or the folder is read-only — the last
-    complete generation is answered from, and `notify` says so."""
+    be updated now — another process is building it (unless `wait`), or the folder is read-only —
+    the last complete generation is answered from, and `notify` says so."""
     backend = backend or FaissBackend()
     started = time.perf_counter()
     articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars)}
@@ -242,7 +243,7 @@ def open_index(
         fallback: NewsIndex | None = index
 
         def busy() -> None:
-            if fallback is not None:
+            if fallback is not None and not wait:
                 raise _Busy
             notify(f"Waiting for another process that is building the index in {index_dir} …")
 
