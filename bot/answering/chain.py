@@ -25,7 +25,7 @@ from bot.answering.citing import merge_citations
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer, OnText
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.readers import ClaimJudge, ReadingCheck
-from bot.answering.retrieve import MAX_CITATIONS, Retrieval, newest_first, retrieve
+from bot.answering.retrieve import MAX_CITATIONS, Retrieval, newest_first, period_first, retrieve
 from bot.answering.screen import Refusal, screen
 from bot.answering.verify import AnswerVerifier, cited_numbers
 from bot.answering.when import TimeFilter, article_span, time_filter, within
@@ -236,13 +236,16 @@ class Answerer:
             return self._refused(draft, refusal)
         when = time_filter(draft.text, self.settings.today or date.today())
         articles = self._articles_of(when)
-        if when is not None and when.strict and not articles:
+        strict = when is not None and when.strict
+        if when is not None and strict and not articles:
             return self._nothing_from(draft, when)
-        asked = replace(draft, text=when.rest) if when is not None and (articles or when.newest) else draft
+        asked = replace(draft, text=when.rest) if when is not None and (strict or when.newest) else draft
         query = self._query(asked)
-        retrieval = draft.timed("retrieve", lambda: self._retrieve(query, articles or None))
+        retrieval = draft.timed("retrieve", lambda: self._retrieve(query, articles if strict else None))
         if when is not None and when.newest:
             retrieval = newest_first(retrieval)
+        elif articles and not strict:
+            retrieval = period_first(retrieval, articles)
         decision = draft.timed("gate", lambda: self._decide(query, draft.language, retrieval))
         return self._compose(draft, retrieval, decision)
 

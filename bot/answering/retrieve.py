@@ -7,7 +7,9 @@ mixes its own similarity with its paragraph's. A sentence that leans on its neig
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from langchain_core.documents import Document
@@ -164,12 +166,24 @@ def retrieve(index: NewsIndex, question_vector: np.ndarray, articles: set[str] |
     return Retrieval(passages, baseline)
 
 
-def newest_first(retrieval: Retrieval) -> Retrieval:
-    """For "latest on …": among the passages about as good as the best, the newest article's first."""
+def _reranked(retrieval: Retrieval, key: Callable[[Passage], Any]) -> Retrieval:
+    """The passages about as good as the best (`other_article_score`) ordered by `key`, highest
+    first; the weaker ones after them, as they were."""
     if not retrieval.passages:
         return retrieval
     best = retrieval.passages[0].score
     close = [p for p in retrieval.passages if p.score >= best - THRESHOLDS.other_article_score]
     rest = [p for p in retrieval.passages if p.score < best - THRESHOLDS.other_article_score]
-    close.sort(key=lambda p: (p.lead.date != DEFAULT_DATE, p.lead.date), reverse=True)
+    close.sort(key=key, reverse=True)  # stable: equal keys keep their score order
     return Retrieval(close + rest, retrieval.baseline)
+
+
+def newest_first(retrieval: Retrieval) -> Retrieval:
+    """For "latest on …": among the passages about as good as the best, the newest article's first."""
+    return _reranked(retrieval, lambda p: (p.lead.date != DEFAULT_DATE, p.lead.date))
+
+
+def period_first(retrieval: Retrieval, articles: set[str]) -> Retrieval:
+    """For "in March", "i 2021": among the passages about as good as the best, those of articles
+    dated in the period first (news reports on a period after it, so the rest stay)."""
+    return _reranked(retrieval, lambda p: p.lead.doc_id in articles)
