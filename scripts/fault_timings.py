@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,12 +84,16 @@ def ask_during_rebuild(rounds: int) -> list[tuple[str, list[float]]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def telegram_after_huge(rounds: int) -> list[float]:
+@contextmanager
+def telegram_bot(build_index: bool = False) -> Iterator[tuple[FakeTelegram, Path, dict[str, str]]]:
+    """A running `newsbot telegram` over the dev seed in a temporary folder, with its local Bot API."""
     folder = Path(tempfile.mkdtemp(prefix="newsbot-faults-"))
     server = FakeTelegram().start()
     (folder / "seeds").mkdir()
     shutil.copy(SEED, folder / "seeds")
     env = environment(folder) | {"TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.base_url}
+    if build_index:
+        assert newsbot(["index"], env).returncode == 0
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "telegram"],
         env=env,
@@ -95,43 +101,37 @@ def telegram_after_huge(rounds: int) -> list[float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    times = []
     try:
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=300)
-        for round_ in range(rounds):
-            server.push(server.message("Who sent troops? " * 60_000, chat_id=1000 + round_))
-            started = time.perf_counter()
-            server.push(server.message("Please answer. " * 273, chat_id=2000 + round_))
-            server.wait_for(
-                lambda r=round_: [p for p in server.calls_to("sendMessage") if int(p["chat_id"]) == 2000 + r]
-            )
-            times.append(time.perf_counter() - started)
+        yield server, folder, env
     finally:
         process.terminate()
         process.wait()
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def reply_to(server: FakeTelegram, text: str, chat_id: int) -> str:
+    server.push(server.message(text, chat_id=chat_id))
+    sent = server.wait_for(lambda: [p for p in server.calls_to("sendMessage") if int(p["chat_id"]) == chat_id])
+    return sent[0]["text"]
+
+
+def telegram_after_huge(rounds: int) -> list[float]:
+    times = []
+    with telegram_bot() as (server, _, _):
+        for round_ in range(rounds):
+            server.push(server.message("Who sent troops? " * 60_000, chat_id=1000 + round_))
+            started = time.perf_counter()
+            reply_to(server, "Please answer. " * 273, 2000 + round_)
+            times.append(time.perf_counter() - started)
     return times
 
 
 def ingest_to_answerable(rounds: int) -> list[float]:
     """Seconds from `newsbot ingest` of a new ninjs article finishing to a running bot citing it."""
-    folder = Path(tempfile.mkdtemp(prefix="newsbot-faults-"))
-    server = FakeTelegram().start()
-    (folder / "seeds").mkdir()
-    shutil.copy(SEED, folder / "seeds")
-    env = environment(folder) | {"TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.base_url}
-    assert newsbot(["index"], env).returncode == 0
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "telegram"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     times, chat = [], iter(range(3000, 100000))
-    try:
-        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=300)
+    with telegram_bot(build_index=True) as (server, folder, env):
         for round_ in range(rounds):
             distance = 700 + round_
             item = folder / f"item{round_}.json"
@@ -148,21 +148,9 @@ def ingest_to_answerable(rounds: int) -> list[float]:
             )
             assert newsbot(["ingest", str(item)], env).returncode == 0
             ingested = time.perf_counter()
-            while True:
-                chat_id = next(chat)
-                server.push(server.message("Hvor stor afstand kræver loven om vindmøller?", chat_id=chat_id))
-                sent = server.wait_for(
-                    lambda c=chat_id: [p for p in server.calls_to("sendMessage") if int(p["chat_id"]) == c]
-                )
-                if str(distance) in sent[0]["text"]:
-                    break
+            while str(distance) not in reply_to(server, "Hvor stor afstand kræver loven om vindmøller?", next(chat)):
                 time.sleep(0.2)
             times.append(time.perf_counter() - ingested)
-    finally:
-        process.terminate()
-        process.wait()
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
     return times
 
 
