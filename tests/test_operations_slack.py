@@ -141,3 +141,37 @@ def test_no_secret_in_any_log_line(service):
     text = "".join(service.lines).lower()
     assert service.slack.token.lower() not in text and SECRET.lower() not in text
     assert any("slack answered en" in line for line in service.lines)  # one line per answer
+
+
+def test_sigterm_finishes_the_answer_in_flight_and_logs_it(settings, answerer):
+    import signal
+
+    pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
+    from bot.testing.fake_openai import FakeOpenAI
+    from tests.test_slack import mention, start_slack_bot
+
+    slack = FakeSlack().start()
+    fluent = "A Russian-led military alliance sent troops to Kazakhstan [1]."
+    openai = FakeOpenAI([fluent, "yes"], delay=3.0)
+    data = Path(tempfile.mkdtemp(prefix="newsbot-slack-drain-"))
+    process, url = start_slack_bot(
+        settings,
+        slack,
+        NEWSBOT_DATA_DIR=str(data),
+        NEWSBOT_LLM="openai",
+        NEWSBOT_LLM_BASE_URL=openai.base_url,
+        NEWSBOT_LLM_MODEL="fake",
+    )
+    try:
+        message = mention(slack, url, "Who sent troops to Kazakhstan?")
+        slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))  # the quotes; the model writes
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+        assert any(update["text"] == fluent for update in slack.calls_to("chat.update"))  # finished before exit
+        row = next(iter(read_entries(data / LOG_FILE)))
+        assert (row.outcome, row.backend, row.verified) == ("answered", "openai", True)
+    finally:
+        if process.poll() is None:
+            stop(process)
+        openai.server.shutdown()
+        slack.stop()

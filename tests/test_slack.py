@@ -38,12 +38,12 @@ def slack():
 def start_slack_bot(settings, slack: FakeSlack, **env_extra: str) -> tuple[subprocess.Popen, str]:
     """A real `newsbot slack` process against the local Slack server, and its events URL once it serves."""
     port = free_port()
+    env_extra.setdefault("NEWSBOT_DATA_DIR", tempfile.mkdtemp(prefix="newsbot-slack-"))
     env = newsbot_env(
         settings,
         SLACK_BOT_TOKEN=slack.token,
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=slack.base_url,
-        NEWSBOT_DATA_DIR=tempfile.mkdtemp(prefix="newsbot-slack-"),
         NEWSBOT_WARM_UP="0",  # a scripted model server's replies are for the questions
         **env_extra,
     )

@@ -44,6 +44,7 @@ NO_RECORDER = Recorder()  # an app built without a runtime (tests) records nothi
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 # Slack caps a message at 40,000 characters; an event carrying one, with its blocks, stays far below.
 MAX_BODY_BYTES = 1 << 20
+DRAIN_SECONDS = 60.0  # how long a stopping app waits for the answers being written
 UPDATE_INTERVAL = 1.1  # seconds between updates of one message: Slack allows about one a second per channel
 
 
@@ -87,6 +88,32 @@ def _conversations(context: AsyncBoltContext) -> Conversations:
 
 def _pacer(context: AsyncBoltContext) -> Pacer:
     return context["pacer"]
+
+
+class InFlight:
+    """The answers being written, so that a stopping app finishes them (SIGTERM drains)."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task] = set()
+
+    @contextlib.asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)
+        try:
+            yield
+        finally:
+            self.tasks.discard(task)
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        if self.tasks:
+            logger.info("Finishing %d answer(s) before stopping …", len(self.tasks))
+            await asyncio.wait(set(self.tasks), timeout=timeout)
+
+
+def _in_flight(context: AsyncBoltContext) -> InFlight:
+    return context["in_flight"]
 
 
 def _recorder(context: AsyncBoltContext) -> Recorder:
@@ -151,19 +178,20 @@ async def ask_command(
     shown: list[dict] | None = None
     first: Answer | None = None
     last: Answer | None = None
-    async for view in conversations.replies(f"slack-command:{command['user_id']}", question, follow_up=False):
-        blocks = _with_feedback([asker, *slack_reply_blocks(view)], view.answer, asked.id)
-        if shown is None:
-            await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel")
-            pacer.posted(channel)
-            asked.reply_sent()
-            first = view.answer
-        elif blocks != shown:
-            await pacer.wait(channel)
-            await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel", replace_original=True)
-        shown, last = blocks, view.answer
-    if first is not None and last is not None:
-        _recorder(context).answered(asked, first, last if last is not first else None)
+    async with _in_flight(context).track():
+        async for view in conversations.replies(f"slack-command:{command['user_id']}", question, follow_up=False):
+            blocks = _with_feedback([asker, *slack_reply_blocks(view)], view.answer, asked.id)
+            if shown is None:
+                await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel")
+                pacer.posted(channel)
+                asked.reply_sent()
+                first = view.answer
+            elif blocks != shown:
+                await pacer.wait(channel)
+                await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel", replace_original=True)
+            shown, last = blocks, view.answer
+        if first is not None and last is not None:
+            _recorder(context).answered(asked, first, last if last is not first else None)
 
 
 async def brief_command(
@@ -200,7 +228,10 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
     if not await _allowed(conversations, event.get("user", ""), language, send):
         _recorder(context).refused(asked, "rate-limited", language, "over the rate limit")
         return
-    await _post_reply(client, conversations, _pacer(context), channel, thread_ts, question, asked, _recorder(context))
+    async with _in_flight(context).track():
+        await _post_reply(
+            client, conversations, _pacer(context), channel, thread_ts, question, asked, _recorder(context)
+        )
 
 
 async def _post_reply(
@@ -291,16 +322,22 @@ def _require_credentials(settings: Settings) -> None:
         raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (from your Slack app's settings).")
 
 
-def build_app(settings: Settings, conversations: Conversations, runtime: Runtime | None = None) -> AsyncApp:
+def build_app(
+    settings: Settings,
+    conversations: Conversations,
+    runtime: Runtime | None = None,
+    in_flight: InFlight | None = None,
+) -> AsyncApp:
     """All wiring in one place."""
     _require_credentials(settings)
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app = AsyncApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret, client=client)
-    seen, pacer = SeenEvents(), Pacer()
+    seen, pacer, in_flight = SeenEvents(), Pacer(), in_flight or InFlight()
 
     async def share_state(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["conversations"] = conversations
         context["pacer"] = pacer
+        context["in_flight"] = in_flight
         if runtime is not None:
             context.update(recorder=runtime.recorder, runtime=runtime)
         await next()
@@ -383,9 +420,15 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     runtime = start_runtime(settings)
     conversations = open_conversations(settings, runtime.answerer)
     runtime.watch_queue(lambda: conversations.waiting)
-    app = build_app(settings, conversations, runtime)
+    in_flight = InFlight()
+    app = build_app(settings, conversations, runtime, in_flight)
     web_app = build_web_app(app, settings.slack_signing_secret)
     follow_archive(web_app, ArchiveWatch(settings, conversations.run, runtime.reload))
+
+    async def drain(web_app: web.Application) -> None:  # SIGTERM: the answers being written go out first
+        await in_flight.drain()
+
+    web_app.on_shutdown.append(drain)
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)
     try:
         web.run_app(web_app, host=host, port=port, print=None)
