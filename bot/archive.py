@@ -27,6 +27,11 @@ class Outcome:
     message: str
 
 
+def _version_key(version: str) -> tuple[int, int | str]:
+    """ninjs `version` "10" after "9"; `versioncreated` timestamps compare as text."""
+    return (1, int(version)) if version.isdigit() else (0, version)
+
+
 def _describe(article: Article) -> str:
     return f"{article.source}, {article.date}, {len(article.paragraphs)} paragraphs: {article.title[:60]}"
 
@@ -86,7 +91,7 @@ class Archive:
         target = self.seeds_dir / item.file_name
         data = json.dumps(item.ninjs, ensure_ascii=False, indent=1).encode()
         article = ninjs_article(target, data.decode(), hashlib.sha256(data).hexdigest())
-        if len(data) > 4 * self.max_chars or sum(map(len, article.paragraphs)) > self.max_chars:
+        if len(data.decode()) > self.max_chars:  # the limit loading applies to the stored file
             raise InputError(f"{item.origin}: over NEWSBOT_MAX_ARTICLE_CHARS ({self.max_chars:,} characters).")
         verb = "Added"
         if target.exists():
@@ -97,7 +102,7 @@ class Archive:
             if stored is not None:
                 if stored.ninjs == item.ninjs:
                     return Outcome(True, f"Unchanged: {item.uri} ({target.name}).")
-                if item.version and stored.version and stored.version > item.version:
+                if item.version and stored.version and _version_key(stored.version) > _version_key(item.version):
                     return Outcome(True, f"Kept the newer version of {item.uri} ({stored.version}).")
             verb = "Updated"
         self._write(target, data)

@@ -14,6 +14,7 @@ Plain .txt and .md files work too, with the metadata defaults below.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
@@ -110,7 +111,7 @@ def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
     date, source = DEFAULT_DATE, DEFAULT_SOURCE
     header = _HEADER.match(lines[0]) if lines else None
     if header:
-        date = header.group(1)
+        date = _valid_date(header.group(1))
         lines[0] = lines[0][header.end() :]
     while lines and not lines[-1].strip():
         lines.pop()
@@ -149,11 +150,21 @@ def html_paragraphs(markup: str) -> list[str]:
     return texts if any(texts) else [soup.get_text(" ", strip=True)]
 
 
+def _valid_date(text: str) -> str:
+    """`text` when it is a real date ("2022", "2022-01", "2022-01-06"), else DEFAULT_DATE ("2022-13")."""
+    parts = [int(part) for part in text.split("-")]
+    try:
+        datetime.date(parts[0], *[*parts[1:], 1, 1][:2])
+    except (ValueError, TypeError):
+        return DEFAULT_DATE
+    return text
+
+
 def _ninjs_date(document: dict) -> str:
     """versioncreated (or firstcreated) to the minute, as "2022-01-06 14:05"; DEFAULT_DATE without one."""
     stamp = str(document.get("versioncreated") or document.get("firstcreated") or "")
     match = re.match(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}))?", stamp)
-    if not match:
+    if not match or _valid_date(match.group(1)) == DEFAULT_DATE:
         return DEFAULT_DATE
     return f"{match.group(1)} {match.group(2)}" if match.group(2) else match.group(1)
 

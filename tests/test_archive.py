@@ -158,3 +158,44 @@ def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local):
         server.stop()
     log = process.stdout.read().decode() if process.stdout else ""
     assert "Articles re-read" in log and "Traceback" not in log
+
+
+def test_a_numbered_ninjs_version_10_is_newer_than_9(tmp_path):
+    from bot.archive import Archive
+    from bot.feeds import Item
+
+    archive = Archive(tmp_path, 300_000)
+    item = {"uri": "urn:x:versions", "headline": "Vejret", "body_text": "Det regner i hele landet i dag."}
+    assert archive._store(Item({**item, "version": "9"}, "a")).message.startswith("Added")
+    assert archive._store(Item({**item, "version": "10"}, "b")).message.startswith("Updated")
+    assert archive._store(Item({**item, "version": "9"}, "c")).message.startswith("Kept the newer version")
+
+
+def test_the_watch_tries_a_failed_reread_again_only_when_the_archive_changes_again(settings, tmp_path):
+    import asyncio
+
+    from bot.errors import InputError
+    from bot.frontends.archive_watch import ArchiveWatch
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    local = settings.model_copy(update={"seeds_dir": seeds, "index_dir": tmp_path / "index"})
+    calls = []
+
+    def reload():
+        calls.append(1)
+        raise InputError("nothing usable")
+
+    async def run(function):
+        return function()
+
+    async def scenario() -> list[bool]:
+        watch = ArchiveWatch(local, run, reload)
+        (seeds / "a.txt").write_text("Noget tekst.", encoding="utf-8")
+        first = await watch.check()
+        again = await watch.check()  # nothing changed since: no second re-read
+        (seeds / "b.txt").write_text("Mere tekst.", encoding="utf-8")
+        third = await watch.check()
+        return [first, again, third]
+
+    assert asyncio.run(scenario()) == [False, False, False] and len(calls) == 2

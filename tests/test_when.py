@@ -79,3 +79,13 @@ def test_a_decline_over_several_articles_names_the_closest_ones(archive):
     text = answer["answer"]
     assert not answer["answerable"]
     assert "Closest in the archive:" in text and ("«Folketinget vedtager" in text or "«En russisk-ledet" in text)
+
+
+def test_an_impossible_article_date_is_undated_and_never_in_a_period(tmp_path):
+    from bot.answering.when import article_span
+    from bot.documents import parse_article
+
+    path = tmp_path / "bad_date.txt"
+    path.write_text(" date 2022-13 Regeringen gik af.\n\n/ritzau/\n", encoding="utf-8")
+    assert parse_article(path).date == "undated"
+    assert article_span("2022-02-30") is None and article_span("2022-13") is None

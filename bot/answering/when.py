@@ -159,12 +159,15 @@ def article_span(article_date: str) -> tuple[date, date] | None:
     if not match:
         return None
     year, month, day = int(match.group(1)), match.group(2), match.group(3)
-    if day and month:
-        one = date(year, int(month), int(day))
-        return one, one
-    if month:
-        return _month_span(year, int(month))
-    return date(year, 1, 1), date(year, 12, 31)
+    try:
+        if day and month:
+            one = date(year, int(month), int(day))
+            return one, one
+        if month:
+            return _month_span(year, int(month))
+        return date(year, 1, 1), date(year, 12, 31)
+    except ValueError:  # "2022-13", "2022-02-30": no period
+        return None
 
 
 def within(article_date: str, when: TimeFilter) -> bool:

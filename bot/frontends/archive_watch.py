@@ -63,11 +63,13 @@ class ArchiveWatch:
         now = await asyncio.to_thread(listing, self.settings.seeds_dir, self.settings.index_dir)
         if now == self.seen:
             return False
+        # Taken before the re-read: a file dropped in meanwhile is a change next time. A re-read that
+        # fails or finds another process building is tried again when the folder or manifest changes
+        # (a finished build rewrites the manifest), not on every tick.
+        self.seen = now
         try:
-            report = await self.run_in_answering_thread(self.reload)
+            await self.run_in_answering_thread(self.reload)
         except (NewsbotError, OSError) as error:  # the bot keeps the index it has
             logger.warning("Re-reading the articles failed (%s); answering from the index as it was.", error)
             return False
-        if report.action != "stale":  # else another process is still building: look again next time
-            self.seen = await asyncio.to_thread(listing, self.settings.seeds_dir, self.settings.index_dir)
         return True

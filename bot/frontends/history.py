@@ -52,6 +52,10 @@ class History:
             aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
             try:
                 self.path.rename(aside)
+                for suffix in ("-wal", "-shm"):  # else SQLite would replay them into the fresh file
+                    journal = self.path.with_name(self.path.name + suffix)
+                    if journal.exists():
+                        journal.rename(aside.with_name(aside.name + suffix))
             except OSError as rename_error:
                 return self._in_memory(rename_error)
             logger.warning(

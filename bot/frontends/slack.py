@@ -180,6 +180,8 @@ async def ask_command(
     last: Answer | None = None
     async with _in_flight(context).track():
         async for view in conversations.replies(f"slack-command:{command['user_id']}", question, follow_up=False):
+            if view.stage == "draft":  # a response_url takes five messages at most: the first and the final one
+                continue
             blocks = _with_feedback([asker, *slack_reply_blocks(view)], view.answer, asked.id)
             if shown is None:
                 await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel")

@@ -10,6 +10,7 @@ the log opens and daily after.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -93,9 +94,13 @@ def user_hash(salt: str, frontend: str, user_id: str) -> str:
 def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, timeout=2.0)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")  # a log: a power cut may lose the last entries, never corrupt it
-    db.executescript(SCHEMA)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # a log: a power cut may lose the last entries, never corrupt it
+        db.executescript(SCHEMA)
+    except sqlite3.Error:
+        db.close()
+        raise
     return db
 
 
@@ -187,7 +192,10 @@ class AnswerLog:
                 if time.time() - self._pruned > DAY:
                     self.prune(db)
             except (sqlite3.Error, OSError) as error:
-                self._db = None  # reopen on the next entry: the disk may have room again
+                if self._db is not None:  # reopen on the next entry: the disk may have room again
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.close()
+                    self._db = None
                 self._warn(
                     str(error),
                     "The answer log at %s can't be written (%s); the answers still go out.",
@@ -200,9 +208,13 @@ class AnswerLog:
     def _open(self) -> sqlite3.Connection:
         if self._db is None:
             db = _connect(self.path)
-            self._salt = _salt(db)
+            try:
+                self._salt = _salt(db)
+                self.prune(db)
+            except (sqlite3.Error, OSError):
+                db.close()
+                raise
             self._db = db
-            self.prune(db)
         return self._db
 
     def prune(self, db: sqlite3.Connection) -> None:
