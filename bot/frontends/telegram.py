@@ -472,6 +472,13 @@ async def on_stop(application: Application) -> None:
         task.cancel()
 
 
+def _api_base(settings: Settings) -> str:
+    base = settings.telegram_api_base_url.rstrip("/")
+    if not base.endswith("/bot"):
+        raise ConfigError(f"TELEGRAM_API_BASE_URL must end in /bot (got {settings.telegram_api_base_url}).")
+    return base
+
+
 def _require_token(settings: Settings) -> None:
     if not settings.telegram_bot_token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and export TELEGRAM_BOT_TOKEN=…")
@@ -480,9 +487,7 @@ def _require_token(settings: Settings) -> None:
 def build_application(settings: Settings, conversations: Conversations) -> Application:
     """All wiring in one place."""
     _require_token(settings)
-    base = settings.telegram_api_base_url.rstrip("/")
-    if not base.endswith("/bot"):
-        raise ConfigError(f"TELEGRAM_API_BASE_URL must end in /bot (got {settings.telegram_api_base_url}).")
+    base = _api_base(settings)
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -551,6 +556,12 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
     from bot.operations.runtime import start_runtime
 
     _require_token(settings)
+    loop = asyncio.new_event_loop()  # left current: run_polling and run_webhook go on in it
+    asyncio.set_event_loop(loop)
+    # The token and the connection first: a typo shouldn't cost the wait for the index and model.
+    loop.run_until_complete(
+        reach_bot_api(Bot(settings.telegram_bot_token, base_url=_api_base(settings)), settings.telegram_api_base_url)
+    )
     runtime = start_runtime(settings)
     if not settings.allowed_users.strip():
         logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot (set it to * to say so).")
@@ -562,10 +573,7 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
         runtime=runtime,
         archive_watch=ArchiveWatch(settings, conversations.run, runtime.reload),
     )
-    loop = asyncio.new_event_loop()  # left current: run_polling and run_webhook go on in it
-    asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(reach_bot_api(application.bot, settings.telegram_api_base_url))
         _serve(application, settings, webhook_url, listen, port)
     finally:  # PTB has finished the updates in flight: write what the answer log still holds
         runtime.close()
