@@ -62,6 +62,11 @@ class Article:
     url: str = ""
 
 
+def newest_key(date: str) -> tuple[bool, str]:
+    """Sort key for articles newest first (with reverse=True): dated ones by date, undated last."""
+    return date != DEFAULT_DATE, date
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences in `text`, whitespace trimmed."""
     spans: list[tuple[int, int]] = []

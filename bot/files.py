@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -47,3 +48,12 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 def write_json_atomically(path: Path, data: Any) -> None:
     write_text_atomically(path, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def sha256_of(path: Path) -> str:
+    """The file's sha256, read in blocks (index files and model files are large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()

@@ -15,7 +15,7 @@ import numpy as np
 from langchain_core.documents import Document
 
 from bot.answering.thresholds import THRESHOLDS
-from bot.documents import DEFAULT_DATE
+from bot.documents import newest_key
 from bot.store.news_index import NewsIndex
 from bot.types import Sentence
 
@@ -180,7 +180,7 @@ def _reranked(retrieval: Retrieval, key: Callable[[Passage], Any]) -> Retrieval:
 
 def newest_first(retrieval: Retrieval) -> Retrieval:
     """For "latest on …": among the passages about as good as the best, the newest article's first."""
-    return _reranked(retrieval, lambda p: (p.lead.date != DEFAULT_DATE, p.lead.date))
+    return _reranked(retrieval, lambda p: newest_key(p.lead.date))
 
 
 def period_first(retrieval: Retrieval, articles: set[str]) -> Retrieval:

@@ -33,14 +33,13 @@ from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import slack_brief_blocks, slack_escape, slack_reply_blocks
 from bot.lang import detect_language
-from bot.operations.recorder import Asked, Recorder
+from bot.operations.recorder import NO_RECORDER, Asked, Recorder
 from bot.operations.runtime import Runtime
 from bot.operations.stats import stats_text
 from bot.texts import reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
-NO_RECORDER = Recorder()  # an app built without a runtime (tests) records nothing
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 # Slack caps a message at 40,000 characters; an event carrying one, with its blocks, stays far below.
 MAX_BODY_BYTES = 1 << 20

@@ -54,7 +54,7 @@ from bot.frontends.render import (
     utf16_length,
 )
 from bot.lang import detect_language
-from bot.operations.recorder import Asked, Recorder
+from bot.operations.recorder import NO_RECORDER, Asked, Recorder
 from bot.operations.runtime import Runtime
 from bot.operations.stats import stats_text
 from bot.texts import message, reply
@@ -98,9 +98,6 @@ class PacedRateLimiter(AIORateLimiter):
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
             finally:
                 self._last[chat] = time.monotonic()
-
-
-NO_RECORDER = Recorder()  # an application built without a runtime (tests) records nothing
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -7,14 +7,13 @@ written atomically under NEWSBOT_DATA_DIR and reused by every later process.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from bot.errors import BackendUnavailable, missing_extra
-from bot.files import write_atomically
+from bot.files import sha256_of, write_atomically
 
 PARTS = 22
 SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
@@ -40,14 +39,6 @@ def parts_installed() -> bool:
     except BackendUnavailable:
         return False
     return True
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def default_model_path(data_dir: Path, notify: Callable[[str], None] = lambda message: None) -> Path:

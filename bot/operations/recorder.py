@@ -126,3 +126,6 @@ def open_recorder(settings: Settings, metrics: Metrics | None, backend: str) -> 
         else None
     )
     return Recorder(metrics, log, backend)
+
+
+NO_RECORDER = Recorder()  # for a front end built without a runtime (tests): records nothing

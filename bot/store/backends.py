@@ -7,7 +7,6 @@ change of backend rebuilds the index like a change of embedding model does.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.embeddings.base import NewsbotEmbeddings
 from bot.errors import IndexCorrupt
+from bot.files import sha256_of
 from bot.store.faiss_store import FaissVectorStore
 
 if TYPE_CHECKING:
@@ -39,11 +39,7 @@ class StoreBackend(Protocol):
 
 def file_checksum(path: Path) -> list:
     """[size, sha256] of a file, as the manifest records it."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
-    return [path.stat().st_size, digest.hexdigest()]
+    return [path.stat().st_size, sha256_of(path)]
 
 
 class FaissBackend:

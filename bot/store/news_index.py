@@ -23,12 +23,12 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
-from bot.documents import DEFAULT_DATE, MAX_ARTICLE_CHARS, Article, chunk_article, load_articles
+from bot.documents import MAX_ARTICLE_CHARS, Article, chunk_article, load_articles, newest_key
 from bot.embeddings.base import NewsbotEmbeddings
 from bot.errors import IndexCorrupt, InputError
-from bot.files import write_json_atomically
+from bot.files import sha256_of, write_json_atomically
 from bot.lang import content_terms
-from bot.store.backends import STORES, FaissBackend, StoreBackend, file_checksum, new_generation
+from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
 
 MANIFEST_VERSION = 5
 Notify = Callable[[str], None]
@@ -95,9 +95,7 @@ class NewsIndex:
 
     def newest_first(self) -> list[tuple[str, dict]]:
         """The articles (doc_id, metadata), newest first; undated ones last."""
-        return sorted(
-            self.articles.items(), key=lambda kv: (kv[1]["date"] != DEFAULT_DATE, kv[1]["date"]), reverse=True
-        )
+        return sorted(self.articles.items(), key=lambda kv: newest_key(kv[1]["date"]), reverse=True)
 
     def remove_article(self, doc_id: str) -> None:
         for store in (self.chunks, self.sentences):
@@ -125,7 +123,7 @@ def _verify(index_dir: Path, manifest: dict) -> None:
     for name, (size, sha256) in manifest.get("files", {}).items():
         path = index_dir / name
         try:
-            if path.stat().st_size != size or file_checksum(path)[1] != sha256:
+            if path.stat().st_size != size or sha256_of(path) != sha256:
                 raise IndexCorrupt(f"The index file {path} has changed since it was written (damaged?).")
         except OSError as error:
             raise IndexCorrupt(f"The index file {path} can't be read ({error.strerror}).") from error
