@@ -236,7 +236,10 @@ def open_index(
     started = time.perf_counter()
     articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars)}
     report = BuildReport()
-    index = None if rebuild else _usable(index_dir, embeddings, backend, notify, quiet=True)
+    # Lock-free reading needs generations that never change once written: FAISS folders. Milvus
+    # updates its live collections in place, so it is read under the build lock, as it is written.
+    lock_free = not rebuild and isinstance(backend, FaissBackend)
+    index = _usable(index_dir, embeddings, backend, notify, quiet=True) if lock_free else None
     if index is None or not _current(index, articles):
         fallback: NewsIndex | None = index
 
