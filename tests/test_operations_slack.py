@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from bot.operations.answer_log import LOG_FILE, read_entries
 from bot.testing.fake_slack import FakeSlack, block_kit_error, post_signed, wait_until_serving
 from tests.conftest import ROOT, newsbot_env, stop
-from tests.test_operations_telegram import get, read_lines
+from tests.test_operations_telegram import get, log_entries, read_lines
 from tests.test_slack import FORM, SECRET, free_port
 
 
@@ -23,14 +22,7 @@ class SlackService:
         self.slack, self.url, self.metrics_port, self.data, self.lines = slack, url, metrics_port, data, lines
 
     def entries(self, until) -> list:
-        deadline = time.monotonic() + 10
-        rows: list = []
-        while time.monotonic() < deadline:
-            rows = list(read_entries(self.data / LOG_FILE))
-            if until(rows):
-                return rows
-            time.sleep(0.1)
-        raise AssertionError(f"the answer log never got there: {rows}")
+        return log_entries(self.data, until)
 
 
 @pytest.fixture(scope="module")

@@ -57,6 +57,18 @@ def read_lines(process: subprocess.Popen, into: list[str]) -> threading.Thread:
     return thread
 
 
+def log_entries(data: Path, until) -> list:
+    """The answer log's entries in `data`, once `until(entries)` holds (it is written from a thread)."""
+    rows: list = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = list(read_entries(data / LOG_FILE))
+        if until(rows):
+            return rows
+        time.sleep(0.1)
+    raise AssertionError(f"the answer log never got there: {rows}")
+
+
 class Service:
     def __init__(self, server: FakeTelegram, process: subprocess.Popen, port: int, data: Path, lines: list[str]):
         self.server, self.process, self.port, self.data, self.lines = server, process, port, data, lines
@@ -75,15 +87,7 @@ class Service:
         }
 
     def log(self, until=lambda rows: bool(rows)) -> list:
-        """The answer log's entries, once `until(entries)` holds (it is written from a thread)."""
-        rows: list = []
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            rows = list(read_entries(self.data / LOG_FILE))
-            if until(rows):
-                return rows
-            time.sleep(0.1)
-        raise AssertionError(f"the answer log never got there: {rows}")
+        return log_entries(self.data, until)
 
 
 @pytest.fixture(scope="module")
