@@ -62,3 +62,70 @@ def test_two_articles_of_one_source_and_month_are_told_apart_by_as_many_words_as
     b = Citation(2, "B.", "b", "ritzau", "2022-01", 2, 0.8, title=f"{same} landet")
     _, shown = merge_citations("[1] [2]", [a, b], name_articles=True)
     assert [c.headline for c in shown] == [f"{same} hovedstaden", f"{same} landet"]
+
+
+def _passage(text: str, doc: str, date: str, score: float):
+    from bot.answering.retrieve import Passage
+    from bot.types import Sentence
+
+    return Passage([Sentence(text, doc, "ritzau", date, f"Title {doc}", 3, 0, score)], score, score)
+
+
+BACKGROUND = "Loven blev vedtaget i Folketinget i 2021 efter lange forhandlinger mellem partierne."
+
+
+def test_a_background_sentence_repeated_by_a_newer_story_is_one_passage_from_the_newest():
+    from bot.answering.retrieve import distinct
+
+    passages = [
+        _passage(BACKGROUND, "old", "2022-01-05 08:00", 0.91),
+        _passage("Ministeren vil ikke kommentere sagen.", "old", "2022-01-05 08:00", 0.85),
+        _passage(BACKGROUND.replace("lange", "langvarige"), "new", "2022-01-07 10:30", 0.90),
+    ]
+    kept = distinct(passages)
+    assert [(p.lead.doc_id, p.score) for p in kept] == [("new", 0.91), ("old", 0.85)]
+
+
+def test_near_identical_sentences_with_other_numbers_disagree_and_both_stay():
+    from bot.answering.retrieve import distinct
+
+    passages = [
+        _passage("Stormen har kostet 12 mennesker livet, oplyser politiet.", "old", "2022-01-05", 0.91),
+        _passage("Stormen har kostet 14 mennesker livet, oplyser politiet.", "new", "2022-01-06", 0.90),
+    ]
+    assert len(distinct(passages)) == 2
+
+
+def test_a_wire_update_repeating_the_background_takes_one_citation_slot(embeddings, tmp_path):
+    from bot.answering.chain import Answerer
+    from bot.config import Settings
+    from bot.store.news_index import open_index
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    background = (
+        "Havnen i Frederikshavn blev udvidet i 2019 for 400 millioner kroner. "
+        "Udvidelsen blev betalt af kommunen og staten i fællesskab."
+    )
+    (seeds / "a_first.txt").write_text(
+        f" date 2023-04-02 Et containerskib gik på grund ved havnen søndag.\n\n{background}\n\n/ritzau/\n",
+        encoding="utf-8",
+    )
+    (seeds / "b_update.txt").write_text(
+        f" date 2023-04-03 Containerskibet er bugseret fri af to slæbebåde mandag.\n\n{background}\n\n/ritzau/\n",
+        encoding="utf-8",
+    )
+    (seeds / "c_other.txt").write_text(
+        " date 2023-01-10 Kommunen bygger en ny skole i Skagen.\n\n"
+        "Skolen skal stå færdig i 2025 og koste 90 millioner kroner.\n\n/ritzau/\n",
+        encoding="utf-8",
+    )
+    index, _ = open_index(seeds, tmp_path / "index", embeddings)
+    settings = Settings(
+        seeds_dir=seeds, index_dir=tmp_path / "index", data_dir=tmp_path, llm="extractive", _env_file=None
+    )
+    answer = Answerer(settings, index).answer("Hvad kostede udvidelsen af havnen i Frederikshavn?")
+    assert answer.answerable
+    repeated = [c for c in answer.passages if "400 millioner" in c.quote]
+    assert [c.doc_id for c in repeated] == ["b_update"]  # once, from the newest story
+    assert "2023-04-03" in answer.answer

@@ -478,3 +478,41 @@ def test_a_decline_for_a_missing_name_is_never_read_again(answerer):
     first = fluent.answer("What did the United Nations say about the troops?")
     assert not fluent.may_refine(first)
     assert fluent.ask("What did the United Nations say about the troops?").answerable is False and model.read == []
+
+
+@pytest.fixture
+def disagreeing(embeddings, tmp_path) -> Answerer:
+    from bot.config import Settings
+    from bot.store.news_index import open_index
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name, date, dead in (("a_storm", "2022-01-05 08:00", 12), ("b_storm", "2022-01-06 09:15", 14)):
+        (seeds / f"{name}.txt").write_text(
+            f" date {date} Stormen over Vestjylland har kostet {dead} mennesker livet, oplyser politiet.\n\n"
+            "Redningsfolk leder stadig efter savnede i området.\n\n/ritzau/\n",
+            encoding="utf-8",
+        )
+    (seeds / "c_school.txt").write_text(
+        " date 2022-01-02 Kommunen bygger en ny skole i Skagen til 90 millioner kroner.\n\n/ritzau/\n", encoding="utf-8"
+    )
+    index, _ = open_index(seeds, tmp_path / "index", embeddings)
+    return Answerer(Settings(seeds_dir=seeds, index_dir=tmp_path / "index", data_dir=tmp_path, _env_file=None), index)
+
+
+def test_articles_that_disagree_are_both_shown_newest_first_even_when_the_model_names_one(disagreeing):
+    question = "How many people died in the storm?"
+    first = disagreeing.answer(question)
+    assert first.answer.index("2022-01-06") < first.answer.index("2022-01-05")  # quotes: newest first
+    newest = next(c.n for c in first.passages if "14" in c.quote)
+    oldest = next(c.n for c in first.passages if "12" in c.quote)
+    one_sided = f"The storm killed 14 people [{newest}]."
+    model = RecordingModel(replies=[one_sided, one_sided])
+    answer = answerer_with(disagreeing, model).refine(first)
+    assert "disagree" in model.seen[1][-1].content  # asked again, told why
+    assert not answer.verified and "2022-01-05" in answer.answer and "2022-01-06" in answer.answer
+
+    both = f"The storm killed 14 people [{newest}]; an earlier report said 12 [{oldest}]."
+    answer = answerer_with(disagreeing, RecordingModel(replies=[both])).refine(first)
+    assert answer.verified and answer.answer.startswith("The storm killed 14 people [1]")
+    assert "2022-01-06" in answer.answer and "2022-01-05" in answer.answer

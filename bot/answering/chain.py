@@ -12,6 +12,7 @@ gate's decision rested on word likeness, which may turn a pass into a decline or
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -23,11 +24,12 @@ from babel import Locale
 
 from bot.answering.citing import merge_citations
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer, OnText
+from bot.answering.composers.extractive import disagreement
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.readers import ClaimJudge, ReadingCheck
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval, newest_first, period_first, retrieve
 from bot.answering.screen import Refusal, screen
-from bot.answering.verify import AnswerVerifier, cited_numbers
+from bot.answering.verify import CITATION_MARK, AnswerVerifier, cited_numbers
 from bot.answering.when import TimeFilter, article_span, time_filter, within
 from bot.config import Settings
 from bot.errors import BackendUnavailable, InputError
@@ -410,6 +412,7 @@ class Answerer:
     def _problems(self, answer: Answer, generated: str, text: str) -> list[str]:
         """Everything wrong with a generated answer: the verifier's checks, then the model's own."""
         problems = self.verifier.verify(text, answer.question, answer.language, answer.passages).problems
+        problems += self._one_sided(text, answer.passages)
         if not problems and self.judge and self._crosses_languages(answer):
             try:
                 if not self.judge.supported(answer.question, answer.language, answer.passages, generated):
@@ -417,6 +420,26 @@ class Answerer:
             except BackendUnavailable as exc:  # the same server that just answered may still fail; never show unchecked
                 problems.append(f"the claim check failed ({type(exc).__name__})")
         return problems
+
+    @staticmethod
+    def _one_sided(text: str, passages: list[Citation]) -> list[str]:
+        """When two articles state different numbers, an answer must give both, the newest first."""
+        rivals = disagreement(passages)
+        if not rivals:
+            return []
+        first_mark: dict[int, int] = {}
+        for mark in CITATION_MARK.finditer(text):
+            for n in re.findall(r"\d+", mark.group(1)):
+                first_mark.setdefault(int(n), mark.start())
+        if all(c.n in first_mark for c in rivals):
+            places = [first_mark[c.n] for c in rivals]  # rivals come newest first
+            if places == sorted(places):
+                return []
+        newest, oldest = rivals
+        return [
+            f"the articles disagree: [{newest.n}] ({newest.date}) and [{oldest.n}] ({oldest.date}) give other "
+            f"numbers; give both, the newest [{newest.n}] first"
+        ]
 
     @staticmethod
     def _crosses_languages(answer: Answer) -> bool:

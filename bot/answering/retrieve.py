@@ -7,6 +7,7 @@ mixes its own similarity with its paragraph's. A sentence that leans on its neig
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from langchain_core.documents import Document
 
 from bot.answering.thresholds import THRESHOLDS
 from bot.documents import newest_key
+from bot.lang import numbers_in
 from bot.store.news_index import NewsIndex
 from bot.types import Sentence
 
@@ -23,6 +25,7 @@ TOP_CHUNKS = 4
 TOP_SENTENCES = 16
 MAX_CITATIONS = 3
 MAX_PASSAGE_SENTENCES = 3
+NEAR_IDENTICAL = 0.8  # word overlap (Jaccard) from which two passages say the same thing
 _BACK_REFERENCES = frozenset(
     {
         "der",
@@ -163,7 +166,35 @@ def retrieve(index: NewsIndex, question_vector: np.ndarray, articles: set[str] |
         if _sentence_id(sentence) not in used:
             passages.append(_passage(index, sentence, score, used))
     baseline = float(np.median([similarity for _, similarity in sentence_hits]))
-    return Retrieval(passages, baseline)
+    return Retrieval(distinct(passages), baseline)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\w+", text.lower()))
+
+
+def _same_statement(one: Passage, other: Passage) -> bool:
+    """Near-identical wording and the same numbers: a background paragraph a wire service repeats
+    across versions and related stories. Other numbers make it a disagreement, which is shown."""
+    a, b = _words(one.text), _words(other.text)
+    overlap = len(a & b) / max(len(a | b), 1)
+    return overlap >= NEAR_IDENTICAL and numbers_in(one.text) == numbers_in(other.text)
+
+
+def distinct(passages: list[Passage]) -> list[Passage]:
+    """The passages (best first) with each statement repeated by several articles kept once, at
+    the best rank it had, in the words of the newest article that states it."""
+    kept: list[Passage] = []
+    for passage in passages:
+        twin = next(
+            (i for i, k in enumerate(kept) if k.lead.doc_id != passage.lead.doc_id and _same_statement(k, passage)),
+            None,
+        )
+        if twin is None:
+            kept.append(passage)
+        elif newest_key(passage.lead.date) > newest_key(kept[twin].lead.date):
+            kept[twin] = Passage(passage.sentences, kept[twin].score, max(passage.similarity, kept[twin].similarity))
+    return kept
 
 
 def _reranked(retrieval: Retrieval, key: Callable[[Passage], Any]) -> Retrieval:
