@@ -101,7 +101,38 @@ def test_removing_an_unknown_article_says_so(local):
     assert result.returncode == 2 and b"No article 'urn:nothing:here'" in result.stderr
 
 
-def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local):
+def test_two_ingests_at_once_both_land_and_the_index_stays_whole(local, tmp_path):
+    import subprocess
+    import sys
+
+    assert run_newsbot(["index"], local).returncode == 0
+    ferry = tmp_path / "ferry.txt"
+    ferry.write_text(
+        " date 2023-03 Rederiet åbner en ny færgerute mellem Køge og Rønne i maj.\n\n"
+        "Overfarten tager tre timer og ti minutter.\n\n/ritzau/\n",
+        encoding="utf-8",
+    )
+    ingests = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "ingest", str(path)],
+            env=local,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for path in (FEEDS / "wind_law.ninjs.json", ferry)
+    ]
+    outputs = [process.communicate(timeout=300) for process in ingests]
+    assert [process.returncode for process in ingests] == [0, 0], outputs
+    listing = run_newsbot(["sources"], local).stdout.decode()
+    assert "Folketinget vedtager" in listing and "færgerute" in listing
+    assert "800 meter" in _ask(local, "Hvor stor afstand kræver loven om vindmøller?")["answer"]
+    assert "tre timer" in _ask(local, "Hvor lang tid tager overfarten til Rønne?")["answer"]
+    again = run_newsbot(["index"], local)
+    assert b"0 article(s) embedded" in again.stdout  # nothing half-written to redo
+
+
+def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local, feed_server):
     import subprocess
     import sys
     import time
@@ -114,7 +145,7 @@ def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local):
     env = {**local, "TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.base_url}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "telegram"],
-        env=env | {"NEWSBOT_WATCH_SECONDS": "1"},
+        env=env | {"NEWSBOT_WATCH_SECONDS": "1", "NEWSBOT_RATE_LIMIT": "1000"},
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -140,6 +171,13 @@ def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local):
         assert "800 meter" not in answer_to("Hvor stor afstand kræver loven om vindmøller?")
         assert run_newsbot(["ingest", str(FEEDS / "wind_law.ninjs.json")], local).returncode == 0
         assert "800 meter" in eventually("Hvor stor afstand kræver loven om vindmøller?", lambda t: "800 meter" in t)
+        assert run_newsbot(["ingest", str(FEEDS / "wind_law_v2.ninjs.json")], local).returncode == 0
+        assert "1. august" in eventually(
+            "Hvornår træder loven om vindmøller i kraft, og hvor stor skal afstanden være?", lambda t: "1. august" in t
+        )
+
+        assert run_newsbot(["ingest", f"{feed_server}/museum.atom"], local).returncode == 0
+        assert "free for children" in eventually("Do children pay to enter the museum?", lambda t: "free" in t)
 
         seeds = Path(local["NEWSBOT_SEEDS_DIR"])
         (seeds / "002_faerge.txt").write_text(
