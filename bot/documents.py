@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import InputError
-from bot.lang import detect_language
+from bot.lang import article_language
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -139,7 +139,7 @@ def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
         paragraphs=paragraphs,
         content_hash=hashlib.sha256(raw).hexdigest(),
         file_name=path.name,
-        language=detect_language(" ".join(paragraphs)[:2000], default="da"),
+        language=article_language(" ".join(paragraphs)),
     )
 
 
@@ -203,7 +203,7 @@ def ninjs_article(path: Path, text: str, content_hash: str) -> Article:
         paragraphs=paragraphs,
         content_hash=content_hash,
         file_name=path.name,
-        language=detect_language(" ".join(paragraphs)[:2000], default="da"),
+        language=article_language(" ".join(paragraphs)),
         byline=str(document.get("byline") or ""),
         url=next(
             (link for link in links if link),

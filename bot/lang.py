@@ -111,6 +111,12 @@ def foreign_language(text: str) -> str | None:
     return ranked[0].language.iso_code_639_1.name.lower()
 
 
+def article_language(text: str) -> str:
+    """The ISO 639-1 code of an article's language: Danish or English as `detect_language` tells
+    them apart, or another language a wire service carries ("de") when the text is clearly that."""
+    return foreign_language(text) or detect_language(text, default="da")
+
+
 def normalise_number(token: str) -> str:
     """1000, 1.000 and 1,000 are the same number."""
     if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", token):

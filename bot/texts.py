@@ -6,12 +6,20 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from babel import Locale
+
 from bot.types import Lang
 
 LANGUAGE_NAMES: dict[str, dict[str, str]] = {
     "en": {"da": "Danish", "en": "English"},
     "da": {"da": "dansk", "en": "engelsk"},
 }
+
+
+def language_name(code: str, in_language: Lang) -> str:
+    """What a language (ISO 639-1 code) is called in `in_language`: "German", "tysk"."""
+    known = LANGUAGE_NAMES[in_language].get(code)
+    return known or Locale.parse(in_language).languages.get(code, code)
 
 
 @cache

@@ -20,7 +20,7 @@ class Sentence:
     paragraph: int
     index: int  # position of the sentence within its paragraph, from 0
     score: float = 0.0
-    language: Lang = "da"  # the article's
+    language: str = "da"  # the article's (ISO 639-1; a wire story may be in a third language)
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Citation:
     paragraph: int
     score: float
     title: str = ""
-    language: Lang = "da"  # the article's, as detected when it was indexed
+    language: str = "da"  # the article's (ISO 639-1), as detected when it was indexed
     span: tuple[int, int] = (0, 0)  # the first and last sentence quoted, by position in the paragraph
     headline: str = ""  # the article's first words, set when several articles are indexed (labels only)
 

@@ -96,6 +96,15 @@ def test_bad_items_get_one_line_each_and_the_rest_goes_on(local, tmp_path):
     assert (Path(local["NEWSBOT_SEEDS_DIR"]) / SEED.name).exists()
 
 
+def test_an_article_in_a_third_language_is_answered_in_the_language_asked_and_labelled_for_what_it_is(local):
+    assert run_newsbot(["ingest", str(FEEDS / "bridge.de.ninjs.json")], local).returncode == 0
+    english = _ask(local, "Who opened the new bridge over the Elbe in Hamburg?")
+    assert english["answerable"] and english["language"] == "en"
+    assert english["answer"].startswith("The article (in German) says: «Der Bürgermeister")
+    danish = _ask(local, "Hvem åbnede den nye bro over Elben i Hamborg?")
+    assert danish["language"] == "da" and danish["answer"].startswith("Artiklen (på tysk) siger:")
+
+
 def test_removing_an_unknown_article_says_so(local):
     result = run_newsbot(["ingest", "--remove", "urn:nothing:here"], local)
     assert result.returncode == 2 and b"No article 'urn:nothing:here'" in result.stderr

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from bot.answering.composers.base import Composer, Composition, OnText
 from bot.answering.thresholds import THRESHOLDS
-from bot.lang import detect_language, numbers_in
-from bot.texts import LANGUAGE_NAMES, reply
+from bot.lang import numbers_in
+from bot.texts import language_name, reply
 from bot.types import Citation, Lang
 
 
@@ -67,8 +68,8 @@ class ExtractiveComposer(Composer):
         shown = differing or shown_citations(citations)
         name = self.name_articles or len({c.doc_id for c in shown}) > 1
         quotes = " ".join(quoted(c, name) for c in shown)
-        article_language = detect_language(" ".join(c.quote for c in shown), default="da")
-        label = "" if article_language == language else LANGUAGE_NAMES[language][article_language]
+        article_language = Counter(c.language for c in shown).most_common(1)[0][0]
+        label = "" if article_language == language else language_name(article_language, language)
         if differing:
             in_language = reply("in_language", language, language_name=label) if label else ""
             return Composition(reply("articles_differ", language, quotes=quotes, in_language=in_language), self.name)
