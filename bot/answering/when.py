@@ -13,7 +13,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 
@@ -153,6 +153,7 @@ def time_filter(question: str, today: date) -> TimeFilter | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)  # asked for every article on every time question
 def article_span(article_date: str) -> tuple[date, date] | None:
     """The days an article's date stands for ("2022-01": all of January), or None when undated."""
     match = re.match(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", article_date)
