@@ -277,6 +277,8 @@ def chunk_article(article: Article) -> tuple[list[Document], list[Document]]:
         "date": article.date,
         "title": article.title,
         "language": article.language,
+        "byline": article.byline,
+        "url": article.url,
     }
     chunks: list[Document] = []
     sentences: list[Document] = []

@@ -21,6 +21,8 @@ class Sentence:
     index: int  # position of the sentence within its paragraph, from 0
     score: float = 0.0
     language: str = "da"  # the article's (ISO 639-1; a wire story may be in a third language)
+    byline: str = ""  # the article's, where the archive has one
+    url: str = ""  # the article's web address, where the archive has one
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Citation:
     language: str = "da"  # the article's (ISO 639-1), as detected when it was indexed
     span: tuple[int, int] = (0, 0)  # the first and last sentence quoted, by position in the paragraph
     headline: str = ""  # the article's first words, set when several articles are indexed (labels only)
+    byline: str = ""
+    url: str = ""
 
     @classmethod
     def from_metadata(cls, n: int, quote: str, metadata: dict[str, Any], score: float) -> Citation:
@@ -53,6 +57,8 @@ class Citation:
             score,
             m.get("title", ""),
             m.get("language", "da"),
+            byline=m.get("byline", ""),
+            url=m.get("url", ""),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -44,6 +44,8 @@ def test_a_ninjs_article_is_answerable_updated_by_a_newer_version_and_removed(lo
     assert b"Added urn:newsml:example.org:20230314:vindloven" in first.stdout
     answer = _ask(local, "Hvornår træder loven om vindmøller i kraft, og hvor stor skal afstanden være?")
     assert "1. juli" in answer["answer"] and answer["citations"][0]["date"] == "2023-03-14 09:42"
+    assert answer["citations"][0]["byline"] == "Mette Holm"
+    assert answer["citations"][0]["url"] == "https://example.org/nyheder/vindloven"
     listing = run_newsbot(["sources"], local).stdout.decode()
     assert listing.splitlines()[0].startswith("2023-03-14 09:42") and "Folketinget vedtager" in listing
 
@@ -179,7 +181,8 @@ def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local, fe
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
         assert "800 meter" not in answer_to("Hvor stor afstand kræver loven om vindmøller?")
         assert run_newsbot(["ingest", str(FEEDS / "wind_law.ninjs.json")], local).returncode == 0
-        assert "800 meter" in eventually("Hvor stor afstand kræver loven om vindmøller?", lambda t: "800 meter" in t)
+        cited = eventually("Hvor stor afstand kræver loven om vindmøller?", lambda t: "800 meter" in t)
+        assert "800 meter" in cited and '<a href="https://example.org/nyheder/vindloven">dagbladet, Mette Holm' in cited
         assert run_newsbot(["ingest", str(FEEDS / "wind_law_v2.ninjs.json")], local).returncode == 0
         assert "1. august" in eventually(
             "Hvornår træder loven om vindmøller i kraft, og hvor stor skal afstanden være?", lambda t: "1. august" in t

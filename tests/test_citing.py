@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.answering.citing import headline, merge_citations
 from bot.frontends.render import source_label, telegram_html
 from bot.types import Answer, Citation
@@ -129,3 +131,27 @@ def test_a_wire_update_repeating_the_background_takes_one_citation_slot(embeddin
     repeated = [c for c in answer.passages if "400 millioner" in c.quote]
     assert [c.doc_id for c in repeated] == ["b_update"]  # once, from the newest story
     assert "2023-04-03" in answer.answer
+
+
+def test_a_citation_names_its_byline_and_links_its_article_where_the_archive_has_them():
+    from bot.frontends.render import plain, slack_blocks, telegram_html, telegram_quotes_html
+
+    cited = Citation(
+        1,
+        "Loven træder i kraft 1. juli.",
+        "ninjs-1",
+        "ritzau",
+        "2023-03-14 09:42",
+        2,
+        0.9,
+        byline="Anna Holm",
+        url="https://example.org/vind?a=1&b=2",
+    )
+    answer = Answer("Hvornår?", "da", "Den 1. juli [1].", True, [cited])
+    assert "ritzau, Anna Holm, 2023-03-14 09:42, ¶2" in plain(answer)
+    assert "https://example.org/vind?a=1&b=2" in plain(answer)
+    assert '<a href="https://example.org/vind?a=1&amp;b=2">' in telegram_html(answer)
+    assert '<a href="https://example.org/vind?a=1&amp;b=2">' in telegram_quotes_html(answer)
+    assert "<https://example.org/vind?a=1&amp;b=2|ritzau, Anna Holm" in str(slack_blocks(answer))
+    unsafe = Answer("Hvornår?", "da", "Den 1. juli [1].", True, [replace(cited, url="javascript:alert(1)")])
+    assert "href" not in telegram_html(unsafe) and "javascript" not in str(slack_blocks(unsafe))

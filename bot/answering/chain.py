@@ -95,6 +95,8 @@ def citations_from(retrieval: Retrieval) -> list[Citation]:
             score=passage.score,
             title=passage.lead.title,
             language=passage.lead.language,
+            byline=passage.lead.byline,
+            url=passage.lead.url,
             span=(
                 passage.lead.index,
                 max(s.index for s in passage.sentences if s.paragraph == passage.lead.paragraph),

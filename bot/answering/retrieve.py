@@ -86,6 +86,8 @@ def _sentence(doc: Document, score: float) -> Sentence:
         m["sentence"],
         score,
         m.get("language", "da"),
+        m.get("byline", ""),
+        m.get("url", ""),
     )
 
 

@@ -23,10 +23,31 @@ _CITATION_MARK = re.compile(r"\s*" + CITATION_MARK.pattern)  # with the space be
 
 
 def source_label(citation: Citation) -> str:
-    """ "ritzau, 2022-01, ¶4" – compact enough for a phone screen; with several articles indexed,
-    the article's first words too ("ritzau, 2022-01, “Regeringen er faldet efter…”, ¶4")."""
-    article = f"{citation.source}, {citation.date}" + (f", “{citation.headline}”" if citation.headline else "")
+    """ "ritzau, 2022-01, ¶4" – compact enough for a phone screen; the byline where the archive has
+    one, and with several articles indexed the article's first words too
+    ("ritzau, Anna Holm, 2022-01, “Regeringen er faldet efter…”, ¶4")."""
+    who = f"{citation.source}, {citation.byline}" if citation.byline else citation.source
+    article = f"{who}, {citation.date}" + (f", “{citation.headline}”" if citation.headline else "")
     return f"{article}, ¶{citation.paragraph}"
+
+
+def web_address(citation: Citation) -> str:
+    """The article's address when it is one a reader can open (http or https), else ""."""
+    return citation.url if re.match(r"https?://[^\s<>|\"]+$", citation.url) else ""
+
+
+def source_html(citation: Citation) -> str:
+    """The source label for Telegram's HTML mode, a link to the article where it has an address."""
+    label = html.escape(source_label(citation), quote=False)
+    address = web_address(citation)
+    return f'<a href="{html.escape(address)}">{label}</a>' if address else label
+
+
+def source_mrkdwn(citation: Citation) -> str:
+    """The source label for Slack, a link to the article where it has an address."""
+    label = slack_escape(source_label(citation))
+    address = web_address(citation)
+    return f"<{slack_escape(address)}|{label}>" if address else label
 
 
 def plain(answer: Answer) -> str:
@@ -36,7 +57,8 @@ def plain(answer: Answer) -> str:
         lines.append("")
         lines.append("Kilder:" if answer.language == "da" else "Sources:")
         for c in answer.citations:
-            lines.append(f"[{c.n}] {source_label(c)}: «{c.quote}»")
+            address = f" {web_address(c)}" if web_address(c) else ""
+            lines.append(f"[{c.n}] {source_label(c)}: «{c.quote}»{address}")
     return "\n".join(lines)
 
 
@@ -98,7 +120,7 @@ def telegram_html(answer: Answer) -> str:
         first = answer.citations[0]
         parts[0] += f"\n<blockquote expandable>[{first.n}] {html.escape(in_view(first), quote=False)}</blockquote>"
     if answer.citations:
-        sources = " · ".join(f"[{c.n}] {html.escape(source_label(c), quote=False)}" for c in answer.citations)
+        sources = " · ".join(f"[{c.n}] {source_html(c)}" for c in answer.citations)
         parts.append(f"<i>{sources}</i>")
     return "\n\n".join(parts)
 
@@ -113,7 +135,7 @@ def telegram_reply_html(shown: Reply) -> str:
 def telegram_quotes_html(answer: Answer) -> str:
     """The full quotes, for the "show quotes" button."""
     return "\n\n".join(
-        f"<b>[{c.n}]</b> <i>{html.escape(source_label(c), quote=False)}</i>\n<blockquote>{html.escape(c.quote, quote=False)}</blockquote>"
+        f"<b>[{c.n}]</b> <i>{source_html(c)}</i>\n<blockquote>{html.escape(c.quote, quote=False)}</blockquote>"
         for c in answer.citations
     )
 
@@ -142,7 +164,7 @@ def slack_blocks(answer: Answer) -> list[dict]:
     blocks = [_section(slack_escape(answer.answer))]
     for c in answer.citations:
         blocks.append(_section(f"*[{c.n}]* " + "\n".join("> " + line for line in slack_escape(c.quote).splitlines())))
-        blocks.append(_context(slack_escape(source_label(c))))
+        blocks.append(_context(source_mrkdwn(c)))
     return blocks
 
 

@@ -30,7 +30,7 @@ from bot.files import sha256_of, write_json_atomically
 from bot.lang import content_terms
 from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
 
-MANIFEST_VERSION = 5
+MANIFEST_VERSION = 6
 Notify = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
