@@ -1,4 +1,4 @@
-"""The briefing cache: one JSON file per set of articles, language and backend under
+"""The briefing cache: one JSON file per set of articles, request, language and backend under
 NEWSBOT_DATA_DIR/briefs. Light to import, so a cached `newsbot brief` loads no model."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import json
 import logging
 from pathlib import Path
 
+from bot.answering.selection import BriefRequest, select_by_period
 from bot.documents import Article
 from bot.files import write_json_atomically
 from bot.types import Briefing, Lang
@@ -15,13 +16,17 @@ from bot.types import Briefing, Lang
 logger = logging.getLogger(__name__)
 
 
-def cache_key(articles: dict[str, str], language: Lang, backend: str) -> str:
-    """The key for a briefing on `articles` (doc id → sha256 of the seed file)."""
-    return hashlib.sha256(json.dumps([sorted(articles.items()), language, backend]).encode()).hexdigest()[:32]
+def cache_key(articles: dict[str, str], language: Lang, backend: str, request: str = "") -> str:
+    """The key for a briefing on `articles` (doc id → sha256 of the seed file), asked for as
+    `request` (`BriefRequest.key`: its topic and period; "" for the newest articles)."""
+    return hashlib.sha256(json.dumps([sorted(articles.items()), language, backend, request]).encode()).hexdigest()[:32]
 
 
 def fingerprint(articles: list[Article]) -> dict[str, str]:
-    return {a.doc_id: a.content_hash for a in articles}
+    """Doc id → sha256 of the articles a briefing without a request covers: the newest."""
+    newest = select_by_period({a.doc_id: {"date": a.date} for a in articles}, BriefRequest()).doc_ids
+    hashes = {a.doc_id: a.content_hash for a in articles}
+    return {doc_id: hashes[doc_id] for doc_id in newest}
 
 
 def cache_path(data_dir: Path, key: str) -> Path:
