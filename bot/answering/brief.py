@@ -25,7 +25,6 @@ from bot.answering.brief_cache import cache_key, cached_briefing, store_briefing
 from bot.answering.chain import Answerer
 from bot.answering.retrieve import MAX_CITATIONS, Passage, Retrieval, leans_back, retrieve
 from bot.answering.selection import MAX_ARTICLES, BriefRequest, Selection, newest_ids, select_by_period
-from bot.answering.thresholds import THRESHOLDS
 from bot.answering.when import article_span
 from bot.lang import content_terms, detect_language
 from bot.texts import LANGUAGE_NAMES, prompt_in, reply
@@ -77,15 +76,14 @@ def central_sentences(vectors: np.ndarray, texts: list[str], k: int) -> list[int
     return sorted(candidates[i] for i in chosen)
 
 
-def _on_topic(answerer: Answerer, topic: str, passages: list[Passage], baseline: float, best: float) -> bool:
-    """Whether an article's closest passages are about the topic, by the gate's term checks: its
-    names found and none of its words missing; words found only by likeness (a doubtful pass)
-    count when the article is about as close to the topic as the closest one."""
+def _on_topic(answerer: Answerer, topic: str, passages: list[Passage], baseline: float) -> bool:
+    """Whether an article's closest passages are about the topic: they pass the gate's term
+    checks (its names found, none of its words missing) on the topic's own words — the same word,
+    spelling or compound part, or a likeness strong enough that the gate doesn't doubt it. Weak
+    likeness alone ("golf" near "vindmøller") is not enough (docs/decisions.md)."""
     retrieval = Retrieval(passages[:MAX_CITATIONS], baseline)
     decision = answerer.gate.decide(topic, detect_language(topic), retrieval, read_again=True)
-    if not decision.answerable:
-        return False
-    return not decision.doubtful or passages[0].score >= best - THRESHOLDS.topic_likeness_score
+    return decision.answerable and not decision.doubtful
 
 
 def select(answerer: Answerer, request: BriefRequest) -> Selection:
@@ -99,13 +97,10 @@ def select(answerer: Answerer, request: BriefRequest) -> Selection:
         return Selection(request, (), 0, topic)
     vector = index.embeddings.embed_questions([topic])[0]
     retrieval = retrieve(index, vector, period, sentences=TOPIC_SENTENCES)
-    if not retrieval.passages:
-        return Selection(request, (), 0, topic)
-    best = retrieval.passages[0].score
     passages: dict[str, list[Passage]] = defaultdict(list)  # in order of each article's best passage
     for passage in retrieval.passages:
         passages[passage.lead.doc_id].append(passage)
-    closest = [d for d, found in passages.items() if _on_topic(answerer, topic, found, retrieval.baseline, best)]
+    closest = [d for d, found in passages.items() if _on_topic(answerer, topic, found, retrieval.baseline)]
     chosen = set(closest[:MAX_ARTICLES])
     return Selection(request, tuple(d for d in newest_ids(index.articles) if d in chosen), len(closest), topic)
 

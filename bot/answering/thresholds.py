@@ -63,12 +63,5 @@ class Thresholds:
     # Another article this close to the best that states other numbers disagrees with it.
     other_article_score: float = 0.03
 
-    # --- briefings by topic -------------------------------------------------------
-    # An article in which a briefing topic's words are found only by likeness ("weather" near
-    # "storm") counts when its closest passage scores this close to the closest article's: on the
-    # small test archive (tests/small_archive.py) such related articles sit 0.012 below, unrelated
-    # ones 0.03 and more. Articles holding the topic's own words count at any score.
-    topic_likeness_score: float = 0.02
-
 
 THRESHOLDS = Thresholds()
