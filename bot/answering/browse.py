@@ -2,7 +2,7 @@
 
 Browsing is not answering, so a search term is matched by words, simply and predictably: every
 word of the term begins a word of the article's headline, byline, source or text, ignoring case
-("kasakh" finds "Kasakhstan", "storm" finds "stormen" and "stormvejr"). The words of each
+("minist" finds "Ministeriet", "storm" finds "stormen" and "stormvejr"). The words of each
 article are read from the index once and kept while the article is unchanged.
 """
 

@@ -1,7 +1,7 @@
 """What a briefing is asked to cover, and the articles of a period: light to import, so that a
 cached briefing is found without the index or any model.
 
-A briefing request ("Kasakhstan", "i dag", "storm i januar 2022") is read with the time
+A briefing request ("Grønland", "i dag", "storm i januar 2022") is read with the time
 expressions of questions (`bot.answering.when`); what remains is the topic, which
 `bot.answering.brief` looks up by retrieval. At most `MAX_ARTICLES` are briefed — the newest,
 or with a topic the closest — so a briefing stays short however large the archive.
