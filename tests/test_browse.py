@@ -11,25 +11,15 @@ from bot.answering.brief import Briefer, select
 from bot.answering.browse import Browser
 from bot.answering.selection import BriefRequest, read_request
 from bot.errors import InputError
-from tests.small_archive import write_small_archive
 
-TODAY = date(2023, 3, 15)  # a Wednesday; the newest article is from the next day
+TODAY = date(2023, 3, 15)  # the small archive's today, a Wednesday; its newest article is from the next day
 
 
 @pytest.fixture(scope="module")
-def archive(settings, tmp_path_factory):
+def archive(small_archive):
     from bot.service import load_answerer
 
-    root = tmp_path_factory.mktemp("small-archive")
-    config = settings.model_copy(
-        update={
-            "seeds_dir": write_small_archive(root / "seeds"),
-            "index_dir": root / "index",
-            "data_dir": root / "data",
-            "today": TODAY,
-        }
-    )
-    return load_answerer(config)[0]
+    return load_answerer(small_archive)[0]
 
 
 def titles(answerer, doc_ids) -> list[str]:
