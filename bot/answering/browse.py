@@ -102,8 +102,8 @@ class Browser:
             del self._words[doc_id]
         for doc_id in changed:
             meta = articles[doc_id]
-            words = _words(meta["title"], meta.get("byline", ""), meta["source"], *texts[doc_id])
-            self._words[doc_id] = (meta["sha256"], frozenset(words))
+            own = _words(meta["title"], meta.get("byline", ""), meta["source"], *texts[doc_id])
+            self._words[doc_id] = (meta["sha256"], frozenset(own))
         self._postings = defaultdict(set)
         for doc_id, (_, words) in self._words.items():
             for word in words:
