@@ -11,6 +11,7 @@ from bot.answering.brief import Briefer, select
 from bot.answering.browse import Browser
 from bot.answering.selection import BriefRequest, read_request
 from bot.errors import InputError
+from tests.conftest import newsbot_env, run_newsbot
 
 TODAY = date(2023, 3, 15)  # the small archive's today, a Wednesday; its newest article is from the next day
 
@@ -139,3 +140,50 @@ def test_a_search_term_matches_headline_byline_source_and_text_words(archive):
 def test_an_overlong_search_term_is_refused_with_a_clear_message(archive):
     with pytest.raises(InputError, match="at most 200 characters"):
         Browser().page(archive.index, "storm " * 50)
+
+
+def run(small_archive, *args: str, **env: str):
+    result = run_newsbot(list(args), newsbot_env(small_archive, LC_ALL="en_US.UTF-8", **env))
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+def test_newsbot_sources_prints_a_page_and_says_which(small_archive):
+    code, out, _ = run(small_archive, "sources", "--page", "2")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "Articles 9–10 of 10, newest first:" and lines[-1] == "Page 2 of 2"
+    assert lines[1].startswith("2022-02           testfixture  Sundhedsministeriet i Kasakhstan")
+    assert lines[2].strip() == "id 900_test_fixture_followup"
+    code, out, _ = run(small_archive, "sources", "VINDMØLLER")
+    assert out.splitlines()[:3] == [
+        "Articles with «VINDMØLLER»: 1–1 of 1, newest first:",
+        "2023-03-14 09:42  dagbladet    Folketinget vedtager ny lov om vindmøller",
+        " " * 31 + "Mette Holm · https://example.org/nyheder/vindloven · id 800_wind_law",
+    ]
+    code, _, err = run(small_archive, "sources", "--page", "3")
+    assert code == 2 and err.strip() == "newsbot: there is no page 3: 10 article(s) make 2 page(s) of 8."
+
+
+def test_newsbot_brief_by_period_is_cached_and_by_topic_says_so(small_archive, tmp_path):
+    data = str(tmp_path / "data")
+    code, out, _ = run(
+        small_archive, "brief", "--lang", "en", "--since", "2023-03-14", "--until", "2023-03-14", NEWSBOT_DATA_DIR=data
+    )
+    assert code == 0 and out.startswith("Briefing on 1 article, 2023-03-14 (quoted in Danish):\n• Folketinget")
+    missing = str(tmp_path / "no-index")  # a cached briefing of a period is read without the index
+    cached = run(
+        small_archive,
+        "brief",
+        "--lang",
+        "en",
+        "--since",
+        "2023-03-14",
+        "--until",
+        "2023-03-14",
+        NEWSBOT_DATA_DIR=data,
+        NEWSBOT_INDEX_DIR=missing,
+    )
+    assert cached[:2] == (0, out) and not (tmp_path / "no-index").exists()
+    code, out, _ = run(small_archive, "brief", "--lang", "da", "--about", "vindmøller", NEWSBOT_DATA_DIR=data)
+    assert code == 0 and out.startswith("Overblik over 1 artikel om «vindmøller»:\n• Folketinget vedtog")
+    code, _, err = run(small_archive, "brief", "--since", "2023-03-15", "--until", "2023-03-14")
+    assert code == 2 and "--since 2023-03-15 is after --until 2023-03-14" in err
