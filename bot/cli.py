@@ -283,8 +283,8 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Articles a page (default 8).")
 def sources(term: str, number: int, limit: int | None) -> None:
-    """List the indexed articles newest first, a page at a time: date, source, headline; byline,
-    link and id under each.
+    """List the indexed articles newest first, a page at a time, one a line: date, source, id,
+    headline, byline and link. Which articles of how many (and the page) go to stderr.
 
     With TERM, only the articles whose headline, byline, source or text holds its words: each
     word of TERM begins a word of the article, in any case ("storm" finds "Stormen").
@@ -296,14 +296,19 @@ def sources(term: str, number: int, limit: int | None) -> None:
       newsbot sources "mette holm" --limit 20
     """
     from bot.answering.browse import PAGE_SIZE, Browser
-    from bot.frontends.render import sources_plain
+    from bot.frontends.render import listing_plain, sources_footer, sources_header
 
     size = limit or PAGE_SIZE
     answerer, _ = _answerer(_settings(), composer=False)
     page = Browser().page(answerer.index, term, number, size)
     if page.number < number:
         _fail(f"there is no page {number}: {page.matching} article(s) make {page.pages} page(s) of {size}.")
-    click.echo(sources_plain(page, cast(Lang, _system_language())))
+    language = cast(Lang, _system_language())
+    click.echo(sources_header(page, language), err=True)  # what the page is; stdout holds one article a line
+    for listing in page.listings:
+        click.echo(listing_plain(listing))
+    if footer := sources_footer(page, language):
+        click.echo(footer, err=True)
 
 
 @main.command(name="eval")

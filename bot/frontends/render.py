@@ -90,15 +90,10 @@ def headline(listing: Listing) -> str:
     return listing.title[:HEADLINE_IN_LIST].rsplit(" ", 1)[0] + " …"
 
 
-def sources_plain(page: Page, language: Lang) -> str:
-    """A page of the archive for a terminal: date, source and headline; the byline, link and id under it."""
-    lines = [sources_header(page, language)]
-    for listing in page.listings:
-        lines.append(f"{listing.date:<16}  {listing.source:<12} {headline(listing)}")
-        details = [listing.byline, listing.url, f"id {listing.doc_id}"]
-        lines.append(" " * 31 + " · ".join(d for d in details if d))
-    footer = sources_footer(page, language)
-    return "\n".join([*lines, footer] if footer else lines)
+def listing_plain(listing: Listing) -> str:
+    """An article on one line for a terminal: date, source, id, headline, byline and link."""
+    line = f"{listing.date:<16}  {listing.source:<12} {listing.doc_id}  {headline(listing)}"
+    return line + (f" — {listing.byline}" if listing.byline else "") + (f"  {listing.url}" if listing.url else "")
 
 
 def sources_telegram_html(page: Page, language: Lang) -> str:
