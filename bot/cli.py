@@ -177,8 +177,8 @@ def brief(lang: str | None, as_json: bool, since: datetime | None, until: dateti
       newsbot brief --lang da --since 2022-01-01 --until 2022-01-31
       newsbot brief --about "Grønland"
     """
-    from bot.answering.brief_cache import cache_key, cached_briefing
-    from bot.answering.selection import BriefRequest, select_by_period
+    from bot.answering.brief_cache import cached_briefing, period_key
+    from bot.answering.selection import BriefRequest
     from bot.documents import load_articles
     from bot.frontends.render import brief_plain
     from bot.generators import expected_backend
@@ -190,12 +190,8 @@ def brief(lang: str | None, as_json: bool, since: datetime | None, until: dateti
     request = BriefRequest(" ".join(about.split()), since.date() if since else None, until.date() if until else None)
     briefing = None
     if not request.topic:  # the articles of a period are known from the seeds alone: a cached briefing needs no index
-        articles = {a.doc_id: a for a in load_articles(settings.seeds_dir)}
-        chosen = select_by_period({d: {"date": a.date} for d, a in articles.items()}, request).doc_ids
-        hashes = {doc_id: articles[doc_id].content_hash for doc_id in chosen}
-        if hashes:
-            key = cache_key(hashes, language, expected_backend(settings), request.key)
-            briefing = cached_briefing(settings.data_dir, key)
+        key = period_key(load_articles(settings.seeds_dir), language, expected_backend(settings), request)
+        briefing = cached_briefing(settings.data_dir, key) if key else None
     if briefing is None:
         from bot.answering.brief import Briefer
 

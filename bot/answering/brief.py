@@ -160,7 +160,7 @@ class Briefer:
             return Briefing(language, self.backend, _nothing(self.answerer, selection, language))
         data_dir = self.answerer.settings.data_dir
         articles = {doc_id: self.answerer.index.articles[doc_id]["sha256"] for doc_id in selection.doc_ids}
-        key = cache_key(articles, language, self.backend, selection.request.key)
+        key = cache_key(articles, language, self.backend, selection.key)
         cached = cached_briefing(data_dir, key)
         if cached is not None:
             return cached

@@ -16,17 +16,24 @@ from bot.types import Briefing, Lang
 logger = logging.getLogger(__name__)
 
 
-def cache_key(articles: dict[str, str], language: Lang, backend: str, request: str = "") -> str:
-    """The key for a briefing on `articles` (doc id → sha256 of the seed file), asked for as
-    `request` (`BriefRequest.key`: its topic and period; "" for the newest articles)."""
-    return hashlib.sha256(json.dumps([sorted(articles.items()), language, backend, request]).encode()).hexdigest()[:32]
+def cache_key(articles: dict[str, str], language: Lang, backend: str, selection: str) -> str:
+    """The key for a briefing on `articles` (doc id → sha256 of the seed file), selected as
+    `selection` says (`Selection.key`: the request and how many articles it found)."""
+    return hashlib.sha256(json.dumps([sorted(articles.items()), language, backend, selection]).encode()).hexdigest()[
+        :32
+    ]
 
 
-def fingerprint(articles: list[Article]) -> dict[str, str]:
-    """Doc id → sha256 of the articles a briefing without a request covers: the newest."""
-    newest = select_by_period({a.doc_id: {"date": a.date} for a in articles}, BriefRequest()).doc_ids
+def period_key(
+    articles: list[Article], language: Lang, backend: str, request: BriefRequest | None = None
+) -> str | None:
+    """The key of the briefing on the newest articles, or those of the request's period, from the
+    seed files alone (no index); None when the period holds no article."""
+    selection = select_by_period({a.doc_id: {"date": a.date} for a in articles}, request or BriefRequest())
     hashes = {a.doc_id: a.content_hash for a in articles}
-    return {doc_id: hashes[doc_id] for doc_id in newest}
+    if not selection.doc_ids:
+        return None
+    return cache_key({d: hashes[d] for d in selection.doc_ids}, language, backend, selection.key)
 
 
 def cache_path(data_dir: Path, key: str) -> Path:

@@ -94,6 +94,12 @@ class Selection:
     def capped(self) -> bool:
         return self.found > len(self.doc_ids)
 
+    @property
+    def key(self) -> str:
+        """What the briefing's cache key holds besides the articles: the request and how many it
+        found, which the header says."""
+        return f"{self.request.key}|{self.found}"
+
 
 def newest_ids(articles: dict[str, dict]) -> list[str]:
     """Doc ids newest first; among articles of one date by id, so every reader of the archive agrees."""
