@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.bench.evaluation import ItemResult
 
 EXIT_BAD_INPUT = 2
+DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _settings() -> Settings:
@@ -157,31 +158,45 @@ def _system_language() -> str:
     "--lang", type=click.Choice(["da", "en"]), default=None, help="Language of the briefing (default: your locale's)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the briefing as JSON.")
-def brief(lang: str | None, as_json: bool) -> None:
-    """A 3–5 bullet briefing on the articles, each bullet cited.
+@click.option("--since", type=DATE, default=None, help="Only articles from this day on (YYYY-MM-DD).")
+@click.option("--until", type=DATE, default=None, help="Only articles up to this day (YYYY-MM-DD).")
+@click.option(
+    "--about",
+    default="",
+    metavar="TEXT",
+    help="Only articles about this: those whose passages come closest to it and hold its words.",
+)
+def brief(lang: str | None, as_json: bool, since: datetime | None, until: datetime | None, about: str) -> None:
+    """A 3–5 bullet briefing on the five newest articles, or on those of a period or about a
+    topic, each bullet cited; the header says what it covers.
 
     \b
-    Cached per articles, language and backend: a repeated call loads no model.
+    Cached per articles, request, language and backend: a repeated call loads no model.
     Examples:
       newsbot brief
-      newsbot brief --lang da
+      newsbot brief --lang da --since 2022-01-01 --until 2022-01-31
+      newsbot brief --about "Grønland"
     """
-    from bot.answering.brief_cache import cache_key, cached_briefing, fingerprint
+    from bot.answering.brief_cache import cached_briefing, period_key
+    from bot.answering.selection import BriefRequest
     from bot.documents import load_articles
     from bot.frontends.render import brief_plain
     from bot.generators import expected_backend
 
+    if since and until and since > until:
+        _fail(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}.")
     settings = _settings()
     language = cast(Lang, lang or _system_language())
-    articles = load_articles(settings.seeds_dir)
-    briefing = cached_briefing(
-        settings.data_dir, cache_key(fingerprint(articles), language, expected_backend(settings))
-    )
+    request = BriefRequest(" ".join(about.split()), since.date() if since else None, until.date() if until else None)
+    briefing = None
+    if not request.topic:  # the articles of a period are known from the seeds alone: a cached briefing needs no index
+        key = period_key(load_articles(settings.seeds_dir), language, expected_backend(settings), request)
+        briefing = cached_briefing(settings.data_dir, key) if key else None
     if briefing is None:
         from bot.answering.brief import Briefer
 
         answerer, _ = _answerer(settings)
-        briefing = Briefer(answerer).brief(language)
+        briefing = Briefer(answerer).brief(language, request)
     click.echo(json.dumps(briefing.to_json(), ensure_ascii=False) if as_json else brief_plain(briefing))
 
 
@@ -258,11 +273,38 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
 
 
 @main.command()
-def sources() -> None:
-    """List the indexed articles with their dates."""
+@click.argument("term", required=False, default="")
+@click.option(
+    "--page", "number", type=click.IntRange(min=1), default=1, show_default=True, help="Page 1 is the newest."
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Articles a page (default 8).")
+def sources(term: str, number: int, limit: int | None) -> None:
+    """List the indexed articles newest first, a page at a time, one a line: date, source, id,
+    headline, byline and link. Which articles of how many (and the page) go to stderr.
+
+    With TERM, only the articles whose headline, byline, source or text holds its words: each
+    word of TERM begins a word of the article, in any case ("storm" finds "Stormen").
+
+    \b
+    Examples:
+      newsbot sources
+      newsbot sources --page 2
+      newsbot sources "mette holm" --limit 20
+    """
+    from bot.answering.browse import PAGE_SIZE, Browser
+    from bot.frontends.render import listing_plain, sources_footer, sources_header
+
+    size = limit or PAGE_SIZE
     answerer, _ = _answerer(_settings(), composer=False)
-    for doc_id, meta in answerer.index.newest_first():
-        click.echo(f"{meta['date']}  {meta['source']:<10} {doc_id}  {meta['title']}")
+    page = Browser().page(answerer.index, term, number, size)
+    if page.number < number:
+        _fail(f"there is no page {number}: {page.matching} article(s) make {page.pages} page(s) of {size}.")
+    language = cast(Lang, _system_language())
+    click.echo(sources_header(page, language), err=True)  # what the page is; stdout holds one article a line
+    for listing in page.listings:
+        click.echo(listing_plain(listing))
+    if footer := sources_footer(page, language):
+        click.echo(footer, err=True)
 
 
 @main.command(name="eval")
@@ -480,9 +522,6 @@ def _log_path(settings: Settings) -> Path:
     from bot.operations.answer_log import LOG_FILE
 
     return settings.data_dir / LOG_FILE
-
-
-DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 @main.command(name="log")

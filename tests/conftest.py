@@ -136,3 +136,24 @@ def run_killed_at_write(
         timeout=timeout,
         cwd=ROOT,
     )
+
+
+@pytest.fixture(scope="session")
+def small_archive(settings, tmp_path_factory):
+    """Settings for the ten articles of tests/small_archive.py, indexed once; "today" is 2023-03-15."""
+    from datetime import date
+
+    from bot.service import load_answerer
+    from tests.small_archive import write_small_archive
+
+    root = tmp_path_factory.mktemp("small-archive")
+    config = settings.model_copy(
+        update={
+            "seeds_dir": write_small_archive(root / "seeds"),
+            "index_dir": root / "index",
+            "data_dir": root / "data",
+            "today": date(2023, 3, 15),
+        }
+    )
+    load_answerer(config)
+    return config

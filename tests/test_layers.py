@@ -34,6 +34,7 @@ ANSWERING: list[list[str]] = [
         "bot.answering.composers",
     ],
     ["bot.answering.chain"],
+    ["bot.answering.browse", "bot.answering.selection"],
     ["bot.answering.brief", "bot.answering.brief_cache"],
 ]
 

@@ -260,3 +260,76 @@ def test_a_streamed_answer_updates_the_thread_reply_once_a_second_and_ends_verif
     finally:
         stop(process)
         openai.server.shutdown()
+
+
+@pytest.fixture
+def archive_bot(slack, small_archive):
+    """An app over the ten articles of tests/small_archive.py, with "today" 2023-03-15."""
+    process, url = start_slack_bot(
+        small_archive,
+        slack,
+        NEWSBOT_SEEDS_DIR=str(small_archive.seeds_dir),
+        NEWSBOT_INDEX_DIR=str(small_archive.index_dir),
+        NEWSBOT_TODAY="2023-03-15",
+    )
+    yield url
+    stop(process)
+
+
+def command(slack: FakeSlack, url: str, name: str, text: str) -> dict:
+    """The reply to a slash command, as the channel shows it."""
+    body, response_id = slack.slash_command(name, text)
+    assert post_signed(url, body, SECRET, FORM)[0] == 200
+    slack.wait_for(lambda: slack.responses.get(response_id))
+    return slack.shown(response_id)
+
+
+def sections(message: dict) -> list[str]:
+    return [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+
+
+def press(slack: FakeSlack, url: str, message: dict, action_id: str) -> dict:
+    """Press a button of `message`; the message as it shows once the reply has come."""
+    replies = len(slack.calls_to("response_url"))
+    body, response_id = slack.block_action(message, action_id)
+    assert post_signed(url, body, SECRET, FORM)[0] == 200
+    slack.wait_for(lambda: len(slack.calls_to("response_url")) > replies)
+    return slack.shown(response_id)
+
+
+def test_sources_pages_through_the_archive_and_the_buttons_replace_the_message(slack, archive_bot):
+    first = command(slack, archive_bot, "/sources", "")
+    assert first["ephemeral"] and block_kit_error(first["blocks"]) == ""  # only the asker sees the list
+    lines = sections(first)
+    assert lines[0] == "*Articles 1–8 of 10, newest first:*" and len(lines) == 9
+    assert (
+        "*2023-03-14 09:42* · _dagbladet_ (Mette Holm) · "
+        "<https://example.org/nyheder/vindloven|Folketinget vedtager ny lov om vindmøller>" in lines
+    )
+    assert first["blocks"][-2]["elements"][0]["text"] == "Page 1 of 2"
+    assert [e["text"]["text"] for e in first["blocks"][-1]["elements"]] == ["Older ›"]
+    older = press(slack, archive_bot, first, "sources_older")
+    assert older["ts"] == first["ts"]  # the same message, replaced
+    assert sections(older)[0] == "*Articles 9–10 of 10, newest first:*"
+    assert sections(older)[1].startswith("*2022-02* · _testfixture_")
+    assert [e["text"]["text"] for e in older["blocks"][-1]["elements"]] == ["‹ Newer"]
+    newer = press(slack, archive_bot, older, "sources_newer")
+    assert sections(newer) == lines
+
+
+def test_sources_with_a_word_and_one_that_nothing_has(slack, archive_bot):
+    found = command(slack, archive_bot, "/sources", "gløgg")
+    assert sections(found)[0] == "*Artikler med «gløgg»: 1–1 af 1, nyeste først:*"
+    assert all(b["type"] != "actions" for b in found["blocks"])  # one page: no buttons
+    nothing = command(slack, archive_bot, "/sources", "cricket")
+    assert nothing["text"].startswith("No article has «cricket»") and "holds 10 articles" in nothing["text"]
+
+
+def test_brief_by_topic_or_period(slack, archive_bot):
+    about = command(slack, archive_bot, "/brief", "Kasakhstan")  # a Danish spelling: a Danish briefing
+    assert about["blocks"][0]["text"]["text"] == "Overblik over 2 artikler om «Kasakhstan»:"
+    assert not about["ephemeral"] and block_kit_error(about["blocks"]) == ""
+    yesterday = command(slack, archive_bot, "/brief", "i går")
+    assert yesterday["text"] == "Overblik over 1 artikel, i går (2023-03-14):"
+    period = command(slack, archive_bot, "/brief", "football last week")  # the cup final is from February
+    assert period["text"].startswith("The archive has nothing about «football», last week (2023-03-06 – 2023-03-12)")

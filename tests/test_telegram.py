@@ -434,3 +434,86 @@ def test_the_replies_bench_times_each_stage_of_a_streamed_reply(settings, answer
     assert run["first_words_ms"]["count"] >= 1
     assert run["first_reply_ms"]["p50"] < run["final_ms"]["p50"]
     assert "| on |" in replies_markdown([run])
+
+
+@pytest.fixture
+def archive_bot(server, small_archive):
+    """A bot over the ten articles of tests/small_archive.py, with "today" 2023-03-15."""
+    process = start_bot(
+        server,
+        small_archive,
+        NEWSBOT_SEEDS_DIR=str(small_archive.seeds_dir),
+        NEWSBOT_INDEX_DIR=str(small_archive.index_dir),
+        NEWSBOT_TODAY="2023-03-15",
+    )
+    server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+    yield process
+    stop(process)
+
+
+def buttons(sent: dict) -> list[tuple[str, str]]:
+    return [(b["text"], b["callback_data"]) for row in sent["reply_markup"]["inline_keyboard"] for b in row]
+
+
+def test_sources_pages_through_the_archive_by_editing_its_message(server, archive_bot):
+    server.push(server.message("/sources"))
+    first = server.wait_for(lambda: replies(server))[0]
+    lines = first["text"].splitlines()
+    assert lines[0] == "<b>Articles 1–8 of 10, newest first:</b>" and lines[-1] == "<i>Page 1 of 2</i>"
+    assert len(lines) == 10 and lines[1].startswith("2023-03-16 · <i>vejrbladet</i> · Stormen lukkede")
+    assert (
+        '2023-03-14 09:42 · <i>dagbladet</i> (Mette Holm) · <a href="https://example.org/nyheder/vindloven">'
+        "Folketinget vedtager ny lov om vindmøller</a>" in lines
+    )
+    assert first["link_preview_options"]["is_disabled"] is True
+    (older_text, older), *more = buttons(first)
+    assert older_text == "Older ›" and more == []
+    pressed = server.press(first, older)
+    edited = server.wait_for(lambda: edits(server))[0]
+    assert int(edited["message_id"]) == max(k[1] for k in server.messages if k[0] == 1)  # the same message
+    assert edited["text"].startswith("<b>Articles 9–10 of 10, newest first:</b>\n2022-02 · <i>testfixture</i>")
+    assert [text for text, _ in buttons(edited)] == ["‹ Newer"]
+    server.wait_for(lambda: [a for a in server.calls_to("answerCallbackQuery") if a["callback_query_id"] == pressed])
+    server.press(edited, buttons(edited)[0][1])
+    back = server.wait_for(lambda: len(edits(server)) >= 2 and edits(server))[1]
+    assert back["text"] == first["text"] and buttons(back) == buttons(first)
+    server.wait_for(lambda: not server.open_queries)  # every press answered
+    assert server.refused == []
+
+
+def test_sources_with_a_word_lists_the_articles_that_have_it(server, archive_bot):
+    server.push(server.message("/sources lokalavisen", language_code="da"))
+    found = server.wait_for(lambda: replies(server))[0]
+    assert found["text"].startswith("<b>Artikler med «lokalavisen»: 1–3 af 3, nyeste først:</b>")
+    assert found["text"].count("<i>lokalavisen</i>") == 3 and "reply_markup" not in found
+    server.push(server.message("/sources cricket"))
+    nothing = server.wait_for(lambda: len(replies(server)) >= 2 and replies(server))[1]["text"]
+    assert "No article has «cricket»" in nothing and "the archive holds 10 articles" in nothing
+
+
+def test_a_search_term_too_long_for_a_button_still_pages(server, archive_bot):
+    term = " ".join(["t"] * 30)  # every word begins a word of 9 articles; 59 characters
+    server.push(server.message(f"/sources {term}"))
+    first = server.wait_for(lambda: replies(server))[0]
+    assert first["text"].startswith(f"<b>Articles with «{term}»: 1–8 of 9")
+    older = buttons(first)[0][1]
+    assert len(older.encode()) <= 64  # Telegram refuses more (the local server too)
+    server.press(first, older)
+    edited = server.wait_for(lambda: edits(server))[0]
+    assert edited["text"].startswith(f"<b>Articles with «{term}»: 9–9 of 9")
+    assert server.refused == []
+
+
+def test_brief_by_topic_or_period_says_what_it_covers(server, archive_bot):
+    for n, text in enumerate(["/brief Kasakhstan", "/brief i går", "/brief cricket", "/brief"], start=1):
+        server.push(server.message(text))
+        server.wait_for(lambda n=n: len(replies(server)) >= n)
+    about, yesterday, nothing, newest = (r["text"] for r in replies(server))
+    assert about.startswith("<b>Briefing on 2 articles about «Kasakhstan» (quoted in Danish):</b>\n• ")
+    assert "ritzau, 2022-01" in about and "testfixture, 2022-02" in about
+    assert yesterday.startswith("<b>Briefing on 1 article, i går (2023-03-14) (quoted in Danish):</b>\n• Folketinget")
+    assert nothing == (
+        "<b>The archive has nothing about «cricket»; its articles are dated 2022-01 to 2023-03-16. "
+        "Try another word.</b>"
+    )
+    assert newest.startswith("<b>Briefing on the 5 newest of the 10 articles I have")

@@ -1,23 +1,31 @@
 """Briefings: 3–5 cited bullets summing up the article(s), for someone on the go.
 
+A briefing covers at most five articles: the newest, those of a period, or those about a topic
+(`bot.answering.selection` reads the request). A topic keeps the articles whose passages come
+closest to it by retrieval (e5 over paragraphs and sentences) and pass the answerability gate's
+term checks, as an answer's evidence must: its names found, none of its words missing.
+
 Extractive by default: the most central sentences of each article — closest to the article's
 mean e5 vector, with a nudge for the lead, and none too like one already chosen (maximal
 marginal relevance) — in article order, newest article first. With a generator, a bullet in
 another language than the reader's is translated through the same compose → verify path as
-answers; one that fails verification stays the quoted sentence. Briefings are cached on disk per set of
-articles, language and backend, so a repeated `newsbot brief` doesn't load any model.
+answers; one that fails verification stays the quoted sentence. Briefings are cached on disk per
+set of articles, request, language and backend, so a repeated `newsbot brief` doesn't load any model.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import asdict
 
 import numpy as np
 
 from bot.answering.brief_cache import cache_key, cached_briefing, store_briefing
 from bot.answering.chain import Answerer
-from bot.answering.retrieve import leans_back
+from bot.answering.retrieve import MAX_CITATIONS, Passage, Retrieval, leans_back, retrieve
+from bot.answering.selection import MAX_ARTICLES, BriefRequest, Selection, newest_ids, select_by_period
+from bot.answering.when import article_span
 from bot.lang import content_terms, detect_language
 from bot.texts import LANGUAGE_NAMES, prompt_in, reply
 from bot.types import Answer, Briefing, Bullet, Citation, Lang
@@ -26,6 +34,7 @@ MIN_BULLETS, MAX_BULLETS = 3, 5
 LEAD_BONUS = 1.0  # the lead sentence carries a news story (in z-score units)
 INFORMATION = 0.5  # weight of a sentence's number of content words
 REDUNDANCY = 0.7  # MMR weight against repeating a chosen sentence
+TOPIC_SENTENCES = 100  # sentences retrieved for a topic: enough to reach many articles
 
 
 def bullet_counts(sentences_per_article: list[int]) -> list[int]:
@@ -67,6 +76,72 @@ def central_sentences(vectors: np.ndarray, texts: list[str], k: int) -> list[int
     return sorted(candidates[i] for i in chosen)
 
 
+def _on_topic(answerer: Answerer, topic: str, passages: list[Passage], baseline: float) -> bool:
+    """Whether an article's closest passages are about the topic: they pass the gate's term
+    checks (its names found, none of its words missing) on the topic's own words — the same word,
+    spelling or compound part, or a likeness strong enough that the gate doesn't doubt it. Weak
+    likeness alone ("golf" near "vindmøller") is not enough (docs/decisions.md)."""
+    retrieval = Retrieval(passages[:MAX_CITATIONS], baseline)
+    decision = answerer.gate.decide(topic, detect_language(topic), retrieval, read_again=True)
+    return decision.answerable and not decision.doubtful
+
+
+def select(answerer: Answerer, request: BriefRequest) -> Selection:
+    """The articles a briefing on `request` covers, newest first."""
+    index = answerer.index
+    topic = request.topic if content_terms(request.topic, detect_language(request.topic)) else ""
+    if not topic:
+        return select_by_period(index.articles, request)
+    period = {d for d, meta in index.articles.items() if request.covers(meta["date"])} if request.period else None
+    if period is not None and not period:
+        return Selection(request, (), 0, topic)
+    vector = index.embeddings.embed_questions([topic])[0]
+    retrieval = retrieve(index, vector, period, sentences=TOPIC_SENTENCES)
+    passages: dict[str, list[Passage]] = defaultdict(list)  # in order of each article's best passage
+    for passage in retrieval.passages:
+        passages[passage.lead.doc_id].append(passage)
+    closest = [d for d, found in passages.items() if _on_topic(answerer, topic, found, retrieval.baseline)]
+    chosen = set(closest[:MAX_ARTICLES])
+    return Selection(request, tuple(d for d in newest_ids(index.articles) if d in chosen), len(closest), topic)
+
+
+def _count(language: Lang, count: int) -> str:
+    return reply("brief_count_one" if count == 1 else "brief_count", language, count=count)
+
+
+def _covers(answerer: Answerer, selection: Selection, language: Lang) -> str:
+    """What a briefing's header says it covers: "the ritzau article (2022-01)", "the 5 newest of
+    the 40 articles I have", "2 articles about «storm», i januar 2022 (2022-01-01 – 2022-01-31)"."""
+    request, shown = selection.request, len(selection.doc_ids)
+    if not selection.topic and not request.period:
+        if selection.capped:
+            return reply("newest_articles", language, shown=shown, count=selection.found)
+        return answerer.articles_phrase(language)
+    if not selection.capped:
+        phrase = _count(language, shown)
+    else:
+        kind = "brief_closest_of" if selection.topic else "brief_newest_of"
+        phrase = reply(kind, language, shown=shown, count=selection.found)
+    if selection.topic:
+        phrase += " " + reply("brief_about", language, topic=selection.topic)
+    if request.period:
+        phrase += f", {request.period_text}"
+    return phrase
+
+
+def _nothing(answerer: Answerer, selection: Selection, language: Lang) -> str:
+    """What a briefing that found no article says: what was asked for, and which dates the archive covers."""
+    dates = sorted(m["date"] for m in answerer.index.articles.values() if article_span(m["date"]))
+    first, last = (dates[0], dates[-1]) if dates else ("–", "–")
+    request = selection.request
+    if selection.topic:
+        period = f", {request.period_text}" if request.period else ""
+        return reply("nothing_about", language, topic=selection.topic, period=period, first=first, last=last)
+    if request.label:
+        return reply("nothing_from", language, label=request.label, period=request.dates, first=first, last=last)
+    return reply("nothing_dated", language, period=request.dates, first=first, last=last)
+
+
 class Briefer:
     """Builds (or fetches) the briefing for the indexed articles."""
 
@@ -77,26 +152,29 @@ class Briefer:
     def backend(self) -> str:
         return self.answerer.composer.name
 
-    def brief(self, language: Lang) -> Briefing:
-        """The briefing on the indexed articles, from the cache when it is there."""
+    def brief(self, language: Lang, request: BriefRequest | None = None) -> Briefing:
+        """The briefing on the articles `request` asks for (the newest without one), from the cache
+        when it is there; when none is found, a header saying so and no bullets."""
+        selection = select(self.answerer, request or BriefRequest())
+        if not selection.doc_ids:
+            return Briefing(language, self.backend, _nothing(self.answerer, selection, language))
         data_dir = self.answerer.settings.data_dir
-        articles = {doc_id: meta["sha256"] for doc_id, meta in self.answerer.index.articles.items()}
-        key = cache_key(articles, language, self.backend)
+        articles = {doc_id: self.answerer.index.articles[doc_id]["sha256"] for doc_id in selection.doc_ids}
+        key = cache_key(articles, language, self.backend, selection.key)
         cached = cached_briefing(data_dir, key)
         if cached is not None:
             return cached
-        briefing = self._build(language)
+        briefing = self._build(language, selection)
         store_briefing(data_dir, key, briefing)
         return briefing
 
-    def _extractive(self) -> list[Citation]:
+    def _extractive(self, doc_ids: tuple[str, ...]) -> list[Citation]:
         index = self.answerer.index
-        ordered = index.newest_first()
         per_article = [
             sorted(
                 index.sentences.documents_of(doc_id), key=lambda d: (d.metadata["paragraph"], d.metadata["sentence"])
             )
-            for doc_id, _ in ordered
+            for doc_id in doc_ids
         ]
         citations: list[Citation] = []
         for docs, count in zip(per_article, bullet_counts([len(d) for d in per_article])):
@@ -109,10 +187,10 @@ class Briefer:
                 )
         return citations
 
-    def _build(self, language: Lang) -> Briefing:
-        citations = self._extractive()
+    def _build(self, language: Lang, selection: Selection) -> Briefing:
+        citations = self._extractive(selection.doc_ids)
         bullets = [Bullet(c.quote.lstrip("-–— "), c) for c in citations]
-        articles = self.answerer.articles_phrase(language)
+        articles = _covers(self.answerer, selection, language)
         if self.answerer.composer.fluent:
             # Only bullets in another language than the reader's are rewritten (translated):
             # a quote in the reader's own language is already the best bullet.

@@ -1,4 +1,4 @@
-"""The briefing cache: one JSON file per set of articles, language and backend under
+"""The briefing cache: one JSON file per set of articles, request, language and backend under
 NEWSBOT_DATA_DIR/briefs. Light to import, so a cached `newsbot brief` loads no model."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import json
 import logging
 from pathlib import Path
 
+from bot.answering.selection import BriefRequest, select_by_period
 from bot.documents import Article
 from bot.files import write_json_atomically
 from bot.types import Briefing, Lang
@@ -15,13 +16,24 @@ from bot.types import Briefing, Lang
 logger = logging.getLogger(__name__)
 
 
-def cache_key(articles: dict[str, str], language: Lang, backend: str) -> str:
-    """The key for a briefing on `articles` (doc id → sha256 of the seed file)."""
-    return hashlib.sha256(json.dumps([sorted(articles.items()), language, backend]).encode()).hexdigest()[:32]
+def cache_key(articles: dict[str, str], language: Lang, backend: str, selection: str) -> str:
+    """The key for a briefing on `articles` (doc id → sha256 of the seed file), selected as
+    `selection` says (`Selection.key`: the request and how many articles it found)."""
+    return hashlib.sha256(json.dumps([sorted(articles.items()), language, backend, selection]).encode()).hexdigest()[
+        :32
+    ]
 
 
-def fingerprint(articles: list[Article]) -> dict[str, str]:
-    return {a.doc_id: a.content_hash for a in articles}
+def period_key(
+    articles: list[Article], language: Lang, backend: str, request: BriefRequest | None = None
+) -> str | None:
+    """The key of the briefing on the newest articles, or those of the request's period, from the
+    seed files alone (no index); None when the period holds no article."""
+    selection = select_by_period({a.doc_id: {"date": a.date} for a in articles}, request or BriefRequest())
+    hashes = {a.doc_id: a.content_hash for a in articles}
+    if not selection.doc_ids:
+        return None
+    return cache_key({d: hashes[d] for d in selection.doc_ids}, language, backend, selection.key)
 
 
 def cache_path(data_dir: Path, key: str) -> Path:

@@ -143,11 +143,14 @@ def _passage(index: NewsIndex, sentence: Sentence, score: float, used: set[str])
     return Passage(group, score, sentence.score)
 
 
-def retrieve(index: NewsIndex, question_vector: np.ndarray, articles: set[str] | None = None) -> Retrieval:
-    """The best passages for the question vector, best first; only from `articles` (doc ids) when given."""
+def retrieve(
+    index: NewsIndex, question_vector: np.ndarray, articles: set[str] | None = None, sentences: int = TOP_SENTENCES
+) -> Retrieval:
+    """The best passages for the question vector, best first; only from `articles` (doc ids) when
+    given; from the `sentences` closest sentences (more reach more articles)."""
     only = {"doc_id": sorted(articles)} if articles is not None else None
     chunk_hits = index.chunks.similarity_search_by_vector_with_score(question_vector, TOP_CHUNKS, only)
-    sentence_hits = index.sentences.similarity_search_by_vector_with_score(question_vector, TOP_SENTENCES, only)
+    sentence_hits = index.sentences.similarity_search_by_vector_with_score(question_vector, sentences, only)
     if not sentence_hits:
         return Retrieval([], 0.0)
     chunk_score = {doc.id: score for doc, score in chunk_hits}

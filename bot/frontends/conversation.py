@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import threading
@@ -14,10 +15,13 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Literal, TypeVar
 
 from bot.answering.brief import Briefer
+from bot.answering.browse import Browser, Page
 from bot.answering.chain import Answerer, Question, check_question
+from bot.answering.selection import read_request
 from bot.config import Settings
 from bot.data import load_json
 from bot.errors import BackendUnavailable
@@ -30,6 +34,7 @@ T = TypeVar("T")
 GENERATION_NICENESS = 10
 MAX_CONTEXT_CHARS = 400  # how much of a conversation's running question is kept as context
 MAX_WAITING_REFINEMENTS = 2  # generated answers queued at most; beyond, the quotes stand
+ARTICLES_IN_HELP = 5  # the newest articles the help names; /sources lists them all
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class Conversations:
     history: History
     answers: OrderedDict[str, Answer] = field(default_factory=OrderedDict)
     max_answers: int = 1000
+    searches: OrderedDict[str, str] = field(default_factory=OrderedDict)  # key -> a search term too long for a button
 
     def __post_init__(self) -> None:
         # One worker: the embedding model and faiss are used from one thread at a time,
@@ -104,6 +110,7 @@ class Conversations:
         self._generator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate", initializer=_lower_priority)
         self._refining = 0
         self.briefer = Briefer(self.answerer)
+        self.browser = Browser()
 
     def is_allowed(self, user_id: int | None) -> bool:
         return self.allowed_users is None or (user_id is not None and user_id in self.allowed_users)
@@ -151,8 +158,24 @@ class Conversations:
             self.history.add(key, f"{previous} {text}"[-MAX_CONTEXT_CHARS:].strip() if used_context else text)
         return answer
 
-    async def brief(self, language: Lang) -> Briefing:
-        return await self.run(self.briefer.brief, language)
+    async def brief(self, language: Lang, text: str = "") -> Briefing:
+        """The briefing on what `text` asks for (a topic, a period, both, or the newest articles)."""
+        request = read_request(text, self.answerer.settings.today or date.today())
+        return await self.run(self.briefer.brief, language, request)
+
+    async def sources(self, term: str = "", number: int = 1) -> Page:
+        """Page `number` of the archive, newest first, narrowed by a search term; raises InputError
+        for a term too long to be one."""
+        return await self.run(self.browser.page, self.answerer.index, term, number)
+
+    def remember_search(self, term: str) -> str:
+        """A short key for a search term (for a button that can't hold the term itself)."""
+        key = hashlib.sha256(term.encode()).hexdigest()[:16]
+        self.searches[key] = term
+        self.searches.move_to_end(key)
+        while len(self.searches) > self.max_answers:
+            self.searches.popitem(last=False)
+        return key
 
     async def replies(self, key: str, text: str, follow_up: bool = True) -> AsyncIterator[Reply]:
         """What the reply to `text` shows, stage by stage: the quick answer (saying when a fuller
@@ -236,8 +259,11 @@ class Conversations:
             self.answers.popitem(last=False)
 
     def articles_summary(self) -> str:
+        """The newest few articles, and how many more /sources lists: the help stays one message."""
         items = [meta for _, meta in self.answerer.index.newest_first()]
-        return "; ".join(f"{m['source']} {m['date']}: {m['title']}" for m in items)
+        named = "; ".join(f"{m['source']} {m['date']}: {m['title']}" for m in items[:ARTICLES_IN_HELP])
+        more = len(items) - ARTICLES_IN_HELP
+        return f"{named}; … +{more} (/sources)" if more > 0 else named
 
 
 def open_conversations(settings: Settings, answerer: Answerer, rate_limit: int | None = None) -> Conversations:

@@ -11,14 +11,16 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.answering.browse import Listing, Page
 from bot.answering.verify import CITATION_MARK
 from bot.texts import message, reply
-from bot.types import Answer, Briefing, Citation
+from bot.types import Answer, Briefing, Citation, Lang
 
 if TYPE_CHECKING:
     from bot.frontends.conversation import Reply
 
 QUOTE_IN_VIEW = 1000  # characters of the quote kept in view under a fluent answer; all of it under "Show quotes"
+HEADLINE_IN_LIST = 150  # characters of a headline in an article list: eight fit one message
 _CITATION_MARK = re.compile(r"\s*" + CITATION_MARK.pattern)  # with the space before it
 
 
@@ -86,6 +88,49 @@ def brief_telegram_html(briefing: Briefing) -> str:
             f"• {html.escape(b.text, quote=False)} <i>[{n}] {html.escape(source_label(b.citation), quote=False)}</i>"
         )
     return "\n".join(lines)
+
+
+def sources_header(page: Page, language: Lang) -> str:
+    """What a page of the archive is: which articles of how many, or that the term matches none."""
+    if not page.listings:
+        return reply("sources_none", language, term=page.term, total=page.total)
+    if page.term:
+        return reply(
+            "sources_matching", language, term=page.term, first=page.first, last=page.last, count=page.matching
+        )
+    return reply("sources_page", language, first=page.first, last=page.last, count=page.matching)
+
+
+def sources_footer(page: Page, language: Lang) -> str:
+    """ "Page 1 of 3"; "" for a single page."""
+    return reply("sources_pages", language, number=page.number, pages=page.pages) if page.pages > 1 else ""
+
+
+def headline(listing: Listing) -> str:
+    if len(listing.title) <= HEADLINE_IN_LIST:
+        return listing.title
+    return listing.title[:HEADLINE_IN_LIST].rsplit(" ", 1)[0] + " …"
+
+
+def listing_plain(listing: Listing) -> str:
+    """An article on one line for a terminal: date, source, id, headline, byline and link."""
+    line = f"{listing.date:<16}  {listing.source:<12} {listing.doc_id}  {headline(listing)}"
+    return line + (f" — {listing.byline}" if listing.byline else "") + (f"  {listing.url}" if listing.url else "")
+
+
+def sources_telegram_html(page: Page, language: Lang) -> str:
+    """A page of the archive in Telegram's HTML: a line per article, its headline linked when it has a link."""
+    lines = [f"<b>{html.escape(sources_header(page, language), quote=False)}</b>"]
+    for listing in page.listings:
+        title = html.escape(headline(listing), quote=False)
+        if listing.url:
+            title = f'<a href="{html.escape(listing.url)}">{title}</a>'
+        byline = f" ({html.escape(listing.byline, quote=False)})" if listing.byline else ""
+        lines.append(
+            f"{html.escape(listing.date)} · <i>{html.escape(listing.source, quote=False)}</i>{byline} · {title}"
+        )
+    footer = sources_footer(page, language)
+    return "\n".join([*lines, f"<i>{footer}</i>"] if footer else lines)
 
 
 def in_view(citation: Citation) -> str:
@@ -181,6 +226,20 @@ def slack_brief_blocks(briefing: Briefing) -> list[dict]:
         blocks.append(_section(f"• {slack_escape(b.text)} *[{n}]*"))
         blocks.append(_context(slack_escape(source_label(b.citation))))
     return blocks
+
+
+def slack_sources_blocks(page: Page, language: Lang) -> list[dict]:
+    """A page of the archive as Block Kit: the header, a section per article (its headline linked
+    when it has a link), and the page it is; at most 2 + 8 blocks."""
+    blocks = [_section(f"*{slack_escape(sources_header(page, language))}*")]
+    for listing in page.listings:
+        title = slack_escape(headline(listing))
+        if listing.url:
+            title = f"<{slack_escape(listing.url)}|{title.replace('|', '¦')}>"
+        byline = f" ({slack_escape(listing.byline)})" if listing.byline else ""
+        blocks.append(_section(f"*{slack_escape(listing.date)}* · _{slack_escape(listing.source)}_{byline} · {title}"))
+    footer = sources_footer(page, language)
+    return [*blocks, _context(footer)] if footer else blocks
 
 
 def utf16_length(text: str) -> int:

@@ -1,5 +1,5 @@
-"""The Slack app (slack-bolt, HTTP mode at /slack/events): `/ask` and `/brief` slash commands,
-and @mentions answered in the thread with Block Kit.
+"""The Slack app (slack-bolt, HTTP mode at /slack/events): `/ask`, `/brief` and `/sources` slash
+commands, and @mentions answered in the thread with Block Kit.
 
 Bolt verifies every request's signature (a bad or stale one gets 401 and runs nothing) and,
 as `process_before_response` is off, acknowledges first and answers after — inside Slack's
@@ -17,7 +17,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -27,16 +27,23 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answering.browse import Page
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, open_conversations
-from bot.frontends.render import slack_brief_blocks, slack_escape, slack_reply_blocks
+from bot.frontends.render import (
+    slack_brief_blocks,
+    slack_escape,
+    slack_reply_blocks,
+    slack_sources_blocks,
+    sources_header,
+)
 from bot.lang import detect_language
 from bot.operations.recorder import NO_RECORDER, Asked, Recorder
 from bot.operations.runtime import Runtime
 from bot.operations.stats import stats_text
-from bot.texts import reply
+from bot.texts import message, reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
@@ -198,12 +205,58 @@ async def ask_command(
 async def brief_command(
     ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
-    """/brief [da|en] — 3–5 cited bullets on the articles (English unless asked for Danish)."""
+    """/brief [topic or period | da | en] — 3–5 cited bullets on the newest articles, or those about
+    a topic or of a period; in the language of the topic (English by default), or as asked with da or en."""
     await ack()
-    choice = command.get("text", "").strip().lower()
-    language: Lang = "da" if choice == "da" else "en"
-    briefing = await _conversations(context).brief(language)
+    text = " ".join(command.get("text", "").split())
+    choice = text.lower()
+    language = cast(Lang, choice) if choice in ("da", "en") else detect_language(text, default="en")
+    briefing = await _conversations(context).brief(language, "" if choice in ("da", "en") else text)
     await respond(text=briefing.header, blocks=slack_brief_blocks(briefing), response_type="in_channel")
+
+
+def _sources_blocks(page: Page, language: Lang) -> list[dict]:
+    """A page of the archive, with «‹ Newer» / «Older ›» buttons naming the page and term they lead to."""
+    blocks = slack_sources_blocks(page, language)
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"sources_{label}",
+            "value": f"{number}:{language}:{page.term}",
+            "text": {"type": "plain_text", "text": message(label, language)},
+        }
+        for label, number, shown in (("newer", page.number - 1, page.newer), ("older", page.number + 1, page.older))
+        if shown
+    ]
+    return [*blocks, {"type": "actions", "block_id": "sources", "elements": buttons}] if buttons else blocks
+
+
+async def sources_command(
+    ack: Callable[..., Awaitable[None]], command: dict, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """/sources [word] — the articles newest first, a page at a time, to the asker alone."""
+    await ack()
+    term = " ".join(command.get("text", "").split())
+    language = detect_language(term, default="en")
+    try:
+        page = await _conversations(context).sources(term)
+    except InputError as error:
+        await respond(text=str(error), response_type="ephemeral")
+        return
+    await respond(
+        text=sources_header(page, language), blocks=_sources_blocks(page, language), response_type="ephemeral"
+    )
+
+
+async def sources_page(
+    ack: Callable[..., Awaitable[None]], body: dict, respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """«Older ›» / «‹ Newer» under a page of the archive (`block_actions`): the page replaces the message."""
+    await ack()
+    number, language, term = body["actions"][0]["value"].split(":", 2)
+    page = await _conversations(context).sources(term, int(number))
+    lang: Lang = "da" if language == "da" else "en"
+    await respond(text=sources_header(page, lang), blocks=_sources_blocks(page, lang), replace_original=True)
 
 
 async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -360,9 +413,11 @@ def build_app(
     app.middleware(share_state)
     app.command("/ask")(ask_command)
     app.command("/brief")(brief_command)
+    app.command("/sources")(sources_command)
     app.command("/stats")(admin_command)
     app.command("/reload")(admin_command)
     app.action(re.compile(r"^vote_(up|down)$"))(vote)
+    app.action(re.compile(r"^sources_(newer|older)$"))(sources_page)
     app.event("app_mention")(app_mention)
     app.event("message")(other_message)
     app.error(on_error)

@@ -21,6 +21,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
+    LinkPreviewOptions,
     Message,
     ReplyParameters,
     Update,
@@ -41,12 +42,14 @@ from telegram.ext import (
     filters,
 )
 
+from bot.answering.browse import Page
 from bot.config import Settings
 from bot.errors import ConfigError, InputError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, Reply, open_conversations
 from bot.frontends.render import (
     brief_telegram_html,
+    sources_telegram_html,
     split_message,
     telegram_html,
     telegram_quotes_html,
@@ -63,6 +66,8 @@ from bot.types import Answer, Lang
 logger = logging.getLogger(__name__)
 STARTUP_ATTEMPTS = 5  # waits of 1, 2, 4 and 8 s between them: a Bot API restarting comes back in that time
 EDIT_INTERVAL = 1.1  # seconds between edits in one chat: Telegram advises about one message a second per chat
+MAX_CALLBACK_DATA = 64  # bytes: Telegram's limit for a button's callback_data
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # a list of links shouldn't grow the first one's preview
 
 
 class PacedRateLimiter(AIORateLimiter):
@@ -266,11 +271,72 @@ async def help_command(update: Update, context: BotContext) -> None:
     )
 
 
+def _chat_language(update: Update, context: BotContext) -> Lang:
+    chat = update.effective_chat
+    return (context.conversations.language(_chat_key(chat.id)) if chat else None) or _user_language(update)
+
+
+def _page_data(conversations: Conversations, number: int, term: str) -> str:
+    """A page button's callback_data: the page and the term, or a key for a term too long to fit."""
+    data = f"sources:{number}:{term}"
+    if len(data.encode()) <= MAX_CALLBACK_DATA:
+        return data
+    return f"sources#{number}:{conversations.remember_search(term)}"
+
+
+def _page_buttons(conversations: Conversations, page: Page, language: Lang) -> InlineKeyboardMarkup | None:
+    """«‹ Newer» and «Older ›» under a page of the archive, those that lead somewhere."""
+    buttons = [
+        InlineKeyboardButton(message(label, language), callback_data=_page_data(conversations, number, page.term))
+        for label, number, shown in (("newer", page.number - 1, page.newer), ("older", page.number + 1, page.older))
+        if shown
+    ]
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
 async def sources(update: Update, context: BotContext) -> None:
-    """The indexed articles, newest first."""
-    items = context.conversations.answerer.index.newest_first()
-    lines = [f"<b>{html.escape(m['source'])}</b> {html.escape(m['date'])}: {html.escape(m['title'])}" for _, m in items]
-    await update.effective_message.reply_html("\n".join(lines))
+    """/sources [word]: the articles newest first, a page at a time, with «Older ›» / «‹ Newer» buttons."""
+    conversations, user = context.conversations, update.effective_user
+    language = _chat_language(update, context)
+    if not conversations.is_allowed(user.id if user else None):
+        await update.effective_message.reply_text(reply("not_allowed", language, user_id=user.id if user else "?"))
+        return
+    try:
+        page = await conversations.sources(" ".join(context.args or []))
+    except InputError as error:
+        await update.effective_message.reply_text(str(error))
+        return
+    await update.effective_message.reply_html(
+        sources_telegram_html(page, language),
+        reply_markup=_page_buttons(conversations, page, language),
+        link_preview_options=NO_PREVIEW,
+    )
+
+
+async def sources_page(update: Update, context: BotContext) -> None:
+    """«Older ›» / «‹ Newer» under a page of the archive: the same message shows the next page."""
+    query, conversations = update.callback_query, context.conversations
+    language = _chat_language(update, context)
+    if not conversations.is_allowed(query.from_user.id):
+        await query.answer()
+        return
+    kind, number, term = context.matches[0].groups() if context.matches else ("", "1", "")
+    if kind == "#":
+        term = conversations.searches.get(term)
+        if term is None:  # the bot restarted, or many searches came since
+            await query.answer(reply("sources_expired", language), show_alert=True)
+            return
+    page = await conversations.sources(term, int(number))
+    await query.answer()
+    try:
+        await query.edit_message_text(
+            sources_telegram_html(page, language),
+            parse_mode=ParseMode.HTML,
+            reply_markup=_page_buttons(conversations, page, language),
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as error:  # a second press on a page already shown ("not modified"), or a deleted message
+        logger.info("A page of the archive was not shown: %s", error)
 
 
 async def set_language(update: Update, context: BotContext) -> None:
@@ -297,18 +363,18 @@ async def new_conversation(update: Update, context: BotContext) -> None:
 
 
 async def brief_command(update: Update, context: BotContext) -> None:
-    """/brief [da|en]: 3–5 cited bullets on the articles (cached)."""
+    """/brief [topic or period | da | en]: 3–5 cited bullets on the newest articles, or those about
+    a topic or of a period ("/brief Grønland", "/brief i går"); da or en alone choose the language (cached)."""
     conversations = context.conversations
-    choice = context.args[0].lower() if context.args else ""
-    language = (
-        cast(Lang, choice)
-        if choice in ("da", "en")
-        else conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)
-    )
+    text = " ".join(context.args or [])
+    choice = text.strip().lower()
+    language = cast(Lang, choice) if choice in ("da", "en") else _chat_language(update, context)
+    if choice in ("da", "en"):
+        text = ""
     if not await _gatekeep(update, context, ""):
         return
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    briefing = await conversations.brief(language)
+    briefing = await conversations.brief(language, text)
     for piece in split_message(brief_telegram_html(briefing)):
         await update.effective_message.reply_html(piece)
 
@@ -518,6 +584,7 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
     )
     application.add_handler(CallbackQueryHandler(show_quotes, pattern=r"^quotes:"))
     application.add_handler(CallbackQueryHandler(feedback, pattern=r"^vote:(up|down):"))
+    application.add_handler(CallbackQueryHandler(sources_page, pattern=r"^sources([:#])(\d+):(.*)$"))
     application.add_handler(InlineQueryHandler(inline_query))
     application.add_error_handler(on_error)
     return application

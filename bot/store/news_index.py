@@ -58,7 +58,7 @@ class NewsIndex:
         self.chunks = chunks
         self.sentences = sentences
         self.terms = terms
-        self.articles = articles  # doc_id -> {file, sha256, source, date, title}
+        self.articles = articles  # doc_id -> {file, sha256, source, date, title, language, byline, url}
 
     @classmethod
     def empty(cls, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> NewsIndex:
@@ -78,6 +78,8 @@ class NewsIndex:
             "date": article.date,
             "title": article.title,
             "language": article.language,
+            "byline": article.byline,
+            "url": article.url,
         }
 
     def _add_terms(self, chunks: list[Document], article: Article) -> None:

@@ -5,7 +5,10 @@ Web API at `base_url` (set SLACK_API_URL to it): auth.test, chat.postMessage, ch
 the bot token must match; `thread_ts` must name a message of that channel; Block Kit limits
 hold (at most 50 blocks, section text at most 3000 characters, header 150, context elements 10,
 buttons in an actions block 25). Slash-command and `block_actions` replies arrive at their
-`response_url`, which it serves too.
+`response_url`, which it serves too, as Slack does: a reply posts a message in the channel
+(ephemeral unless `response_type` is "in_channel"), and one with `replace_original` replaces the
+message the response_url belongs to — the command's earlier reply, or the message whose button
+was pressed. `shown()` is what such a message shows now.
 """
 
 from __future__ import annotations
@@ -118,6 +121,8 @@ class FakeSlack(LocalServer):
         self.bot_user = bot_user
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
         self.responses: dict[str, list[dict[str, Any]]] = {}  # response_url id -> payloads
+        self.response_channels: dict[str, str] = {}  # response_url id -> the channel its replies go to
+        self.response_messages: dict[str, tuple[str, str]] = {}  # response_url id -> (channel, ts) it replaces
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
 
@@ -185,6 +190,7 @@ class FakeSlack(LocalServer):
             "trigger_id": "1.2.3",
             "response_url": f"http://127.0.0.1:{self.port}/response/{response_id}",
         }
+        self.response_channels[response_id] = channel
         return urllib.parse.urlencode(form).encode(), response_id
 
     def block_action(self, message: dict[str, Any], action_id: str, user: str = "U0EDITOR") -> tuple[bytes, str]:
@@ -198,6 +204,8 @@ class FakeSlack(LocalServer):
             if element.get("action_id") == action_id
         )
         response_id = f"R{next(self._ids):06d}"
+        self.response_channels[response_id] = message["channel"]
+        self.response_messages[response_id] = (message["channel"], message["ts"])
         payload = {
             "type": "block_actions",
             "user": {"id": user, "username": "editor", "name": "editor", "team_id": self.team},
@@ -207,7 +215,7 @@ class FakeSlack(LocalServer):
                 "type": "message",
                 "message_ts": message["ts"],
                 "channel_id": message["channel"],
-                "is_ephemeral": False,
+                "is_ephemeral": bool(message.get("ephemeral")),
             },
             "trigger_id": "1.2.3",
             "team": {"id": self.team, "domain": "newsroom"},
@@ -226,6 +234,10 @@ class FakeSlack(LocalServer):
             ],
         }
         return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), response_id
+
+    def shown(self, response_id: str) -> dict[str, Any]:
+        """The message a response_url's replies posted or replaced, as it is now."""
+        return self.messages[self.response_messages[response_id]]
 
     def thread_replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         return [
@@ -306,6 +318,23 @@ class FakeSlack(LocalServer):
         problem = block_kit_error(payload.get("blocks") or [])
         if problem:
             return web.Response(status=400, text="invalid_blocks")
+        response_id = request.match_info["id"]
         with self._lock:
-            self.responses.setdefault(request.match_info["id"], []).append(payload)
+            self.responses.setdefault(response_id, []).append(payload)
+            target = self.response_messages.get(response_id)
+            if payload.get("replace_original") and target in self.messages:
+                self.messages[target].update(text=payload.get("text", ""), blocks=payload.get("blocks") or [])
+            elif response_id in self.response_channels:
+                channel = self.response_channels[response_id]
+                ts = self.new_ts()
+                self.messages[(channel, ts)] = {
+                    "type": "message",
+                    "user": self.bot_user,
+                    "text": payload.get("text", ""),
+                    "blocks": payload.get("blocks") or [],
+                    "ts": ts,
+                    "channel": channel,
+                    "ephemeral": payload.get("response_type") != "in_channel",
+                }
+                self.response_messages[response_id] = (channel, ts)
         return web.Response(text="ok")

@@ -1,8 +1,8 @@
 """A small Bot API server for tests and benchmarks (aiohttp on 127.0.0.1, port 0), validating like Telegram.
 
 It implements what python-telegram-bot calls in polling and webhook mode, records every call,
-checks the 4096-character limit (UTF-16 units), HTML entities, and replies to messages that
-exist, and answers 429 with retry_after when a test asks for it. editMessageText behaves as
+checks the 4096-character limit (UTF-16 units), HTML entities, buttons' callback_data (1–64
+bytes), and replies to messages that exist, and answers 429 with retry_after when a test asks for it. editMessageText behaves as
 Telegram's: an edit that changes neither text nor buttons is refused ("message is not
 modified"), and an edit without `reply_markup` removes the message's buttons. Refused calls are
 kept in `refused`, the times of accepted edits per chat in `edit_times`.
@@ -241,6 +241,14 @@ class FakeTelegram(LocalServer):
                 return f"Bad Request: can't parse entities: {error}"
         return ""
 
+    def _check_markup(self, params) -> str:
+        for row in (params.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(data.encode()) <= 64:
+                    return "Bad Request: BUTTON_DATA_INVALID"
+        return ""
+
     def _store(self, chat_id: int, text: str, reply_markup=None) -> dict[str, Any]:
         with self._lock:
             self.next_message_id += 1
@@ -257,7 +265,7 @@ class FakeTelegram(LocalServer):
         return message
 
     async def _sendMessage(self, params):
-        error = self._check_text(params)
+        error = self._check_text(params) or self._check_markup(params)
         if error:
             return self._error(400, error)
         chat_id = int(params["chat_id"])
@@ -281,7 +289,7 @@ class FakeTelegram(LocalServer):
         return web.json_response({"ok": True, "result": True})
 
     async def _editMessageText(self, params):
-        error = self._check_text(params)
+        error = self._check_text(params) or self._check_markup(params)
         if error:
             return self._error(400, error)
         key = (int(params["chat_id"]), int(params["message_id"]))
