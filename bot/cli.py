@@ -397,7 +397,34 @@ def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
     is_flag=True,
     help="Only the cost of metrics and the answer log (Telegram at 10 questions/s), and the log's size.",
 )
-def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: bool, operations: bool) -> None:
+@click.option(
+    "--archive",
+    "archive_size",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Only the archive at size: N SYNTHETIC articles plus the corpus ingested, indexed and answered over "
+    "(30 is the quick mode CI runs).",
+)
+@click.option(
+    "--embed",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="With --archive: synthetic articles embedded for real; the others get perturbed embeddings.",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="With --archive: the synthetic archive's seed.")
+def bench(
+    quick: bool,
+    qa_file: Path,
+    corpus: Path | None,
+    out: Path,
+    replies: bool,
+    operations: bool,
+    archive_size: int | None,
+    embed: int,
+    seed: int,
+) -> None:
     """Measure quality, latency and memory against simpler pipelines; print a Markdown table.
 
     \b
@@ -406,6 +433,7 @@ def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: b
       newsbot bench --quick --corpus tests/corpus   # every pipeline over the whole corpus
       NEWSBOT_LLM=llamacpp newsbot bench --replies   # the dev set through Telegram, one question at a time
       newsbot bench --operations                    # metrics and answer log on vs off
+      newsbot bench --archive 1000                  # 1,000 synthetic articles + the corpus, ingested and answered over
     """
     from bot.bench import run_bench, write_results
     from bot.bench.evaluation import load_corpus, load_qa
@@ -413,6 +441,9 @@ def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: b
     settings = _settings()
     if replies:
         _bench_replies(settings, load_qa(qa_file) if qa_file.is_file() else [])
+        return
+    if archive_size is not None:
+        _bench_archive(settings, archive_size, corpus or Path("tests/corpus"), out, embed, seed)
         return
     if operations:
         from bot.bench.operations import markdown, operations_cost
@@ -430,6 +461,15 @@ def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: b
         _fail(f"no QA file at {qa_file}; pass one with --qa FILE (run from the repository root for the default).")
     out.mkdir(parents=True, exist_ok=True)
     click.echo(write_results(run_bench(settings, items, quick, out), out))
+
+
+def _bench_archive(settings: Settings, count: int, corpus: Path, out: Path, embed: int, seed: int) -> None:
+    from bot.bench import machine
+    from bot.bench.archive_bench import run_archive_bench, write_results
+
+    out.mkdir(parents=True, exist_ok=True)
+    run = run_archive_bench(settings, count, corpus, out, embed=embed, seed=seed, notify=_notify)
+    click.echo(write_results(run, machine(), out))
 
 
 def _bench_replies(settings: Settings, items: list[dict[str, Any]]) -> None:
