@@ -14,7 +14,7 @@ import click
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.errors import NewsbotError
+from bot.errors import NewsbotError, StoreInUse
 from bot.types import Answer, Lang
 
 if TYPE_CHECKING:
@@ -251,8 +251,14 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
                 failed += 1
                 _notify(outcome.message)
     if archive.changed:
-        _, report = _answerer(settings, composer=False, wait=True)
-        click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")
+        try:
+            _, report = _answerer(settings, composer=False, wait=True)
+            click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")
+        except StoreInUse as error:  # the process holding the store follows the seeds folder itself
+            _notify(
+                f"{error} The articles are stored in {settings.seeds_dir}; a running bot updates the index "
+                "from them within NEWSBOT_WATCH_SECONDS."
+            )
     if failed:
         sys.exit(EXIT_BAD_INPUT)
 

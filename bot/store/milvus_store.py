@@ -9,6 +9,7 @@ vector store; ids, metadata and vectors are read back with its pymilvus client.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,9 +17,14 @@ import numpy as np
 from langchain_core.documents import Document
 
 from bot.embeddings.base import NewsbotEmbeddings, normalise
-from bot.errors import BackendUnavailable, missing_extra
+from bot.errors import BackendUnavailable, StoreInUse, missing_extra
 
 PAGE = 16_384  # Milvus's largest query page
+
+
+def _is_lite(uri: str) -> bool:
+    """A file path runs Milvus Lite in-process; a URL is a Milvus server."""
+    return "://" not in uri
 
 
 class MilvusStore:
@@ -47,6 +53,13 @@ class MilvusStore:
                 drop_old=create,
             )
         except Exception as error:  # pymilvus raises its own hierarchy; any of it means "not reachable"
+            if _is_lite(uri) and "open local milvus failed" in str(error).lower():
+                raise StoreInUse(
+                    f"Milvus Lite can't open {uri}: another process has it open (a running bot?), and Milvus Lite "
+                    "serves a file to one process at a time.",
+                    "To share the index between processes, point NEWSBOT_MILVUS_URI at a Milvus server "
+                    "(http://host:19530).",
+                ) from error
             raise BackendUnavailable(
                 f"Can't open Milvus at {uri} ({type(error).__name__}: {error}).", "Check NEWSBOT_MILVUS_URI."
             ) from error
@@ -61,7 +74,7 @@ class MilvusStore:
     def add_vectors(self, vectors: np.ndarray, documents: Sequence[Document]) -> list[str]:
         if not len(documents):
             return []
-        ids = [d.id or f"auto-{i}" for i, d in enumerate(documents)]
+        ids = [d.id or uuid.uuid4().hex for d in documents]  # unique across calls, as FAISS's running numbers
         self.delete([d.id for d in self.get_by_ids(ids) if d.id])
         metadatas = [
             {"doc_id": d.metadata.get("doc_id", ""), "meta": json.dumps(d.metadata, ensure_ascii=False)}
