@@ -9,6 +9,7 @@ vector store; ids, metadata and vectors are read back with its pymilvus client.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,21 @@ def _is_lite(uri: str) -> bool:
     return "://" not in uri
 
 
+class _LiteUnimplemented(logging.Filter):
+    """Milvus Lite's in-process server lacks calls pymilvus makes on the way (AllocTimestamp
+    while an index is created) and pymilvus carries on without them; their tracebacks would
+    reach the user's terminal as noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], NotImplementedError))
+
+
+def _quiet_lite_server() -> None:
+    server = logging.getLogger("grpc._server")
+    if not any(isinstance(f, _LiteUnimplemented) for f in server.filters):
+        server.addFilter(_LiteUnimplemented())
+
+
 class MilvusStore:
     """One collection: documents with string ids, inner-product search over unit vectors."""
 
@@ -38,6 +54,8 @@ class MilvusStore:
         self.embeddings = embeddings
         self.dimension = embeddings.dimension
         self.collection = collection
+        if _is_lite(uri):
+            _quiet_lite_server()
         try:
             self.store = Milvus(
                 embedding_function=embeddings,
@@ -66,9 +84,7 @@ class MilvusStore:
         self.client = self.store.client
 
     def __len__(self) -> int:
-        if not self.client.has_collection(self.collection):
-            return 0
-        return int(self.client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
+        return self._count() if self.client.has_collection(self.collection) else 0
 
     # --- writing ----------------------------------------------------------------
     def add_vectors(self, vectors: np.ndarray, documents: Sequence[Document]) -> list[str]:
@@ -98,15 +114,25 @@ class MilvusStore:
         return True
 
     # --- reading ----------------------------------------------------------------
-    def _query(self, filter: str, fields: list[str]) -> list[dict[str, Any]]:
+    def _query(self, filter: str, fields: list[str], at_most: int | None = None) -> list[dict[str, Any]]:
+        """The rows matching `filter`. One query when they fit in a page (`at_most`, else counted
+        first); pymilvus's query iterator only beyond that, as it asks Milvus Lite for a session
+        timestamp it doesn't serve (a warning on every call)."""
         if not self.client.has_collection(self.collection):
             return []
+        if at_most is None:
+            at_most = self._count(filter)
+        if at_most <= PAGE:
+            return self.client.query(self.collection, filter=filter, output_fields=fields, limit=max(at_most, 1))
         rows: list[dict[str, Any]] = []
         iterator = self.client.query_iterator(self.collection, batch_size=PAGE, filter=filter, output_fields=fields)
         while batch := iterator.next():
             rows += batch
         iterator.close()
         return rows
+
+    def _count(self, filter: str = "") -> int:
+        return int(self.client.query(self.collection, filter=filter, output_fields=["count(*)"])[0]["count(*)"])
 
     @staticmethod
     def _document(row: dict[str, Any]) -> Document:
@@ -117,7 +143,9 @@ class MilvusStore:
             return []
         rows = {
             r["pk"]: r
-            for r in self._query(f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "text", "meta"])
+            for r in self._query(
+                f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "text", "meta"], at_most=len(set(ids))
+            )
         }
         return [self._document(rows[i]) for i in ids if i in rows]
 
@@ -135,7 +163,9 @@ class MilvusStore:
             return np.zeros((0, self.dimension), dtype=np.float32)
         rows = {
             r["pk"]: r["vector"]
-            for r in self._query(f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "vector"])
+            for r in self._query(
+                f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "vector"], at_most=len(set(ids))
+            )
         }
         return np.asarray([rows[i] for i in ids], dtype=np.float32)
 
