@@ -55,6 +55,14 @@ def test_the_synthetic_archive_is_never_written_into_the_seeds_folder(settings):
     assert sorted(p.name for p in seeds.iterdir()) == before
 
 
+def test_the_archive_benchmark_refuses_to_work_in_the_seeds_folder(settings):
+    seeds = Path(settings.seeds_dir)
+    before = sorted(p.name for p in seeds.iterdir())
+    result = run_newsbot(["bench", "--archive", "3", "--out", str(seeds)], newsbot_env(settings))
+    assert result.returncode == 2 and "is the seeds folder" in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode() and sorted(p.name for p in seeds.iterdir()) == before
+
+
 @pytest.fixture
 def small_corpus(tmp_path) -> Path:
     """The shortest corpus article and its questions: the quick mode's shape at a test's cost."""

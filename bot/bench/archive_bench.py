@@ -31,7 +31,7 @@ import numpy as np
 from bot.archive import Archive
 from bot.bench.evaluation import EvalReport, load_corpus, percentile
 from bot.bench.scale import perturbed_copies
-from bot.bench.synthetic import SyntheticArticle, synthetic_articles, write_archive
+from bot.bench.synthetic import SyntheticArticle, refuse_seeds_folder, synthetic_articles, write_archive
 from bot.config import Settings
 from bot.documents import Article, chunk_article, load_articles
 from bot.embeddings import NewsbotEmbeddings, load_embeddings
@@ -240,6 +240,7 @@ def run_archive_bench(
     index, and measure answering over it and over the corpus alone (see the module docstring)."""
     if count < 1:
         raise InputError("--archive needs at least 1 article.")
+    refuse_seeds_folder(out, settings.seeds_dir)  # the benchmark's archive never touches the real one
     items = load_corpus(corpus)
     corpus_articles = load_articles(corpus / "articles")
     sources = corpus_articles + [
