@@ -387,11 +387,11 @@ def markdown(run: ArchiveRun, machine: str) -> str:
         f"| near misses declined / false declines: corpus alone → mixed | {a['correct_declines']}/{a['unanswerable']}, "
         f"{a['false_declines']} → {m['correct_declines']}/{m['unanswerable']}, {m['false_declines']} | |",
     ]
-    if run.perturbed and rate:
+    if rate:
         per_article = (run.passages_embedded + run.passages_perturbed) / total / rate
         lines.append(
-            f"\nEmbedding all {total:,} articles for real would take about {per_article * total / 3600:.1f} h "
-            f"at {rate:.1f} texts/s ({per_article:.1f} s per article)."
+            f"\nAt {rate:.1f} texts/s ({per_article:.1f} s of embedding per article), embedding 1,000 articles for "
+            f"real takes about {per_article * 1_000 / 60:.0f} min, and 10,000 about {per_article * 10_000 / 3600:.1f} h."
         )
     return "\n".join(lines)
 
