@@ -420,6 +420,12 @@ def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
     help="With --archive: synthetic articles embedded for real; the others get perturbed embeddings.",
 )
 @click.option("--seed", type=int, default=7, show_default=True, help="With --archive: the synthetic archive's seed.")
+@click.option(
+    "--other-news",
+    is_flag=True,
+    help="With --archive: rewrite only every other corpus article and ask about the others, so the archive "
+    "holds no rewrite of an article a question is about.",
+)
 def bench(
     quick: bool,
     qa_file: Path,
@@ -430,6 +436,7 @@ def bench(
     archive_size: int | None,
     embed: int,
     seed: int,
+    other_news: bool,
 ) -> None:
     """Measure quality, latency and memory against simpler pipelines; print a Markdown table.
 
@@ -449,7 +456,7 @@ def bench(
         _bench_replies(settings, load_qa(qa_file) if qa_file.is_file() else [])
         return
     if archive_size is not None:
-        _bench_archive(settings, archive_size, corpus or Path("tests/corpus"), out, embed, seed)
+        _bench_archive(settings, archive_size, corpus or Path("tests/corpus"), out, embed, seed, other_news)
         return
     if operations:
         from bot.bench.operations import markdown, operations_cost
@@ -469,12 +476,14 @@ def bench(
     click.echo(write_results(run_bench(settings, items, quick, out), out))
 
 
-def _bench_archive(settings: Settings, count: int, corpus: Path, out: Path, embed: int, seed: int) -> None:
+def _bench_archive(
+    settings: Settings, count: int, corpus: Path, out: Path, embed: int, seed: int, other_news: bool
+) -> None:
     from bot.bench import machine
     from bot.bench.archive_bench import run_archive_bench, write_results
 
     out.mkdir(parents=True, exist_ok=True)
-    run = run_archive_bench(settings, count, corpus, out, embed=embed, seed=seed, notify=_notify)
+    run = run_archive_bench(settings, count, corpus, out, embed=embed, seed=seed, other_news=other_news, notify=_notify)
     click.echo(write_results(run, machine(), out))
 
 

@@ -129,3 +129,25 @@ def test_beyond_the_real_budget_the_archive_gets_perturbed_embeddings(settings, 
     sibling = generated[0].texts.index(next(t for t, k in generated[0].templates.items() if k == templates[paragraph]))
     assert float(copies[0] @ real[sibling]) > 0.9
     assert np.allclose(np.linalg.norm(copies, axis=1), 1.0, atol=1e-4)
+
+
+def test_with_other_news_the_archive_rewrites_half_the_corpus_and_asks_about_the_rest(settings, tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "articles").mkdir(parents=True)
+    (corpus / "questions").mkdir()
+    for name in ("motorway_accident", "police_burglaries"):
+        shutil.copy(CORPUS / "articles" / f"{name}.txt", corpus / "articles")
+        shutil.copy(CORPUS / "questions" / f"{name}.jsonl", corpus / "questions")
+    out = tmp_path / "results"
+    result = run_newsbot(
+        ["bench", "--archive", "1", "--other-news", "--corpus", str(corpus), "--out", str(out)],
+        newsbot_env(settings, NEWSBOT_SEEDS_DIR=str(corpus / "articles")),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert "Other news:" in result.stdout.decode()
+    assert "(22 corpus questions)" in result.stdout.decode()  # police_burglaries' questions only
+    bodies = [
+        json.loads(p.read_text(encoding="utf-8"))["body_text"] for p in (out / "archive-1" / "synthetic").iterdir()
+    ]
+    assert len(bodies) == 1 and all("indbrud" not in body.lower() for body in bodies)

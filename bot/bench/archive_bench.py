@@ -152,6 +152,7 @@ class ArchiveRun:
     synthetic: int
     corpus_articles: int
     seed: int
+    other_news: bool  # the synthetic articles rewrite half the corpus; the questions are about the other half
     embedded_for_real: int  # synthetic articles
     generate_s: float
     ingest_s: float
@@ -234,6 +235,7 @@ def run_archive_bench(
     out: Path,
     embed: int = EMBED_FOR_REAL,
     seed: int = 7,
+    other_news: bool = False,
     notify: Notify = lambda message: None,
 ) -> ArchiveRun:
     """Generate `count` synthetic articles, ingest them with the corpus's articles, build the
@@ -243,7 +245,13 @@ def run_archive_bench(
     refuse_seeds_folder(out, settings.seeds_dir)  # the benchmark's archive never touches the real one
     items = load_corpus(corpus)
     corpus_articles = load_articles(corpus / "articles")
-    sources = corpus_articles + [
+    rewritten = corpus_articles
+    if other_news:  # rewrites of every other article; the questions about the rest
+        if len(corpus_articles) < 2:
+            raise InputError("--other-news needs a corpus of at least 2 articles.")
+        rewritten = corpus_articles[::2]
+        items = [i for i in items if i["article"] not in {a.file_name for a in rewritten}]
+    sources = rewritten + [
         a for a in load_articles(settings.seeds_dir) if a.doc_id not in {c.doc_id for c in corpus_articles}
     ]
     folder = out / f"archive-{count}"
@@ -293,6 +301,7 @@ def run_archive_bench(
     return ArchiveRun(
         synthetic=count,
         corpus_articles=len(corpus_articles),
+        other_news=other_news,
         seed=seed,
         embedded_for_real=min(count, embed),
         generate_s=round(generate_s, 3),
@@ -346,6 +355,15 @@ def markdown(run: ArchiveRun, machine: str) -> str:
     lines = [
         f"Archive benchmark: {run.synthetic:,} SYNTHETIC articles (seed {run.seed}; {kind}) "
         f"+ {run.corpus_articles} corpus articles. Machine: {machine}",
+        *(
+            [
+                "",
+                "Other news: the synthetic articles rewrite every other corpus article (and the seeds); "
+                "the questions are about the others, which have no rewrites in the archive.",
+            ]
+            if run.other_news
+            else []
+        ),
         "",
         "| measure | value | target |",
         "|---|---|---|",
