@@ -45,7 +45,7 @@ NEW_ARTICLE = {
     "uri": "urn:newsbot:bench:new-article",
     "versioncreated": "2024-06-03T08:15:00Z",
     "headline": "Benchmark: a new article",
-    "body_text": "Vejdirektoratet åbner en ny cykelbro over havneløbet i Bench-by mandag.\n\n"
+    "body_text": "Kommunen åbner en ny cykelbro over havneløbet i Bench-by mandag.\n\n"
     "Cykelbroen er 347 meter lang og har kostet 91 millioner kroner.",
     "language": "da",
     "copyrightholder": "synthetic",
