@@ -14,7 +14,7 @@ import click
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.errors import NewsbotError
+from bot.errors import NewsbotError, StoreInUse
 from bot.types import Answer, Lang
 
 if TYPE_CHECKING:
@@ -266,8 +266,14 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
                 failed += 1
                 _notify(outcome.message)
     if archive.changed:
-        _, report = _answerer(settings, composer=False, wait=True)
-        click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")
+        try:
+            _, report = _answerer(settings, composer=False, wait=True)
+            click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")
+        except StoreInUse as error:  # the process holding the store follows the seeds folder itself
+            _notify(
+                f"{error} The articles are stored in {settings.seeds_dir}; a running bot updates the index "
+                "from them within NEWSBOT_WATCH_SECONDS."
+            )
     if failed:
         sys.exit(EXIT_BAD_INPUT)
 
@@ -439,7 +445,41 @@ def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
     is_flag=True,
     help="Only the cost of metrics and the answer log (Telegram at 10 questions/s), and the log's size.",
 )
-def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: bool, operations: bool) -> None:
+@click.option(
+    "--archive",
+    "archive_size",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Only the archive at size: N SYNTHETIC articles plus the corpus ingested, indexed and answered over "
+    "(30 is the quick mode CI runs).",
+)
+@click.option(
+    "--embed",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="With --archive: synthetic articles embedded for real; the others get perturbed embeddings.",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="With --archive: the synthetic archive's seed.")
+@click.option(
+    "--other-news",
+    is_flag=True,
+    help="With --archive: rewrite only every other corpus article and ask about the others, so the archive "
+    "holds no rewrite of an article a question is about.",
+)
+def bench(
+    quick: bool,
+    qa_file: Path,
+    corpus: Path | None,
+    out: Path,
+    replies: bool,
+    operations: bool,
+    archive_size: int | None,
+    embed: int,
+    seed: int,
+    other_news: bool,
+) -> None:
     """Measure quality, latency and memory against simpler pipelines; print a Markdown table.
 
     \b
@@ -448,6 +488,7 @@ def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: b
       newsbot bench --quick --corpus tests/corpus   # every pipeline over the whole corpus
       NEWSBOT_LLM=llamacpp newsbot bench --replies   # the dev set through Telegram, one question at a time
       newsbot bench --operations                    # metrics and answer log on vs off
+      newsbot bench --archive 1000                  # 1,000 synthetic articles + the corpus, ingested and answered over
     """
     from bot.bench import run_bench, write_results
     from bot.bench.evaluation import load_corpus, load_qa
@@ -455,6 +496,9 @@ def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: b
     settings = _settings()
     if replies:
         _bench_replies(settings, load_qa(qa_file) if qa_file.is_file() else [])
+        return
+    if archive_size is not None:
+        _bench_archive(settings, archive_size, corpus or Path("tests/corpus"), out, embed, seed, other_news)
         return
     if operations:
         from bot.bench.operations import markdown, operations_cost
@@ -472,6 +516,17 @@ def bench(quick: bool, qa_file: Path, corpus: Path | None, out: Path, replies: b
         _fail(f"no QA file at {qa_file}; pass one with --qa FILE (run from the repository root for the default).")
     out.mkdir(parents=True, exist_ok=True)
     click.echo(write_results(run_bench(settings, items, quick, out), out))
+
+
+def _bench_archive(
+    settings: Settings, count: int, corpus: Path, out: Path, embed: int, seed: int, other_news: bool
+) -> None:
+    from bot.bench import machine
+    from bot.bench.archive_bench import run_archive_bench, write_results
+
+    out.mkdir(parents=True, exist_ok=True)
+    run = run_archive_bench(settings, count, corpus, out, embed=embed, seed=seed, other_news=other_news, notify=_notify)
+    click.echo(write_results(run, machine(), out))
 
 
 def _bench_replies(settings: Settings, items: list[dict[str, Any]]) -> None:

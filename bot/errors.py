@@ -6,7 +6,8 @@
     ├── IndexCorrupt         the stored index can't be read (it is rebuilt)
     └── BackendUnavailable   a model, package or server is missing or down
         ├── GenerationFailed   a loaded model or its server failed on one request
-        └── MarginUnavailable  the model can't say how sure its yes/no is (no log-probabilities)
+        ├── MarginUnavailable  the model can't say how sure its yes/no is (no log-probabilities)
+        └── StoreInUse         another process has the vector store open (a Milvus Lite file)
 
 Front ends catch `NewsbotError` and show `str(error)`; anything else is a bug
 and is logged with its traceback.
@@ -46,6 +47,10 @@ class GenerationFailed(BackendUnavailable):
 
 class MarginUnavailable(BackendUnavailable):
     """The model answers, but without the log-probabilities the reading check weighs."""
+
+
+class StoreInUse(BackendUnavailable):
+    """Milvus Lite serves its file to one process at a time; a running bot may hold it."""
 
 
 def missing_extra(package: str, extra: str) -> BackendUnavailable:

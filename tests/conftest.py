@@ -56,6 +56,21 @@ def answerer(settings):
     return answerer
 
 
+@pytest.fixture
+def vector_store(request, tmp_path) -> dict[str, str]:
+    """The environment that selects a vector store: FAISS unless a test is parametrized with
+    `@pytest.mark.parametrize("vector_store", ["faiss", "milvus"], indirect=True)`. Milvus runs as
+    Milvus Lite in a file of the test's own, and is skipped without the [milvus] extra."""
+    if getattr(request, "param", "faiss") == "faiss":
+        return {"NEWSBOT_VECTOR_STORE": "faiss"}
+    pytest.importorskip("langchain_milvus", reason="the [milvus] extra is not installed")
+    pytest.importorskip("milvus_lite", reason="the [milvus] extra is not installed")
+    return {"NEWSBOT_VECTOR_STORE": "milvus", "NEWSBOT_MILVUS_URI": str(tmp_path / "milvus.db")}
+
+
+BOTH_STORES = pytest.mark.parametrize("vector_store", ["faiss", "milvus"], indirect=True)
+
+
 def newsbot_env(settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "TELEGRAM_", "SLACK_"))}
     env.update(

@@ -10,17 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEED, newsbot_env, run_newsbot
+from tests.conftest import BOTH_STORES, ROOT, SEED, newsbot_env, run_newsbot
 
 FEEDS = ROOT / "tests" / "fixtures" / "feeds"
 
 
 @pytest.fixture
-def local(settings, answerer, tmp_path) -> dict[str, str]:
+def local(settings, answerer, tmp_path, vector_store) -> dict[str, str]:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / SEED.name).write_bytes(SEED.read_bytes())
-    return newsbot_env(settings, NEWSBOT_SEEDS_DIR=str(seeds), NEWSBOT_INDEX_DIR=str(tmp_path / "index"))
+    return newsbot_env(
+        settings, NEWSBOT_SEEDS_DIR=str(seeds), NEWSBOT_INDEX_DIR=str(tmp_path / "index"), **vector_store
+    )
 
 
 @pytest.fixture
@@ -38,6 +40,7 @@ def _ask(local: dict[str, str], question: str) -> dict:
     return json.loads(result.stdout)
 
 
+@BOTH_STORES
 def test_a_ninjs_article_is_answerable_updated_by_a_newer_version_and_removed(local):
     first = run_newsbot(["ingest", str(FEEDS / "wind_law.ninjs.json")], local)
     assert first.returncode == 0, first.stderr
@@ -143,6 +146,7 @@ def test_two_ingests_at_once_both_land_and_the_index_stays_whole(local, tmp_path
     assert b"0 article(s) embedded" in again.stdout  # nothing half-written to redo
 
 
+@BOTH_STORES
 def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local, feed_server):
     import subprocess
     import sys

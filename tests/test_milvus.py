@@ -48,3 +48,20 @@ def test_a_milvus_index_is_loaded_not_rebuilt_and_updates_in_place(milvus_answer
     updated, report = load_answerer(config.model_copy(update={"seeds_dir": extra}))
     assert report.action == "updated" and report.added == ["999_test_fixture"]
     assert len(updated.index.articles) == 2
+
+
+def test_documents_added_without_ids_are_all_kept_as_in_faiss(embeddings, tmp_path):
+    from langchain_core.documents import Document
+
+    from bot.store.faiss_store import FaissVectorStore
+    from bot.store.milvus_store import MilvusStore
+
+    milvus = MilvusStore(embeddings, str(tmp_path / "milvus.db"), "no_ids", create=True)
+    faiss = FaissVectorStore(embeddings, embeddings.dimension)
+    for store in (milvus, faiss):
+        store.add_documents([Document(page_content="Det regner i hele landet.", metadata={"doc_id": "a"})])
+        store.add_documents([Document(page_content="Solen skinner i morgen.", metadata={"doc_id": "a"})])
+    assert len(milvus) == len(faiss) == 2
+    assert sorted(d.page_content for d in milvus.documents_of("a")) == sorted(
+        d.page_content for d in faiss.documents_of("a")
+    )

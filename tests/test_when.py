@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from bot.answering.when import time_filter, within
-from tests.conftest import ROOT, SEED, newsbot_env, run_newsbot
+from tests.conftest import BOTH_STORES, ROOT, SEED, newsbot_env, run_newsbot
 
 TODAY = date(2023, 3, 15)  # a Wednesday
 
@@ -50,11 +50,13 @@ def test_an_article_date_is_within_a_period_when_they_overlap():
 
 
 @pytest.fixture
-def archive(settings, answerer, tmp_path) -> dict[str, str]:
+def archive(settings, answerer, tmp_path, vector_store) -> dict[str, str]:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / SEED.name).write_bytes(SEED.read_bytes())
-    local = newsbot_env(settings, NEWSBOT_SEEDS_DIR=str(seeds), NEWSBOT_INDEX_DIR=str(tmp_path / "index"))
+    local = newsbot_env(
+        settings, NEWSBOT_SEEDS_DIR=str(seeds), NEWSBOT_INDEX_DIR=str(tmp_path / "index"), **vector_store
+    )
     result = run_newsbot(["ingest", str(ROOT / "tests" / "fixtures" / "feeds" / "wind_law.ninjs.json")], local)
     assert result.returncode == 0, result.stderr
     return local
@@ -66,6 +68,7 @@ def _ask(env: dict[str, str], question: str, today: str) -> dict:
     return json.loads(result.stdout)
 
 
+@BOTH_STORES
 def test_yesterday_restricts_to_yesterdays_articles_and_a_period_without_any_is_declined(archive):
     answer = _ask(archive, "Hvad vedtog Folketinget i går?", "2023-03-15")
     assert answer["answerable"] and {c["date"] for c in answer["citations"]} == {"2023-03-14 09:42"}

@@ -1,7 +1,7 @@
 """The scale curve of `newsbot bench`: how the vector store grows from one archive to a million chunks.
 
 A SYNTHETIC archive, never mixed into seeds/: real articles rewritten with other names, dates
-and sentence order (`synthetic_chunks`), of which a thousand are embedded for real and timed.
+and sentence order (`bot.bench.synthetic.synthetic_chunks`), of which a thousand are embedded for real and timed.
 Larger sizes are perturbed copies of those real vectors (each a noisy copy, cosine 0.64–0.98 to its
 original), so the neighbourhoods look like real ones without hours of embedding on 2 cores.
 At each size, exact (flat) search is compared with the approximate index (IVF) the store switches
@@ -11,8 +11,6 @@ recall@10 against flat.
 
 from __future__ import annotations
 
-import random
-import re
 import statistics
 import tempfile
 import time
@@ -24,31 +22,13 @@ from typing import Any
 import faiss
 import numpy as np
 
-from bot.documents import Article, split_sentences
+from bot.bench.synthetic import synthetic_chunks
+from bot.documents import Article
 from bot.embeddings import NewsbotEmbeddings
 from bot.embeddings.base import normalise
-from bot.lang import content_terms
 from bot.store.faiss_store import APPROXIMATE_FROM, new_faiss_index
 
 COPY_NOISE = (0.2, 1.2)  # range of the noise norm added to a unit vector: cosine to the original 0.98 … 0.64
-
-
-def synthetic_chunks(articles: list[Article], count: int, seed: int = 7) -> list[str]:
-    """`count` paragraph-sized texts: the articles' paragraphs with names swapped among
-    themselves, years and days changed, and sentences shuffled. Clearly not news."""
-    rng = random.Random(seed)
-    paragraphs = [p for a in articles for p in a.paragraphs]
-    names = sorted({t.surface for p in paragraphs for t in content_terms(p, "da") if t.is_name}) or ["Synthetica"]
-    chunks: list[str] = []
-    while len(chunks) < count:
-        text = rng.choice(paragraphs)
-        for name in {t.surface for t in content_terms(text, "da") if t.is_name}:
-            text = text.replace(name, rng.choice(names))
-        text = re.sub(r"\b(19|20)\d\d\b", lambda _: str(rng.randint(1990, 2030)), text)
-        sentences = split_sentences(text)
-        rng.shuffle(sentences)
-        chunks.append(" ".join(sentences))
-    return chunks
 
 
 def _rss_mib() -> float:
@@ -56,15 +36,18 @@ def _rss_mib() -> float:
         return int(stream.read().split()[1]) * 4096 / 2**20
 
 
-def perturbed_copies(base: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """`size` unit vectors, each a noisy copy of a real one."""
+def perturbed_copies(
+    base: np.ndarray, size: int, rng: np.random.Generator, noise: tuple[float, float] = COPY_NOISE
+) -> np.ndarray:
+    """`size` unit vectors, each a noisy copy of a real one (row i of `base`, cyclically); `noise`
+    is the range of the noise vector's norm."""
     out = np.empty((size, base.shape[1]), dtype=np.float32)
     step = 100_000
     for start in range(0, size, step):
         n = min(step, size - start)
-        scale = rng.uniform(*COPY_NOISE, size=(n, 1)).astype(np.float32) / np.sqrt(base.shape[1])
-        noise = rng.standard_normal((n, base.shape[1])).astype(np.float32) * scale
-        out[start : start + n] = normalise(base[(np.arange(start, start + n)) % len(base)] + noise)
+        scale = rng.uniform(*noise, size=(n, 1)).astype(np.float32) / np.sqrt(base.shape[1])
+        offsets = rng.standard_normal((n, base.shape[1])).astype(np.float32) * scale
+        out[start : start + n] = normalise(base[(np.arange(start, start + n)) % len(base)] + offsets)
     return out
 
 

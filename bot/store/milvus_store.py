@@ -9,6 +9,8 @@ vector store; ids, metadata and vectors are read back with its pymilvus client.
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,9 +18,29 @@ import numpy as np
 from langchain_core.documents import Document
 
 from bot.embeddings.base import NewsbotEmbeddings, normalise
-from bot.errors import BackendUnavailable, missing_extra
+from bot.errors import BackendUnavailable, StoreInUse, missing_extra
 
 PAGE = 16_384  # Milvus's largest query page
+
+
+def _is_lite(uri: str) -> bool:
+    """A file path runs Milvus Lite in-process; a URL is a Milvus server."""
+    return "://" not in uri
+
+
+class _LiteUnimplemented(logging.Filter):
+    """Milvus Lite's in-process server lacks calls pymilvus makes on the way (AllocTimestamp
+    while an index is created) and pymilvus carries on without them; their tracebacks would
+    reach the user's terminal as noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], NotImplementedError))
+
+
+def _quiet_lite_server() -> None:
+    server = logging.getLogger("grpc._server")
+    if not any(isinstance(f, _LiteUnimplemented) for f in server.filters):
+        server.addFilter(_LiteUnimplemented())
 
 
 class MilvusStore:
@@ -32,6 +54,8 @@ class MilvusStore:
         self.embeddings = embeddings
         self.dimension = embeddings.dimension
         self.collection = collection
+        if _is_lite(uri):
+            _quiet_lite_server()
         try:
             self.store = Milvus(
                 embedding_function=embeddings,
@@ -47,21 +71,26 @@ class MilvusStore:
                 drop_old=create,
             )
         except Exception as error:  # pymilvus raises its own hierarchy; any of it means "not reachable"
+            if _is_lite(uri) and "open local milvus failed" in str(error).lower():
+                raise StoreInUse(
+                    f"Milvus Lite can't open {uri}: another process has it open (a running bot?), and Milvus Lite "
+                    "serves a file to one process at a time.",
+                    "To share the index between processes, point NEWSBOT_MILVUS_URI at a Milvus server "
+                    "(http://host:19530).",
+                ) from error
             raise BackendUnavailable(
                 f"Can't open Milvus at {uri} ({type(error).__name__}: {error}).", "Check NEWSBOT_MILVUS_URI."
             ) from error
         self.client = self.store.client
 
     def __len__(self) -> int:
-        if not self.client.has_collection(self.collection):
-            return 0
-        return int(self.client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
+        return self._count() if self.client.has_collection(self.collection) else 0
 
     # --- writing ----------------------------------------------------------------
     def add_vectors(self, vectors: np.ndarray, documents: Sequence[Document]) -> list[str]:
         if not len(documents):
             return []
-        ids = [d.id or f"auto-{i}" for i, d in enumerate(documents)]
+        ids = [d.id or uuid.uuid4().hex for d in documents]  # unique across calls, as FAISS's running numbers
         self.delete([d.id for d in self.get_by_ids(ids) if d.id])
         metadatas = [
             {"doc_id": d.metadata.get("doc_id", ""), "meta": json.dumps(d.metadata, ensure_ascii=False)}
@@ -85,15 +114,25 @@ class MilvusStore:
         return True
 
     # --- reading ----------------------------------------------------------------
-    def _query(self, filter: str, fields: list[str]) -> list[dict[str, Any]]:
+    def _query(self, filter: str, fields: list[str], at_most: int | None = None) -> list[dict[str, Any]]:
+        """The rows matching `filter`. One query when they fit in a page (`at_most`, else counted
+        first); pymilvus's query iterator only beyond that, as it asks Milvus Lite for a session
+        timestamp it doesn't serve (a warning on every call)."""
         if not self.client.has_collection(self.collection):
             return []
+        if at_most is None:
+            at_most = self._count(filter)
+        if at_most <= PAGE:
+            return self.client.query(self.collection, filter=filter, output_fields=fields, limit=max(at_most, 1))
         rows: list[dict[str, Any]] = []
         iterator = self.client.query_iterator(self.collection, batch_size=PAGE, filter=filter, output_fields=fields)
         while batch := iterator.next():
             rows += batch
         iterator.close()
         return rows
+
+    def _count(self, filter: str = "") -> int:
+        return int(self.client.query(self.collection, filter=filter, output_fields=["count(*)"])[0]["count(*)"])
 
     @staticmethod
     def _document(row: dict[str, Any]) -> Document:
@@ -104,7 +143,9 @@ class MilvusStore:
             return []
         rows = {
             r["pk"]: r
-            for r in self._query(f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "text", "meta"])
+            for r in self._query(
+                f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "text", "meta"], at_most=len(set(ids))
+            )
         }
         return [self._document(rows[i]) for i in ids if i in rows]
 
@@ -122,7 +163,9 @@ class MilvusStore:
             return np.zeros((0, self.dimension), dtype=np.float32)
         rows = {
             r["pk"]: r["vector"]
-            for r in self._query(f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "vector"])
+            for r in self._query(
+                f"pk in {json.dumps(list(ids), ensure_ascii=False)}", ["pk", "vector"], at_most=len(set(ids))
+            )
         }
         return np.asarray([rows[i] for i in ids], dtype=np.float32)
 

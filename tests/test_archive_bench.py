@@ -1,0 +1,153 @@
+"""The synthetic archive and the archive benchmark (`newsbot bench --archive N`) in quick mode."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, newsbot_env, run_newsbot
+
+CORPUS = ROOT / "tests" / "corpus"
+SCRIPT = ROOT / "scripts" / "synthetic_archive.py"
+
+
+def _script(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, env=env, cwd=ROOT, timeout=120)
+
+
+def test_the_synthetic_archive_is_different_texts_the_same_for_a_seed_and_ingestible(settings, tmp_path):
+    env = newsbot_env(settings)
+    first, again, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for folder, seed in ((first, "7"), (again, "7"), (other, "8")):
+        result = _script([str(folder), "--count", "40", "--seed", seed], env)
+        assert result.returncode == 0, result.stderr
+    files = sorted(first.glob("*.json"))
+    assert len(files) == 40
+    assert [p.read_bytes() for p in files] == [p.read_bytes() for p in sorted(again.glob("*.json"))]
+    assert [p.read_bytes() for p in files] != [p.read_bytes() for p in sorted(other.glob("*.json"))]
+    documents = [json.loads(p.read_text(encoding="utf-8")) for p in files]
+    assert len({d["body_text"] for d in documents}) == 40 and len({d["uri"] for d in documents}) == 40
+    assert len({d["versioncreated"][:4] for d in documents}) >= 3  # spread over years
+    assert {d["language"] for d in documents} == {"da", "en"}
+    assert all(d["headline"] and d["byline"] and d["copyrightholder"] == "synthetic" for d in documents)
+    originals = {p.read_text(encoding="utf-8") for p in (CORPUS / "articles").glob("*.txt")}
+    assert not any(d["body_text"] in text for d in documents for text in originals)
+
+    from bot.archive import Archive
+
+    seeds = tmp_path / "scratch-seeds"
+    outcomes = list(Archive(seeds, settings.max_article_chars).ingest(str(first)))
+    assert all(o.ok and o.message.startswith("Added") for o in outcomes) and len(outcomes) == 40
+
+
+def test_the_synthetic_archive_is_never_written_into_the_seeds_folder(settings):
+    seeds = Path(settings.seeds_dir)
+    before = sorted(p.name for p in seeds.iterdir())
+    for target in (seeds, seeds / "synthetic"):
+        result = _script([str(target), "--count", "3"], newsbot_env(settings))
+        assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
+        assert "is the seeds folder" in result.stderr.decode() and "Name another folder" in result.stderr.decode()
+    assert sorted(p.name for p in seeds.iterdir()) == before
+
+
+def test_the_archive_benchmark_refuses_to_work_in_the_seeds_folder(settings):
+    seeds = Path(settings.seeds_dir)
+    before = sorted(p.name for p in seeds.iterdir())
+    result = run_newsbot(["bench", "--archive", "3", "--out", str(seeds)], newsbot_env(settings))
+    assert result.returncode == 2 and "is the seeds folder" in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode() and sorted(p.name for p in seeds.iterdir()) == before
+
+
+@pytest.fixture
+def small_corpus(tmp_path) -> Path:
+    """The shortest corpus article and its questions: the quick mode's shape at a test's cost."""
+    folder = tmp_path / "corpus"
+    (folder / "articles").mkdir(parents=True)
+    (folder / "questions").mkdir()
+    shutil.copy(CORPUS / "articles" / "police_burglaries.txt", folder / "articles")
+    shutil.copy(CORPUS / "questions" / "police_burglaries.jsonl", folder / "questions")
+    return folder
+
+
+def test_the_archive_benchmark_in_quick_mode_prints_every_row(settings, small_corpus, tmp_path):
+    out = tmp_path / "results"
+    seeds = small_corpus / "articles"  # the synthetic articles are rewrites of the seeds and the corpus
+    before = sorted(p.name for p in seeds.iterdir())
+    result = run_newsbot(
+        ["bench", "--archive", "3", "--corpus", str(small_corpus), "--out", str(out)],
+        newsbot_env(settings, NEWSBOT_SEEDS_DIR=str(seeds)),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    table = result.stdout.decode()
+    assert "3 SYNTHETIC articles" in table and "all embedded for real" in table
+    for row in (
+        "| articles | 3 synthetic + 1 corpus = 4;",
+        "| ingest (`Archive.ingest`: parse, store) |",
+        "| index build |",
+        "| · read the seeds folder |",
+        "| · chunking, terms, FAISS add |",
+        "| · embedding (e5) |",
+        "| · index write (generation, manifest) |",
+        "| warm extractive answer p50 / p95 (22 corpus questions) |",
+        "| peak RSS of the answering process |",
+        "| evidence quoted, tuning half: corpus alone → mixed |",
+        "| evidence quoted, held-out half: corpus alone → mixed |",
+        "| evidence quoted, both halves: corpus alone → mixed |",
+    ):
+        assert row in table, row
+    new_article = next(line for line in table.splitlines() if line.startswith("| one new article"))
+    assert "not answered" not in new_article
+    assert (out / "archive.md").read_text(encoding="utf-8").strip() == table.strip()
+    saved = json.loads((out / "archive.json").read_text(encoding="utf-8"))
+    assert saved["synthetic"] == 3 and saved["passages_perturbed"] == 0
+    assert sorted(p.name for p in seeds.iterdir()) == before  # nothing written into the seeds folder
+
+
+def test_beyond_the_real_budget_the_archive_gets_perturbed_embeddings(settings, embeddings):
+    """Texts of articles past the budget reuse (noisy) vectors of real rewrites of the same source text."""
+    import numpy as np
+
+    from bot.bench.archive_bench import BenchEmbeddings
+    from bot.bench.synthetic import synthetic_articles
+    from bot.documents import load_articles
+
+    generated = synthetic_articles(load_articles(CORPUS / "articles")[:1], 3, seed=1)
+    templates = {t: k for a in generated for t, k in a.templates.items()}
+    bench = BenchEmbeddings(embeddings, templates, set(generated[0].texts), seed=1)
+    real = bench.embed_passages(generated[0].texts)
+    copies = bench.embed_passages(generated[1].texts)
+    shared = [t for t in generated[1].texts if t in generated[0].texts]  # a sentence without names or numbers
+    assert bench.perturbed == len(generated[1].texts) - len(shared) > 0
+    assert bench.embedded == len(generated[0].texts) + len(shared)
+    paragraph = generated[1].texts[0]
+    sibling = generated[0].texts.index(next(t for t, k in generated[0].templates.items() if k == templates[paragraph]))
+    assert float(copies[0] @ real[sibling]) > 0.9
+    assert np.allclose(np.linalg.norm(copies, axis=1), 1.0, atol=1e-4)
+
+
+def test_with_other_news_the_archive_rewrites_half_the_corpus_and_asks_about_the_rest(settings, tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "articles").mkdir(parents=True)
+    (corpus / "questions").mkdir()
+    for name in ("motorway_accident", "police_burglaries"):
+        shutil.copy(CORPUS / "articles" / f"{name}.txt", corpus / "articles")
+        shutil.copy(CORPUS / "questions" / f"{name}.jsonl", corpus / "questions")
+    out = tmp_path / "results"
+    result = run_newsbot(
+        ["bench", "--archive", "1", "--other-news", "--corpus", str(corpus), "--out", str(out)],
+        newsbot_env(settings, NEWSBOT_SEEDS_DIR=str(corpus / "articles")),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert "Other news:" in result.stdout.decode()
+    assert "(22 corpus questions)" in result.stdout.decode()  # police_burglaries' questions only
+    bodies = [
+        json.loads(p.read_text(encoding="utf-8"))["body_text"] for p in (out / "archive-1" / "synthetic").iterdir()
+    ]
+    assert len(bodies) == 1 and all("indbrud" not in body.lower() for body in bodies)
