@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from threadpoolctl import threadpool_limits
+
 from bot.answering.chain import Answerer
 from bot.answering.composers import load_composer
 from bot.config import Settings
@@ -28,6 +30,9 @@ def load_answerer(
     """An Answerer over an up-to-date index (built or updated as needed)."""
     embeddings = load_embeddings(settings.embeddings)
     index, report = load_index(settings, embeddings, rebuild=rebuild, notify=notify, progress=progress, wait=wait)
+    # An answer multiplies one vector by a matrix at a time: one BLAS thread does that in well
+    # under a millisecond, while a pool's spinning workers take the core e5 encodes on next.
+    threadpool_limits(limits=1, user_api="blas")
     chosen = load_composer(settings, notify) if composer else None
     return Answerer(settings, index, chosen), report
 

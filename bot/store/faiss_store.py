@@ -50,6 +50,18 @@ def matches(value: Any, wanted: Any) -> bool:
     return value in wanted if isinstance(wanted, list | set | frozenset | tuple) else value == wanted
 
 
+def _one_thread_search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """One query on one thread. FAISS's OpenMP workers keep spinning after a search and take the
+    core the next e5 encoding needs (docs/evaluation.md, "The archive at size"); building and
+    training keep every thread."""
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(query, k)
+    finally:
+        faiss.omp_set_num_threads(threads)
+
+
 class FaissVectorStore(VectorStore):
     """Documents with string ids, searched by cosine similarity; supports delete for incremental ingest."""
 
@@ -159,7 +171,7 @@ class FaissVectorStore(VectorStore):
         query = normalise(np.asarray(vector, dtype=np.float32))
         # A filter may leave only a few articles' vectors: rank them all (exact search scores them all anyway).
         fetch = k if filter is None else len(self._docs)
-        scores, numbers = self.index.search(query, min(fetch, len(self._docs)))
+        scores, numbers = _one_thread_search(self.index, query, min(fetch, len(self._docs)))
         results: list[tuple[Document, float]] = []
         for score, number in zip(scores[0], numbers[0]):
             doc = self._docs.get(int(number))
