@@ -27,13 +27,13 @@ from bot.answering.composers import Composer, ExtractiveComposer, GeneratorCompo
 from bot.answering.composers.extractive import disagreement
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.readers import ClaimJudge, ReadingCheck
-from bot.answering.retrieve import MAX_CITATIONS, Retrieval, newest_first, period_first, retrieve
+from bot.answering.retrieve import MAX_CITATIONS, Retrieval, names_first, newest_first, period_first, retrieve
 from bot.answering.screen import Refusal, screen
 from bot.answering.verify import CITATION_MARK, AnswerVerifier, cited_numbers
 from bot.answering.when import TimeFilter, article_span, time_filter, within
 from bot.config import Settings
 from bot.errors import BackendUnavailable, InputError
-from bot.lang import detect_language
+from bot.lang import content_terms, detect_language
 from bot.store.news_index import NewsIndex
 from bot.texts import reply
 from bot.types import Answer, Citation, Lang
@@ -250,6 +250,8 @@ class Answerer:
             retrieval = newest_first(retrieval)
         elif articles and not strict:
             retrieval = period_first(retrieval, articles)
+        elif names := [t.surface for t in content_terms(query, draft.language) if t.is_name]:
+            retrieval = names_first(retrieval, names)
         decision = draft.timed("gate", lambda: self._decide(query, draft.language, retrieval))
         return self._compose(draft, retrieval, decision)
 
