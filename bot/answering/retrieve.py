@@ -175,31 +175,39 @@ def retrieve(
     return Retrieval(distinct(passages), baseline)
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(re.findall(r"\w+", text.lower()))
+def _statement(passage: Passage) -> tuple[frozenset[str], set[str]]:
+    """What `_same_statement` compares of a passage: its words and its numbers."""
+    return frozenset(re.findall(r"\w+", passage.text.lower())), numbers_in(passage.text)
 
 
-def _same_statement(one: Passage, other: Passage) -> bool:
+def _same_statement(one: tuple[frozenset[str], set[str]], other: tuple[frozenset[str], set[str]]) -> bool:
     """Near-identical wording and the same numbers: a background paragraph a wire service repeats
     across versions and related stories. Other numbers make it a disagreement, which is shown."""
-    a, b = _words(one.text), _words(other.text)
-    overlap = len(a & b) / max(len(a | b), 1)
-    return overlap >= NEAR_IDENTICAL and numbers_in(one.text) == numbers_in(other.text)
+    (a, numbers_a), (b, numbers_b) = one, other
+    return len(a & b) / max(len(a | b), 1) >= NEAR_IDENTICAL and numbers_a == numbers_b
 
 
 def distinct(passages: list[Passage]) -> list[Passage]:
     """The passages (best first) with each statement repeated by several articles kept once, at
     the best rank it had, in the words of the newest article that states it."""
     kept: list[Passage] = []
+    statements: list[tuple[frozenset[str], set[str]]] = []  # each kept passage's, read once
     for passage in passages:
+        statement = _statement(passage)
         twin = next(
-            (i for i, k in enumerate(kept) if k.lead.doc_id != passage.lead.doc_id and _same_statement(k, passage)),
+            (
+                i
+                for i, k in enumerate(kept)
+                if k.lead.doc_id != passage.lead.doc_id and _same_statement(statements[i], statement)
+            ),
             None,
         )
         if twin is None:
             kept.append(passage)
+            statements.append(statement)
         elif newest_key(passage.lead.date) > newest_key(kept[twin].lead.date):
             kept[twin] = Passage(passage.sentences, kept[twin].score, max(passage.similarity, kept[twin].similarity))
+            statements[twin] = statement
     return kept
 
 
