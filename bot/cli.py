@@ -234,18 +234,20 @@ def index(rebuild: bool) -> None:
 @click.option("--replace", is_flag=True, help="Replace a seed file of the same name that holds another article.")
 @click.option("--remove", "removals", multiple=True, metavar="ID", help="Take an article out (its id, uri or file).")
 def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -> None:
-    """Add or update articles from files, folders and feeds, then update the index.
+    """Add or update articles from files, folders and feeds, then update the index (a running
+    bot that follows the archive updates its own, in place, within seconds).
 
     A PATH may be an article in the seed format (.txt, .md), an IPTC ninjs JSON file, an RSS or
     Atom feed, or a folder of them; a URL a feed or ninjs document. A ninjs or feed item is
     stored under its identity (uri, or the item's id or link): a newer version replaces the old
-    one, the same version changes nothing. Running bots pick the changes up within seconds.
+    one, the same version changes nothing.
 
     \b
       newsbot ingest wire/story.json https://example.com/news.rss
       newsbot ingest --remove urn:newsml:example.com:20220106:abc
     """
     from bot.archive import Archive
+    from bot.frontends.archive_watch import followed
 
     if not sources and not removals:
         _fail("give articles, folders or feed URLs to ingest, or --remove ID.")
@@ -265,7 +267,12 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
             else:
                 failed += 1
                 _notify(outcome.message)
-    if archive.changed:
+    if archive.changed and followed(settings.index_dir):
+        click.echo(
+            f"A running bot follows {settings.index_dir}: it indexes the changes within NEWSBOT_WATCH_SECONDS "
+            f"({settings.watch_seconds:g} s)."
+        )
+    elif archive.changed:
         try:
             _, report = _answerer(settings, composer=False, wait=True)
             click.echo(f"Index {report.action}: {report.chunks} chunks, {report.sentences} sentences.")

@@ -240,13 +240,24 @@ def load_articles(
     articles, problems = [], []
     for path in article_paths(seeds_dir):
         try:
-            articles.append(parse_article(path, max_chars))
+            stat = path.stat()
+            articles.append(_parse_unchanged(path, stat.st_ino, stat.st_size, stat.st_mtime_ns, max_chars))
+        except OSError as error:  # gone between listing and reading
+            problems.append(f"Can't read article {path}: {error.strerror or error}.")
+            notify(f"{problems[-1]} Skipped.")
         except InputError as error:
             problems.append(str(error))
             notify(f"{error} Skipped.")
     if not articles:
         raise InputError(f"The seeds folder {seeds_dir} holds no usable article: {' '.join(problems)}")
     return articles
+
+
+@lru_cache(maxsize=100_000)
+def _parse_unchanged(path: Path, inode: int, size: int, mtime_ns: int, max_chars: int) -> Article:
+    """`parse_article`, once per version of a file: a running bot re-reads a seeds folder of
+    thousands of articles on every change, and an atomic rewrite gives a file a new inode."""
+    return parse_article(path, max_chars)
 
 
 @lru_cache(maxsize=1)

@@ -136,6 +136,18 @@ def killing_write_text(self, *args, **kwargs):
 
 
 faiss.write_index, pathlib.Path.write_text = killing_write_index, killing_write_text
+
+from bot.store.faiss_store import FaissVectorStore
+
+write_documents = FaissVectorStore._write_documents
+
+
+def killing_write_documents(self, path):
+    write_documents(self, path)
+    written(path)
+
+
+FaissVectorStore._write_documents = killing_write_documents
 """
 
 

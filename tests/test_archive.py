@@ -184,7 +184,8 @@ def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local, fe
     try:
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
         assert "800 meter" not in answer_to("Hvor stor afstand kræver loven om vindmøller?")
-        assert run_newsbot(["ingest", str(FEEDS / "wind_law.ninjs.json")], local).returncode == 0
+        ingested = run_newsbot(["ingest", str(FEEDS / "wind_law.ninjs.json")], local)
+        assert ingested.returncode == 0 and "A running bot follows" in ingested.stdout  # the bot indexes it
         cited = eventually("Hvor stor afstand kræver loven om vindmøller?", lambda t: "800 meter" in t)
         assert "800 meter" in cited and '<a href="https://example.org/nyheder/vindloven">dagbladet, Mette Holm' in cited
         assert run_newsbot(["ingest", str(FEEDS / "wind_law_v2.ninjs.json")], local).returncode == 0
@@ -211,7 +212,7 @@ def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local, fe
         stop(process)
         server.stop()
     log = process.stdout.read().decode() if process.stdout else ""
-    assert "Articles re-read" in log and "Traceback" not in log
+    assert "Articles re-read" in log and "Traceback" not in log, log[-4000:]
 
 
 def test_a_numbered_ninjs_version_10_is_newer_than_9(tmp_path):

@@ -33,7 +33,7 @@ def test_a_corrupt_index_is_reported_in_one_line_and_rebuilt(embeddings, tmp_pat
     seeds, index_dir = _seeds(tmp_path), tmp_path / "index"
     open_index(seeds, index_dir, embeddings)
     generation = next(index_dir.glob("gen-*"))
-    (generation / "sentences.json").write_text("{ truncated", encoding="utf-8")
+    (generation / "sentences.jsonl").write_text("{ truncated", encoding="utf-8")
     messages: list[str] = []
     index, report = open_index(seeds, index_dir, embeddings, notify=messages.append)
     assert report.action == "built" and len(index.sentences) == 27
@@ -73,3 +73,36 @@ def test_articles_are_listed_newest_first_and_undated_ones_last():
     }
     index = NewsIndex(None, None, None, None, articles=articles, generation="gen-1")  # type: ignore[arg-type]
     assert [doc_id for doc_id, _ in index.newest_first()] == ["c", "a", "b"]
+
+
+def test_a_running_bots_index_follows_the_seeds_in_place_and_its_commit_is_what_the_next_start_loads(
+    embeddings, tmp_path
+):
+    import json
+
+    from bot.store.news_index import follow_seeds
+
+    seeds, index_dir = _seeds(tmp_path), tmp_path / "index"
+    index, _ = open_index(seeds, index_dir, embeddings)
+    manifest = (index_dir / "manifest.json").read_text()
+    (seeds / "extra.txt").write_text(
+        " date 2023-02 Regeringen i Danmark har fremlagt et nyt finanslovsforslag.\n\n/dpa/\n", encoding="utf-8"
+    )
+    report, commit = follow_seeds(index, seeds, index_dir)
+    assert report.action == "updated" and report.added == ["extra"] and commit is not None
+    # answerable at once, from the same index object, before anything is written
+    vector = embeddings.embed_questions(["Hvem har fremlagt et finanslovsforslag?"])[0]
+    hit = index.sentences.similarity_search_by_vector_with_score(vector, 1)[0][0]
+    assert hit.metadata["doc_id"] == "extra"
+    assert (index_dir / "manifest.json").read_text() == manifest
+    commit()
+    assert json.loads((index_dir / "manifest.json").read_text())["generation"] != json.loads(manifest)["generation"]
+    assert len(list(index_dir.glob("gen-*"))) == 1
+    reopened, report = open_index(seeds, index_dir, embeddings)
+    assert report.action == "loaded" and set(reopened.articles) == set(index.articles)
+    report, commit = follow_seeds(index, seeds, index_dir)  # nothing changed: nothing to write
+    assert (report.action, commit) == ("loaded", None)
+    (seeds / "extra.txt").unlink()
+    report, commit = follow_seeds(index, seeds, index_dir)
+    assert report.removed == ["extra"] and "extra" not in index.articles
+    assert index.sentences.similarity_search_by_vector_with_score(vector, 5, {"doc_id": ["extra"]}) == []

@@ -26,8 +26,9 @@ def test_add_search_delete_save_load_roundtrip(embeddings, tmp_path):
     assert [d.id for d in loaded.documents()] == ["a", "b"]
     assert loaded.delete(["b"]) and len(loaded) == 1
     assert loaded.similarity_search("government", k=2)[0].id == "a"
-    # persisted as faiss + JSON: nothing to unpickle
-    assert json.loads((tmp_path / "s.json").read_text())["documents"][0]["metadata"] == {"p": 1}
+    # persisted as faiss + JSON Lines: nothing to unpickle
+    header, first, _ = (tmp_path / "s.jsonl").read_text().splitlines()
+    assert json.loads(header)["documents"] == 2 and json.loads(first)["metadata"] == {"p": 1}
 
 
 def test_a_damaged_store_raises_index_corrupt(embeddings, tmp_path):
@@ -90,10 +91,32 @@ def test_a_save_killed_mid_write_over_an_old_store_leaves_each_file_whole(embedd
     loaded = FaissVectorStore.load(tmp_path, "s", embeddings)
     assert [d.id for d in loaded.documents()] == [f"old-{i}" for i in range(100)]
     assert loaded.similarity_search_by_vector_with_score(vectors[7], k=1)[0][0].id == "old-7"
-    # Killed while writing s.json: the new s.faiss is in place, and s.json is still the old one, whole.
+    # Killed while writing s.jsonl: the new s.faiss is in place, and s.jsonl is still the old one, whole.
     killed = run_killed_at_write(2, SAVE_A_NEW_STORE, (str(tmp_path),))
-    assert killed.returncode == -9 and "s.json" in killed.stderr.decode(), killed.stderr.decode()
+    assert killed.returncode == -9 and "s.jsonl" in killed.stderr.decode(), killed.stderr.decode()
     assert faiss.read_index(str(tmp_path / "s.faiss")).ntotal == 300
-    assert [d["id"] for d in json.loads((tmp_path / "s.json").read_text())["documents"]] == [
+    assert [json.loads(line)["id"] for line in (tmp_path / "s.jsonl").read_text().splitlines()[1:]] == [
         f"old-{i}" for i in range(100)
     ]
+
+
+def test_a_search_narrowed_to_articles_ranks_only_their_passages(embeddings):
+    store = FaissVectorStore(embeddings, embeddings.dimension)
+    texts = {
+        "a": ["Tropperne er ankommet til Kasakhstan.", "Regeringen faldt onsdag."],
+        "b": ["Stormen væltede træer i Esbjerg.", "Regeringen i Norge faldt også."],
+    }
+    store.add_documents(
+        [
+            Document(id=f"{doc}:{i}", page_content=text, metadata={"doc_id": doc})
+            for doc, sentences in texts.items()
+            for i, text in enumerate(sentences)
+        ]
+    )
+    vector = embeddings.embed_questions(["Hvornår faldt regeringen?"])[0]
+    assert store.similarity_search_by_vector_with_score(vector, 1)[0][0].id == "a:1"
+    narrowed = store.similarity_search_by_vector_with_score(vector, 5, {"doc_id": ["b"]})
+    assert [d.id for d, _ in narrowed] == ["b:1", "b:0"]
+    assert store.similarity_search_by_vector_with_score(vector, 5, {"doc_id": ["nowhere"]}) == []
+    store.delete(["b:1"])
+    assert [d.id for d in store.documents_of("b")] == ["b:0"]

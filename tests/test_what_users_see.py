@@ -274,14 +274,14 @@ import runpy
 sys.argv = ["newsbot", "index"]
 runpy.run_module("bot", run_name="__main__")
 """
-# An update writes chunks, sentences and terms (.faiss, then .json, each) into a new generation, then the manifest.
+# An update writes chunks, sentences and terms (.faiss, then .jsonl, each) into a new generation, then the manifest.
 WRITES = {
     1: "chunks.faiss",
-    2: "chunks.json",
+    2: "chunks.jsonl",
     3: "sentences.faiss",
-    4: "sentences.json",
+    4: "sentences.jsonl",
     5: "terms.faiss",
-    6: "terms.json",
+    6: "terms.jsonl",
     7: "manifest.json",
 }
 

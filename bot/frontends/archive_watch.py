@@ -3,15 +3,20 @@ index generations committed by `newsbot ingest` or `newsbot index`, are picked u
 
 Every few seconds the folder's listing (names, sizes, modification times) and the manifest are
 compared with the last ones seen; on a change the articles are re-read (`Runtime.reload`: the
-index loaded when another process has already brought it up to date, updated here otherwise) in
-the answering thread, so it never runs beside an answer.
+bot's own index updated in place, its new generation written in the background) in the
+answering thread, so it never runs beside an answer.
+
+A following bot holds a shared lock on `index/.following`, so that `newsbot ingest` knows to
+store the articles and leave the index to it, rather than read and write the whole index too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.config import Settings
@@ -21,6 +26,7 @@ from bot.store.news_index import BuildReport
 
 logger = logging.getLogger(__name__)
 Listing = tuple[tuple[tuple[str, int, int], ...], int]
+FOLLOWING = ".following"
 RunInAnsweringThread = Callable[[Callable[[], BuildReport]], Awaitable[BuildReport]]
 
 
@@ -41,6 +47,32 @@ def listing(seeds_dir: Path, index_dir: Path) -> Listing:
     return tuple(files), manifest
 
 
+@contextmanager
+def following(index_dir: Path) -> Iterator[None]:
+    """Hold the shared lock that says a running bot follows this index (see `followed`)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / FOLLOWING, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def followed(index_dir: Path) -> bool:
+    """Whether a running bot follows this index and brings it up to date itself."""
+    try:
+        with open(index_dir / FOLLOWING, "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    except OSError:  # no index folder yet, or not writable: nobody follows it from here
+        return False
+    return False
+
+
 class ArchiveWatch:
     """Polls one seeds folder and index; `reload` re-reads them, run through `run`."""
 
@@ -54,9 +86,10 @@ class ArchiveWatch:
         """Until cancelled (the bot stopping)."""
         if self.settings.watch_seconds <= 0:
             return
-        while True:
-            await asyncio.sleep(self.settings.watch_seconds)
-            await self.check()
+        with following(self.settings.index_dir):
+            while True:
+                await asyncio.sleep(self.settings.watch_seconds)
+                await self.check()
 
     async def check(self) -> bool:
         """Re-read the articles when the archive changed; True when it did."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from bot.answering.chain import Answerer
 from bot.config import Settings
+from bot.errors import NewsbotError
 from bot.generators import expected_backend
 from bot.operations.answer_log import LOG_FILE, read_entries
 from bot.operations.health import HealthServer, Readiness
@@ -16,8 +18,9 @@ from bot.operations.logs import configure_logging
 from bot.operations.metrics import Metrics
 from bot.operations.recorder import Recorder, open_recorder
 from bot.operations.stats import Stats, compute, start_of_today
-from bot.service import load_answerer, load_index, log_progress
-from bot.store.news_index import BuildReport
+from bot.service import load_answerer, log_progress
+from bot.store.backends import store_backend
+from bot.store.news_index import BuildReport, follow_seeds
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +32,12 @@ class Runtime:
     recorder: Recorder
     metrics: Metrics | None
     readiness: Readiness
+    # Writing a generation of thousands of articles takes seconds: it happens here, while the
+    # answering thread answers from the updated index already.
+    _writer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer")
+    )
+    _writing: Future[None] | None = None
 
     def watch_queue(self, depth: Callable[[], float]) -> None:
         """Export the generator queue's depth (read at each scrape)."""
@@ -36,16 +45,35 @@ class Runtime:
             self.metrics.watch_queue(depth)
 
     def reload(self) -> BuildReport:
-        """Re-read the seeds folder into the index and answer from it (run in the answering thread)."""
-        index, report = load_index(
-            self.settings, self.answerer.index.embeddings, notify=logger.warning, progress=log_progress
+        """Re-read the seeds folder and answer from the index brought in step with it, at once
+        (run in the answering thread); the new generation is written in the background."""
+        if self._writing is not None:
+            self._writing.result()  # the write reads the index that is about to change
+        index = self.answerer.index
+        report, commit = follow_seeds(
+            index,
+            self.settings.seeds_dir,
+            self.settings.index_dir,
+            backend=store_backend(self.settings.vector_store, self.settings.milvus_uri, self.settings.index_dir),
+            max_article_chars=self.settings.max_article_chars,
+            notify=logger.warning,
+            progress=log_progress,
         )
-        self.answerer.use_index(index)
+        if commit is not None:
+            self.answerer.use_index(index)
+            self._writing = self._writer.submit(self._write, commit)
         self._indexed()
         logger.info(
             "Articles re-read: index %s, %d article(s), %d chunks", report.action, len(index.articles), report.chunks
         )
         return report
+
+    @staticmethod
+    def _write(commit: Callable[[], None]) -> None:
+        try:
+            commit()
+        except (NewsbotError, OSError) as error:  # answered from memory meanwhile; a restart re-indexes the seeds
+            logger.warning("Writing the updated index failed (%s); it is answered from memory.", error)
 
     def today(self) -> Stats:
         """Today's numbers from the answer log (what the admins' /stats shows)."""
@@ -57,7 +85,8 @@ class Runtime:
             self.metrics.indexed(len(index.articles), len(index.chunks), index.generation)
 
     def close(self) -> None:
-        """Write what the answer log still holds; call once the front end has stopped."""
+        """Finish writing the index and what the answer log still holds; call once the front end has stopped."""
+        self._writer.shutdown(wait=True)
         self.recorder.close()
 
 

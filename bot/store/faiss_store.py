@@ -2,7 +2,9 @@
 
 langchain-community's FAISS store pickles its docstore, and unpickling runs code
 from the index folder. Here the faiss index is written with faiss itself and the
-documents as JSON. Vectors are L2-normalised, so scores are cosine similarities.
+documents as JSON Lines (one document a line, so a store of hundreds of thousands is
+written and read with the C JSON codec, a line at a time). Vectors are L2-normalised,
+so scores are cosine similarities.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from langchain_core.vectorstores import VectorStore
 
 from bot.embeddings.base import NewsbotEmbeddings, normalise
 from bot.errors import IndexCorrupt
-from bot.files import write_atomically, write_json_atomically
+from bot.files import write_atomically
 
 APPROXIMATE_FROM = 200_000  # below this many vectors exact search is fast enough (see the README's scale table)
 NPROBE = 32  # IVF lists searched per query: recall@10 0.95 (16) … 0.998 (64) at 1M synthetic chunks
@@ -50,14 +52,25 @@ def matches(value: Any, wanted: Any) -> bool:
     return value in wanted if isinstance(wanted, list | set | frozenset | tuple) else value == wanted
 
 
-def _one_thread_search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """One query on one thread. FAISS's OpenMP workers keep spinning after a search and take the
-    core the next e5 encoding needs (docs/evaluation.md, "The archive at size"); building and
-    training keep every thread."""
+def _one_thread_search(
+    index: faiss.Index, query: np.ndarray, k: int, selector: faiss.IDSelector | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One query on one thread, over the ids `selector` lets through (all without one). FAISS's
+    OpenMP workers keep spinning after a search and take the core the next e5 encoding needs
+    (docs/evaluation.md, "The archive at size"); building and training keep every thread."""
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
+    params: faiss.SearchParameters | None = None
+    if selector is not None:  # kept referenced here until the search is done
+        ivf = faiss.try_extract_index_ivf(index)
+        if ivf:
+            params = faiss.SearchParametersIVF()
+            params.nprobe = ivf.nprobe
+        else:
+            params = faiss.SearchParameters()
+        params.sel = selector
     try:
-        return index.search(query, k)
+        return index.search(query, k, params=params)
     finally:
         faiss.omp_set_num_threads(threads)
 
@@ -71,6 +84,7 @@ class FaissVectorStore(VectorStore):
         self.index = index if index is not None else new_faiss_index(dimension)
         self._docs: dict[int, Document] = {}
         self._ids: dict[str, int] = {}
+        self._of_article: dict[str, set[int]] = {}  # doc_id metadata -> numbers: filtered search, removal
         self._next = 0
 
     @property
@@ -95,15 +109,18 @@ class FaissVectorStore(VectorStore):
             doc_id = doc.id or str(number)
             if doc_id in self._ids:
                 self.delete([doc_id])
-            stored = Document(id=doc_id, page_content=doc.page_content, metadata=dict(doc.metadata))
-            self._docs[int(number)] = stored
-            self._ids[doc_id] = int(number)
+            self._keep(int(number), Document(id=doc_id, page_content=doc.page_content, metadata=dict(doc.metadata)))
             ids.append(doc_id)
         if len(documents):
             self.index.add_with_ids(vectors, numbers)
             if len(self._docs) >= APPROXIMATE_FROM and not self.approximate:
                 self._reindex()
         return ids
+
+    def _keep(self, number: int, doc: Document) -> None:
+        self._docs[number] = doc
+        self._ids[str(doc.id)] = number
+        self._of_article.setdefault(str(doc.metadata.get("doc_id")), set()).add(number)
 
     @property
     def approximate(self) -> bool:
@@ -142,7 +159,12 @@ class FaissVectorStore(VectorStore):
         if numbers:
             self.index.remove_ids(np.asarray(numbers, dtype=np.int64))  # type: ignore[arg-type]  # faiss's SWIG wrapper takes arrays
         for number in numbers:
-            self._docs.pop(number, None)
+            doc = self._docs.pop(number, None)
+            if doc is not None:
+                same_article = self._of_article.get(str(doc.metadata.get("doc_id")), set())
+                same_article.discard(number)
+                if not same_article:
+                    self._of_article.pop(str(doc.metadata.get("doc_id")), None)
         return bool(numbers)
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
@@ -153,8 +175,8 @@ class FaissVectorStore(VectorStore):
         return [self._docs[n] for n in sorted(self._docs)]
 
     def documents_of(self, doc_id: str) -> list[Document]:
-        """The documents of one article."""
-        return [d for d in self.documents() if d.metadata.get("doc_id") == doc_id]
+        """The documents of one article, in insertion order."""
+        return [self._docs[n] for n in sorted(self._of_article.get(doc_id, ()))]
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The stored vectors of the given ids."""
@@ -169,9 +191,18 @@ class FaissVectorStore(VectorStore):
         if not self._docs:
             return []
         query = normalise(np.asarray(vector, dtype=np.float32))
-        # A filter may leave only a few articles' vectors: rank them all (exact search scores them all anyway).
-        fetch = k if filter is None else len(self._docs)
-        scores, numbers = _one_thread_search(self.index, query, min(fetch, len(self._docs)))
+        filter = dict(filter or {})
+        selector = None
+        if "doc_id" in filter:  # only these articles' vectors are searched
+            wanted = filter.pop("doc_id")
+            articles = wanted if isinstance(wanted, list | set | frozenset | tuple) else [wanted]
+            chosen = [n for a in articles for n in self._of_article.get(str(a), ())]
+            if not chosen:
+                return []
+            selector = faiss.IDSelectorBatch(np.asarray(chosen, dtype=np.int64))
+        # Another filter may leave only a few vectors: rank them all, then filter.
+        fetch = k if not filter else len(self._docs)
+        scores, numbers = _one_thread_search(self.index, query, min(fetch, len(self._docs)), selector)
         results: list[tuple[Document, float]] = []
         for score, number in zip(scores[0], numbers[0]):
             doc = self._docs.get(int(number))
@@ -209,30 +240,38 @@ class FaissVectorStore(VectorStore):
 
     # --- persistence ----------------------------------------------------------
     def save(self, folder: Path, name: str) -> None:
-        """Write `name.faiss` (faiss's own format) and `name.json` (the documents), each atomically."""
+        """Write `name.faiss` (faiss's own format) and `name.jsonl` (a header line, then one
+        document a line), each atomically."""
         folder.mkdir(parents=True, exist_ok=True)
         write_atomically(folder / f"{name}.faiss", lambda tmp: faiss.write_index(self.index, str(tmp)))
-        records = [
-            {"n": number, "id": doc.id, "text": doc.page_content, "metadata": doc.metadata}
-            for number, doc in sorted(self._docs.items())
-        ]
-        write_json_atomically(
-            folder / f"{name}.json", {"dimension": self.dimension, "next": self._next, "documents": records}
-        )
+        write_atomically(folder / f"{name}.jsonl", self._write_documents)
+
+    def _write_documents(self, path: Path) -> None:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(json.dumps({"dimension": self.dimension, "next": self._next, "documents": len(self._docs)}))
+            for number in sorted(self._docs):
+                doc = self._docs[number]
+                record = {"n": number, "id": doc.id, "text": doc.page_content, "metadata": doc.metadata}
+                out.write("\n" + json.dumps(record, ensure_ascii=False))
 
     @classmethod
     def load(cls, folder: Path, name: str, embedding: Embeddings) -> FaissVectorStore:
         """Read a store written by `save`; raises IndexCorrupt if anything doesn't fit."""
         try:
             index = faiss.read_index(str(folder / f"{name}.faiss"))
-            data = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-            store = cls(embedding, int(data["dimension"]), index)
-            for record in data["documents"]:
-                doc = Document(id=record["id"], page_content=record["text"], metadata=record["metadata"])
-                store._docs[int(record["n"])] = doc
-                store._ids[record["id"]] = int(record["n"])
-            store._next = int(data["next"])
-        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
+            with open(folder / f"{name}.jsonl", encoding="utf-8") as lines:
+                header = json.loads(next(lines))
+                store = cls(embedding, int(header["dimension"]), index)
+                for line in lines:
+                    record = json.loads(line)
+                    store._keep(
+                        int(record["n"]),
+                        Document(id=record["id"], page_content=record["text"], metadata=record["metadata"]),
+                    )
+            store._next = int(header["next"])
+            if len(store._docs) != int(header["documents"]):
+                raise ValueError("a document line is missing")
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError, StopIteration) as error:
             raise IndexCorrupt(f"The {name} store in {folder} can't be read ({type(error).__name__}).") from error
         if index.ntotal != len(store._docs) or index.d != store.dimension:
             raise IndexCorrupt(

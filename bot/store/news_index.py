@@ -30,7 +30,7 @@ from bot.files import sha256_of, write_json_atomically
 from bot.lang import content_terms
 from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
 
-MANIFEST_VERSION = 6
+MANIFEST_VERSION = 7
 Notify = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -66,12 +66,15 @@ class NewsIndex:
         chunks, sentences, terms = (backend.create(embeddings, generation, name) for name in STORES)
         return cls(embeddings, chunks, sentences, terms, articles={}, generation=generation)
 
-    def add_article(self, article: Article) -> None:
+    def _add_passages(self, article: Article) -> None:
         chunks, sentences = chunk_article(article)
         self.chunks.add_documents(chunks)
         self.sentences.add_documents(sentences)
         self._add_terms(chunks, article)
-        self.articles[article.doc_id] = {
+
+    @staticmethod
+    def _metadata(article: Article) -> dict:
+        return {
             "file": article.file_name,
             "sha256": article.content_hash,
             "source": article.source,
@@ -99,10 +102,34 @@ class NewsIndex:
         """The articles (doc_id, metadata), newest first; undated ones last."""
         return sorted(self.articles.items(), key=lambda kv: newest_key(kv[1]["date"]), reverse=True)
 
-    def remove_article(self, doc_id: str) -> None:
+    def _remove_passages(self, doc_id: str) -> None:
         for store in (self.chunks, self.sentences):
             store.delete([d.id for d in store.documents_of(doc_id)])
-        self.articles.pop(doc_id, None)
+
+    def follow(self, articles: dict[str, Article], progress: Progress = lambda stage, done, total: None) -> BuildReport:
+        """Bring the index in step with `articles` (the seeds folder as it is now): take out the
+        articles gone or changed, add the new and changed ones."""
+        report = BuildReport(action="loaded")
+        stale = [
+            d for d, meta in self.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash
+        ]
+        fresh = [d for d in articles if d not in self.articles or d in stale]
+        listed = dict(self.articles)  # changed aside and then swapped in: a front end may be listing them
+        for doc_id in stale:
+            self._remove_passages(doc_id)
+            del listed[doc_id]
+        for done, doc_id in enumerate(fresh, start=1):
+            progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
+            self._add_passages(articles[doc_id])
+            listed[doc_id] = self._metadata(articles[doc_id])
+            progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
+        self.articles = listed
+        if stale or fresh:
+            report.action = "updated"
+        report.added = fresh
+        report.removed = [d for d in stale if d not in articles]
+        report.chunks, report.sentences = len(self.chunks), len(self.sentences)
+        return report
 
 
 def _read_manifest(index_dir: Path) -> dict | None:
@@ -290,21 +317,46 @@ def _update(
 ) -> NewsIndex:
     """Under the build lock: the index brought in step with `articles` and committed."""
     index = None if rebuild else _usable(index_dir, embeddings, backend, notify)
+    built = index is None
     if index is None:
         index = NewsIndex.empty(embeddings, backend)
-        report.action = "built"
-    stale = [d for d, meta in index.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash]
-    fresh = [d for d in articles if d not in index.articles or d in stale]
-    for doc_id in stale:
-        index.remove_article(doc_id)
-    for done, doc_id in enumerate(fresh, start=1):
-        progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
-        index.add_article(articles[doc_id])
-        progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
-    if stale or fresh or report.action == "built":
-        if report.action == "loaded":
-            report.action = "updated"
+    followed = index.follow(articles, progress)
+    report.action = "built" if built else followed.action
+    report.added, report.removed = followed.added, followed.removed
+    if report.action != "loaded":
         _commit(index_dir, index, embeddings, backend)
-    report.added = fresh
-    report.removed = [d for d in stale if d not in articles]
     return index
+
+
+def follow_seeds(
+    index: NewsIndex,
+    seeds_dir: Path,
+    index_dir: Path,
+    *,
+    backend: StoreBackend | None = None,
+    max_article_chars: int = MAX_ARTICLE_CHARS,
+    notify: Notify = lambda message: None,
+    progress: Progress = lambda stage, done, total: None,
+) -> tuple[BuildReport, Callable[[], None] | None]:
+    """A running bot's update: `index`, the one it answers from, brought in step with the seeds
+    folder in place (call it between answers), without reading the index folder back. Returns
+    what changed and the commit that persists it as a new generation, or None when nothing did.
+
+    Re-reading a whole generation takes seconds at thousands of articles, and so does writing
+    one; the caller answers from the updated index at once and may commit off the answering
+    thread, as long as the index doesn't change again before the commit is done."""
+    backend = backend or FaissBackend()
+    started = time.perf_counter()
+    articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars)}
+    report = index.follow(articles, progress)
+    report.seconds = time.perf_counter() - started
+    if report.action == "loaded":
+        return report, None
+    if not len(index.chunks):
+        raise InputError(f"The seeds folder {seeds_dir} holds no article text to index.")
+
+    def commit() -> None:
+        with _build_lock(index_dir, lambda: notify(f"Waiting for another process that is building {index_dir} …")):
+            _commit(index_dir, index, index.embeddings, backend)
+
+    return report, commit
