@@ -136,6 +136,7 @@ class Term:
     offset: int = 0
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Lower-case without accents, for spelling comparisons across languages."""
     decomposed = unicodedata.normalize("NFKD", text.lower())

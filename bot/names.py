@@ -144,6 +144,7 @@ def _transliterated(word: str) -> str:
     return text
 
 
+@lru_cache(maxsize=1 << 16)  # names-first ranking compares each name with every word of the close passages
 def same_name(a: str, b: str) -> bool:
     """Whether two spellings name the same thing (in either language)."""
     fa, fb = fold(a), fold(b)

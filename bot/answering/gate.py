@@ -25,6 +25,7 @@ particular article. The gate is a small rule over its signals (docs/decisions.md
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,16 +167,31 @@ class TermMatcher:
 class AnswerabilityGate:
     """Decides from the retrieval whether to answer or decline."""
 
-    def __init__(self, index: NewsIndex) -> None:
+    def __init__(self, index: NewsIndex, remembered_terms: int = 4096) -> None:
         self.index = index
         self.matcher = TermMatcher(index)
+        # Questions share most of their words: each is embedded once, not once per question.
+        self._term_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._remembered_terms = remembered_terms
+
+    def term_vectors(self, words: list[str]) -> np.ndarray:
+        """The question words' e5 vectors (as passages), from a bounded memory where it has them."""
+        new = [w for w in dict.fromkeys(words) if w not in self._term_vectors]
+        if new:
+            for word, vector in zip(new, self.index.embeddings.embed_passages(new)):
+                self._term_vectors[word] = vector
+        for word in words:
+            self._term_vectors.move_to_end(word)
+        while len(self._term_vectors) > self._remembered_terms:
+            self._term_vectors.popitem(last=False)
+        return np.vstack([self._term_vectors[w] for w in words])
 
     def features(self, question: str, language: Lang, retrieval: Retrieval) -> GateFeatures:
         passages = retrieval.passages[:MAX_CITATIONS]
         if not passages:
             return GateFeatures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         terms = content_terms(question, language)
-        vectors = self.index.embeddings.embed_passages([t.lower for t in terms]) if terms else np.zeros((0, 1))
+        vectors = self.term_vectors([t.lower for t in terms]) if terms else np.zeros((0, 1))
         per_passage: list[list[float]] = []
         for passage in passages:
             evidence_terms = list(passage_terms(passage.text))

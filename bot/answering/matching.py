@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 from typing import Any
 
 from bot.answering.thresholds import THRESHOLDS
@@ -12,6 +13,7 @@ from bot.data import load_json
 from bot.lang import Term, fold
 
 
+@lru_cache(maxsize=1 << 16)  # the gate compares the same word pairs question after question
 def spelling_match(a: str, b: str) -> bool:
     fa, fb = fold(a), fold(b)
     if min(len(fa), len(fb)) < 4:
@@ -19,6 +21,7 @@ def spelling_match(a: str, b: str) -> bool:
     return difflib.SequenceMatcher(None, fa, fb).ratio() >= THRESHOLDS.spelling_similarity
 
 
+@lru_cache(maxsize=1 << 16)
 def compound_match(a: str, b: str) -> bool:
     """Danish compounds: 'brændstofpriserne' holds 'brændstof'; 'torsdag' is a 'dag' (the last
     part of a compound names what it is, so a short word counts there)."""

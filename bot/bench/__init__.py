@@ -20,7 +20,7 @@ from typing import Any
 from bot.answering.chain import Answerer, Question, citations_from
 from bot.answering.retrieve import retrieve
 from bot.bench.baselines import bm25, plain_rag
-from bot.bench.evaluation import EvalReport, percentile
+from bot.bench.evaluation import EvalReport, percentile, rss_of
 from bot.config import Settings
 from bot.lang import detect_language
 from bot.types import Answer
@@ -295,17 +295,6 @@ def write_results(results: dict[str, Any], out: Path) -> str:
     return table
 
 
-def _rss_of(pid: int, field: str) -> float | None:
-    """VmRSS (now) or VmHWM (peak) of a process, in MiB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
-
-
 def telegram_load(
     settings: Settings,
     questions: list[str],
@@ -351,7 +340,7 @@ def telegram_load(
     )
     try:
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
-        rss_idle = _rss_of(process.pid, "VmRSS")
+        rss_idle = rss_of(process.pid, "VmRSS")
         sent_at: dict[tuple[int, int], float] = {}
         cycle = itertools.cycle(questions)
         started = time.perf_counter()
@@ -396,7 +385,7 @@ def telegram_load(
             "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
             "throughput_per_s": round(len(seen) / elapsed, 1),
             "rss_idle_mib": rss_idle,
-            "rss_peak_mib": _rss_of(process.pid, "VmHWM"),
+            "rss_peak_mib": rss_of(process.pid, "VmHWM"),
         }
     finally:
         process.terminate()
@@ -440,7 +429,7 @@ def slack_load(settings: Settings, questions: list[str], total: int = 200, rate:
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
         wait_until_serving(url)
-        rss_idle = _rss_of(process.pid, "VmRSS")
+        rss_idle = rss_of(process.pid, "VmRSS")
         sent: dict[str, float] = {}
         acks: list[float] = []
         cycle = itertools.cycle(questions)
@@ -476,7 +465,7 @@ def slack_load(settings: Settings, questions: list[str], total: int = 200, rate:
             "p50_ms": round(statistics.median(values), 1) if values else None,
             "p95_ms": round(percentile(values, 0.95), 1) if values else None,
             "rss_idle_mib": rss_idle,
-            "rss_peak_mib": _rss_of(process.pid, "VmHWM"),
+            "rss_peak_mib": rss_of(process.pid, "VmHWM"),
         }
     finally:
         process.terminate()

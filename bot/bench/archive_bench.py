@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import resource
+import os
 import shutil
 import statistics
 import threading
@@ -32,7 +32,7 @@ import numpy as np
 
 from bot.answering.chain import Answerer, Question
 from bot.archive import Archive
-from bot.bench.evaluation import EvalReport, load_corpus, percentile
+from bot.bench.evaluation import EvalReport, load_corpus, percentile, rss_of
 from bot.bench.scale import perturbed_copies
 from bot.bench.synthetic import SyntheticArticle, refuse_seeds_folder, synthetic_articles, write_archive
 from bot.config import Settings
@@ -204,7 +204,7 @@ def answering_run(settings: Settings, items: list[dict[str, Any]], new_article: 
         "load_s": round(load_s, 3),
         "p50_ms": round(statistics.median(times), 1),
         "p95_ms": round(percentile(times, 0.95), 1),
-        "rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_mib": rss_of(os.getpid(), "VmHWM"),
         "splits": report.by("split"),
         "all": report.totals(),
     }
@@ -243,7 +243,7 @@ def _new_article(settings: Settings, answerer: Answerer, folder: Path) -> dict[s
         "ingest_s": round(ingested - started, 2),
         "new_article_s": round(answered - started, 2) if cited and all(o.ok for o in outcomes) else None,
         "written_s": round(written[0] - started, 2),
-        "rss_after_update_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_after_update_mib": rss_of(os.getpid(), "VmHWM"),
     }
 
 

@@ -156,3 +156,15 @@ class EvalReport:
                 "unanswerable": len(rows) - answerable,
             }
         return results
+
+
+def rss_of(pid: int, field: str) -> float | None:
+    """VmRSS (now) or VmHWM (peak) of a process, in MiB. Unlike getrusage's ru_maxrss, which a
+    spawned process inherits from the one that started it, VmHWM is its own."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
