@@ -516,3 +516,9 @@ def test_articles_that_disagree_are_both_shown_newest_first_even_when_the_model_
     answer = answerer_with(disagreeing, RecordingModel(replies=[both])).refine(first)
     assert answer.verified and answer.answer.startswith("The storm killed 14 people [1]")
     assert "2022-01-06" in answer.answer and "2022-01-05" in answer.answer
+
+
+def test_a_range_mark_cites_every_article_in_it(disagreeing):
+    first = disagreeing.answer("How many people died in the storm?")
+    every = f"[1–{len(first.passages)}]"
+    assert len(first.passages) >= 3 and Answerer._one_sided(f"12 or 14 people died {every}.", first.passages) == []

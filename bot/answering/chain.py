@@ -12,7 +12,6 @@ gate's decision rested on word likeness, which may turn a pass into a decline or
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -22,7 +21,7 @@ from typing import TypeVar
 
 from babel import Locale
 
-from bot.answering.citing import merge_citations
+from bot.answering.citing import mark_numbers, merge_citations
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer, OnText
 from bot.answering.composers.extractive import disagreement
 from bot.answering.gate import AnswerabilityGate, GateDecision
@@ -433,8 +432,8 @@ class Answerer:
             return []
         first_mark: dict[int, int] = {}
         for mark in CITATION_MARK.finditer(text):
-            for n in re.findall(r"\d+", mark.group(1)):
-                first_mark.setdefault(int(n), mark.start())
+            for n in mark_numbers(mark.group(1)):  # "[1–3]" cites 2 as well
+                first_mark.setdefault(n, mark.start())
         if all(c.n in first_mark for c in rivals):
             places = [first_mark[c.n] for c in rivals]  # rivals come newest first
             if places == sorted(places):

@@ -40,7 +40,7 @@ def headlines(citations: list[Citation]) -> dict[str, str]:
     return found
 
 
-def _numbers(group: str) -> list[int]:
+def mark_numbers(group: str) -> list[int]:
     """The numbers of one [n] mark: "1", "1, 3" or a range "1–3"."""
     found: list[int] = []
     for start, end, single in _RANGE.findall(group):
@@ -66,14 +66,14 @@ def merge_citations(text: str, passages: list[Citation], name_articles: bool = F
     group_of = {p.n: key for key, members in groups.items() for p in members}
     order: list[tuple[str, int]] = []
     for mark in CITATION_MARK.findall(text):
-        for n in _numbers(mark):
+        for n in mark_numbers(mark):
             if n in group_of and group_of[n] not in order:
                 order.append(group_of[n])
     order += [key for key in groups if key not in order]
     number = {key: i for i, key in enumerate(order, start=1)}
 
     def renumbered(match: re.Match[str]) -> str:
-        cited = sorted({number[group_of[n]] if n in group_of else n for n in _numbers(match.group(1))})
+        cited = sorted({number[group_of[n]] if n in group_of else n for n in mark_numbers(match.group(1))})
         return "[" + ", ".join(str(n) for n in cited) + "]"
 
     titles = headlines(passages) if name_articles else {}
