@@ -101,6 +101,7 @@ def test_the_archive_benchmark_in_quick_mode_prints_every_row(settings, small_co
         "| evidence quoted, both halves: corpus alone → mixed |",
     ):
         assert row in table, row
+    assert "| evidence quoted, questions that name" in table  # named, unnamed or both, as the questions are
     new_article = next(line for line in table.splitlines() if line.startswith("| one new article"))
     assert "not answered" not in new_article
     assert (out / "archive.md").read_text(encoding="utf-8").strip() == table.strip()

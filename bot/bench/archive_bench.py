@@ -32,14 +32,16 @@ import numpy as np
 
 from bot.answering.chain import Answerer, Question
 from bot.archive import Archive
-from bot.bench.evaluation import EvalReport, load_corpus, percentile, rss_of
+from bot.bench.evaluation import EvalReport, ItemResult, load_corpus, percentile, rss_of
 from bot.bench.synthetic import SyntheticArticle, refuse_seeds_folder, synthetic_articles, write_archive
 from bot.config import Settings
 from bot.documents import Article, chunk_article, load_articles
 from bot.embeddings import NewsbotEmbeddings, load_embeddings
 from bot.errors import InputError
 from bot.feeds import Item
+from bot.lang import content_terms
 from bot.store.news_index import follow_seeds, open_index
+from bot.types import Lang
 
 EMBED_FOR_REAL = 1_000  # synthetic articles embedded for real; more get perturbed embeddings
 NEW_ARTICLE = {
@@ -214,6 +216,10 @@ def answering_run(settings: Settings, items: list[dict[str, Any]], new_article: 
         "rss_mib": rss_of(os.getpid(), "VmHWM"),
         "splits": report.by("split"),
         "all": report.totals(),
+        "naming": {
+            kind: report.totals([r for r in report.items if _names_something(r) == named])
+            for kind, named in (("named", True), ("unnamed", False))
+        },
     }
     if new_article is not None:
         result |= _new_article(settings, answerer, new_article)
@@ -252,6 +258,13 @@ def _new_article(settings: Settings, answerer: Answerer, folder: Path) -> dict[s
         "written_s": round(written[0] - started, 2),
         "rss_after_update_mib": rss_of(os.getpid(), "VmHWM"),
     }
+
+
+def _names_something(item: ItemResult) -> bool:
+    """Whether the question names a person, place, organisation or event: what can pick one story
+    out of many alike ("How strong were the gusts?" names nothing)."""
+    language: Lang = "da" if item.language == "da" else "en"
+    return any(term.is_name for term in content_terms(item.question, language))
 
 
 def _in_fresh_process(settings: Settings, items: list[dict[str, Any]], new_article: Path | None) -> dict[str, Any]:
@@ -435,6 +448,16 @@ def markdown(run: ArchiveRun, machine: str) -> str:
     for split, label in (("tune", "tuning half"), ("heldout", "held-out half")):
         a, m = alone["splits"].get(split), mixed["splits"].get(split)
         if a and m:
+            lines.append(
+                f"| evidence quoted, {label}: corpus alone → mixed | "
+                f"{_share(a['evidence_hits'], a['answerable'])} → {_share(m['evidence_hits'], m['answerable'])} | |"
+            )
+    for kind, label in (
+        ("named", "questions that name someone or something"),
+        ("unnamed", "questions that name nothing"),
+    ):
+        a, m = alone["naming"][kind], mixed["naming"][kind]
+        if a["answerable"]:
             lines.append(
                 f"| evidence quoted, {label}: corpus alone → mixed | "
                 f"{_share(a['evidence_hits'], a['answerable'])} → {_share(m['evidence_hits'], m['answerable'])} | |"
