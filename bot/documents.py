@@ -240,8 +240,7 @@ def load_articles(
     articles, problems = [], []
     for path in article_paths(seeds_dir):
         try:
-            stat = path.stat()
-            articles.append(_parse_unchanged(path, stat.st_ino, stat.st_size, stat.st_mtime_ns, max_chars))
+            articles.append(_parse_unchanged(path, max_chars))
         except OSError as error:  # gone between listing and reading
             problems.append(f"Can't read article {path}: {error.strerror or error}.")
             notify(f"{problems[-1]} Skipped.")
@@ -253,11 +252,22 @@ def load_articles(
     return articles
 
 
-@lru_cache(maxsize=100_000)
-def _parse_unchanged(path: Path, inode: int, size: int, mtime_ns: int, max_chars: int) -> Article:
+_PARSED: dict[tuple[Path, int], tuple[tuple[int, int, int, int], Article]] = {}
+
+
+def _parse_unchanged(path: Path, max_chars: int) -> Article:
     """`parse_article`, once per version of a file: a running bot re-reads a seeds folder of
-    thousands of articles on every change, and an atomic rewrite gives a file a new inode."""
-    return parse_article(path, max_chars)
+    thousands of articles on every change. A version is the file's inode (an atomic rewrite
+    makes a new one), size, and modification and change times (the change time can't be set
+    back, as `cp -p` or `touch -r` set the modification time). One version a file is kept."""
+    stat = path.stat()
+    version = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    known = _PARSED.get((path, max_chars))
+    if known is not None and known[0] == version:
+        return known[1]
+    article = parse_article(path, max_chars)
+    _PARSED[(path, max_chars)] = (version, article)
+    return article
 
 
 @lru_cache(maxsize=1)

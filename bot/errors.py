@@ -4,6 +4,7 @@
     ├── ConfigError          a setting is missing or invalid
     ├── InputError           a question or article the user gave us is unusable
     ├── IndexCorrupt         the stored index can't be read (it is rebuilt)
+    ├── IndexBusy            a running bot's updated index is still being written (it updates next time)
     └── BackendUnavailable   a model, package or server is missing or down
         ├── GenerationFailed   a loaded model or its server failed on one request
         ├── MarginUnavailable  the model can't say how sure its yes/no is (no log-probabilities)
@@ -30,6 +31,10 @@ class InputError(NewsbotError):
 
 class IndexCorrupt(NewsbotError):
     """The index folder holds something we can't load."""
+
+
+class IndexBusy(NewsbotError):
+    """A running bot's last update is still being written; the next change waits for it."""
 
 
 class BackendUnavailable(NewsbotError):

@@ -185,7 +185,7 @@ def test_a_running_telegram_bot_follows_ingests_new_files_and_removals(local, fe
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
         assert "800 meter" not in answer_to("Hvor stor afstand kræver loven om vindmøller?")
         ingested = run_newsbot(["ingest", str(FEEDS / "wind_law.ninjs.json")], local)
-        assert ingested.returncode == 0 and "A running bot follows" in ingested.stdout  # the bot indexes it
+        assert ingested.returncode == 0 and b"A running bot follows" in ingested.stdout  # the bot indexes it
         cited = eventually("Hvor stor afstand kræver loven om vindmøller?", lambda t: "800 meter" in t)
         assert "800 meter" in cited and '<a href="https://example.org/nyheder/vindloven">dagbladet, Mette Holm' in cited
         assert run_newsbot(["ingest", str(FEEDS / "wind_law_v2.ninjs.json")], local).returncode == 0

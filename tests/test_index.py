@@ -1,5 +1,7 @@
 import shutil
 
+import pytest
+
 from bot.store.news_index import open_index
 from tests.conftest import SEED
 
@@ -106,3 +108,99 @@ def test_a_running_bots_index_follows_the_seeds_in_place_and_its_commit_is_what_
     report, commit = follow_seeds(index, seeds, index_dir)
     assert report.removed == ["extra"] and "extra" not in index.articles
     assert index.sentences.similarity_search_by_vector_with_score(vector, 5, {"doc_id": ["extra"]}) == []
+    assert all(
+        d.metadata["doc_id"] != "extra" for d, _ in index.sentences.similarity_search_by_vector_with_score(vector, 5)
+    )
+
+
+def _runtime(embeddings, tmp_path):
+    from bot.answering.chain import Answerer
+    from bot.config import Settings
+    from bot.operations.health import Readiness
+    from bot.operations.recorder import open_recorder
+    from bot.operations.runtime import Runtime
+
+    seeds, index_dir = _seeds(tmp_path), tmp_path / "index"
+    local = Settings(seeds_dir=seeds, index_dir=index_dir, data_dir=tmp_path, llm="extractive", _env_file=None)
+    index, _ = open_index(seeds, index_dir, embeddings)
+    return Runtime(local, Answerer(local, index), open_recorder(local, None, "extractive"), None, Readiness())
+
+
+def _drop_article(seeds, name: str, text: str) -> None:
+    (seeds / f"{name}.txt").write_text(f" date 2023-02 {text}\n\n/dpa/\n", encoding="utf-8")
+
+
+def test_a_bot_whose_index_write_fails_answers_from_memory_and_follows_the_next_change(
+    embeddings, tmp_path, monkeypatch, caplog
+):
+    import json
+
+    from bot.store import news_index
+
+    runtime = _runtime(embeddings, tmp_path)
+    seeds, index_dir = runtime.settings.seeds_dir, runtime.settings.index_dir
+    written = json.loads((index_dir / "manifest.json").read_text())["generation"]
+    real_commit = news_index._commit
+
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("No space left on device")
+
+    monkeypatch.setattr(news_index, "_commit", full_disk)
+    _drop_article(seeds, "budget", "Regeringen i Danmark har fremlagt et nyt finanslovsforslag.")
+    assert runtime.reload().added == ["budget"]
+    runtime._writing.result()
+    assert "Writing the updated index failed (RuntimeError: No space left on device)" in caplog.text
+    assert "finanslovsforslag" in runtime.answerer.ask("Hvem har fremlagt et finanslovsforslag?").answer
+    assert json.loads((index_dir / "manifest.json").read_text())["generation"] == written
+
+    monkeypatch.setattr(news_index, "_commit", real_commit)
+    _drop_article(seeds, "bridge", "Kommunen åbner en ny cykelbro over havnen i Vejle.")
+    assert runtime.reload().added == ["bridge"]  # the failed write doesn't stop the next update
+    runtime.close()
+    assert {"budget", "bridge"} <= set(json.loads((index_dir / "manifest.json").read_text())["articles"])
+    assert len(list(index_dir.glob("gen-*"))) == 1
+
+
+def test_a_change_while_the_last_update_is_still_written_is_taken_up_on_the_next_look(embeddings, tmp_path):
+    import asyncio
+    from concurrent.futures import Future
+
+    from bot.errors import IndexBusy
+    from bot.frontends.archive_watch import ArchiveWatch
+
+    runtime = _runtime(embeddings, tmp_path)
+    writing: Future[None] = Future()
+    runtime._writing = writing  # another process's build holds the write back
+    _drop_article(runtime.settings.seeds_dir, "budget", "Regeringen har fremlagt et nyt finanslovsforslag.")
+    with pytest.raises(IndexBusy):
+        runtime.reload()
+
+    async def run(function):
+        return function()
+
+    async def scenario() -> list[bool]:
+        watch = ArchiveWatch(runtime.settings.model_copy(update={"watch_seconds": 1}), run, runtime.reload)
+        watch.seen = ((), 0)
+        first = await watch.check()
+        writing.set_result(None)
+        return [first, await watch.check()]  # nothing changed since, and still it looks again
+
+    assert asyncio.run(scenario()) == [False, True] and "budget" in runtime.answerer.index.articles
+    runtime.close()
+
+
+def test_a_file_rewritten_in_place_with_its_old_modification_time_is_read_again(tmp_path):
+    import os
+
+    from bot.documents import load_articles
+
+    seeds = _seeds(tmp_path)
+    path = seeds / "note.txt"
+    path.write_text(" date 2023-02 Broen åbner mandag.\n\n/dpa/\n", encoding="utf-8")
+    stat = path.stat()
+    assert any("mandag" in a.paragraphs[0] for a in load_articles(seeds))
+    with open(path, "r+", encoding="utf-8") as same_file:  # same inode, same size
+        same_file.write(" date 2023-02 Broen åbner tirsdag")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as cp -p or rsync -t leave it
+    assert path.stat().st_size == stat.st_size and path.stat().st_ino == stat.st_ino
+    assert any("tirsdag" in a.paragraphs[0] for a in load_articles(seeds))

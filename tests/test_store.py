@@ -120,3 +120,19 @@ def test_a_search_narrowed_to_articles_ranks_only_their_passages(embeddings):
     assert store.similarity_search_by_vector_with_score(vector, 5, {"doc_id": ["nowhere"]}) == []
     store.delete(["b:1"])
     assert [d.id for d in store.documents_of("b")] == ["b:0"]
+
+
+def test_a_search_narrowed_to_articles_finds_them_in_an_approximate_store(monkeypatch, embeddings):
+    from bot.store import faiss_store
+
+    monkeypatch.setattr(faiss_store, "APPROXIMATE_FROM", 2000)
+    store = faiss_store.FaissVectorStore(embeddings, 8)
+    vectors = np.random.default_rng(3).standard_normal((2400, 8)).astype(np.float32)
+    documents = [
+        Document(id=f"d{i}", page_content=f"text {i}", metadata={"doc_id": f"a{i % 300}"}) for i in range(2400)
+    ]
+    store.add_vectors(vectors, documents)
+    assert store.approximate
+    # an article's 8 vectors lie in lists a question far from them never probes
+    found = store.similarity_search_by_vector_with_score(-vectors[7], 20, {"doc_id": ["a7"]})
+    assert sorted(d.id for d, _ in found) == sorted(f"d{i}" for i in range(7, 2400, 300))

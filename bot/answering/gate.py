@@ -182,9 +182,10 @@ class AnswerabilityGate:
                 self._term_vectors[word] = vector
         for word in words:
             self._term_vectors.move_to_end(word)
+        vectors = np.vstack([self._term_vectors[w] for w in words])
         while len(self._term_vectors) > self._remembered_terms:
             self._term_vectors.popitem(last=False)
-        return np.vstack([self._term_vectors[w] for w in words])
+        return vectors
 
     def features(self, question: str, language: Lang, retrieval: Retrieval) -> GateFeatures:
         passages = retrieval.passages[:MAX_CITATIONS]

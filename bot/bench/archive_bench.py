@@ -241,9 +241,11 @@ def _new_article(settings: Settings, answerer: Answerer, folder: Path) -> dict[s
     written: list[float] = []
 
     def write() -> None:
-        if commit is not None:
-            commit()
-        written.append(time.perf_counter())
+        try:
+            if commit is not None:
+                commit()
+        finally:
+            written.append(time.perf_counter())
 
     writer = threading.Thread(target=write)
     writer.start()

@@ -1,5 +1,5 @@
-"""Running bots follow the archive: new, changed and removed articles in the seeds folder, and
-index generations committed by `newsbot ingest` or `newsbot index`, are picked up without a restart.
+"""Running bots follow the archive: new, changed and removed articles in the seeds folder are
+picked up without a restart.
 
 Every few seconds the folder's listing (names, sizes, modification times) and the manifest are
 compared with the last ones seen; on a change the articles are re-read (`Runtime.reload`: the
@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from bot.config import Settings
 from bot.documents import ARTICLE_SUFFIXES
-from bot.errors import NewsbotError
+from bot.errors import IndexBusy, NewsbotError
 from bot.store.news_index import BuildReport
 
 logger = logging.getLogger(__name__)
@@ -49,9 +50,16 @@ def listing(seeds_dir: Path, index_dir: Path) -> Listing:
 
 @contextmanager
 def following(index_dir: Path) -> Iterator[None]:
-    """Hold the shared lock that says a running bot follows this index (see `followed`)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / FOLLOWING, "a") as lock:
+    """Hold the shared lock that says a running bot follows this index (see `followed`); on a
+    read-only index folder, follow without it."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(index_dir / FOLLOWING, "a")  # noqa: SIM115  # closed by the with below; opening may fail alone
+    except OSError as error:
+        logger.warning("Can't mark %s as followed (%s); `newsbot ingest` updates the index itself.", index_dir, error)
+        yield
+        return
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_SH)
         try:
             yield
@@ -59,18 +67,22 @@ def following(index_dir: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def followed(index_dir: Path) -> bool:
-    """Whether a running bot follows this index and brings it up to date itself."""
+def followed(index_dir: Path, attempts: int = 5) -> bool:
+    """Whether a running bot follows this index and brings it up to date itself. Another
+    `followed` call holds the lock for an instant, a bot for as long as it runs: ask a few times."""
     try:
         with open(index_dir / FOLLOWING, "a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            for _ in range(attempts):
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    time.sleep(0.05)
+                    continue
+                fcntl.flock(lock, fcntl.LOCK_UN)
+                return False
     except OSError:  # no index folder yet, or not writable: nobody follows it from here
         return False
-    return False
+    return True
 
 
 class ArchiveWatch:
@@ -99,9 +111,13 @@ class ArchiveWatch:
         # Taken before the re-read: a file dropped in meanwhile is a change next time. A re-read that
         # fails or finds another process building is tried again when the folder or manifest changes
         # (a finished build rewrites the manifest), not on every tick.
-        self.seen = now
+        before, self.seen = self.seen, now
         try:
             await self.run_in_answering_thread(self.reload)
+        except IndexBusy as busy:  # the last update is still being written: look again next tick
+            self.seen = before
+            logger.info("Not yet: %s.", busy)
+            return False
         except (NewsbotError, OSError) as error:  # the bot keeps the index it has
             logger.warning("Re-reading the articles failed (%s); answering from the index as it was.", error)
             return False

@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.browse import Page
 from bot.config import Settings
-from bot.errors import ConfigError, InputError
+from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, open_conversations
 from bot.frontends.render import (
@@ -353,7 +353,11 @@ async def admin_command(
         stats = await asyncio.to_thread(runtime.today)
         await respond(text=stats_text(stats, language), response_type="ephemeral")
         return
-    report = await _conversations(context).run(runtime.reload)
+    try:
+        report = await _conversations(context).run(runtime.reload)
+    except NewsbotError as error:  # the index is still being written, or the seeds folder is unusable
+        await respond(text=str(error), response_type="ephemeral")
+        return
     articles = len(runtime.answerer.index.articles)
     await respond(
         text=reply("reloaded", language, articles=articles, chunks=report.chunks, action=report.action),

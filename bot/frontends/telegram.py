@@ -44,7 +44,7 @@ from telegram.ext import (
 
 from bot.answering.browse import Page
 from bot.config import Settings
-from bot.errors import ConfigError, InputError
+from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, Reply, open_conversations
 from bot.frontends.render import (
@@ -453,7 +453,11 @@ async def admin_reload(update: Update, context: BotContext) -> None:
     """/reload (admins only): re-read the articles now, between two answers."""
     runtime = context.runtime
     if runtime is not None:
-        report = await context.conversations.run(runtime.reload)
+        try:
+            report = await context.conversations.run(runtime.reload)
+        except NewsbotError as error:  # the index is still being written, or the seeds folder is unusable
+            await update.effective_message.reply_text(str(error))
+            return
         await update.effective_message.reply_text(
             reply(
                 "reloaded",

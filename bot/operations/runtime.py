@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.answering.chain import Answerer
 from bot.config import Settings
-from bot.errors import NewsbotError
+from bot.errors import IndexBusy
 from bot.generators import expected_backend
 from bot.operations.answer_log import LOG_FILE, read_entries
 from bot.operations.health import HealthServer, Readiness
@@ -47,33 +47,42 @@ class Runtime:
     def reload(self) -> BuildReport:
         """Re-read the seeds folder and answer from the index brought in step with it, at once
         (run in the answering thread); the new generation is written in the background."""
-        if self._writing is not None:
-            self._writing.result()  # the write reads the index that is about to change
+        if self._writing is not None and not self._writing.done():
+            # The write reads the index that is about to change; it may wait for another process's
+            # build (`newsbot index --rebuild`), and answers must not wait with it.
+            raise IndexBusy("the updated index is still being written; the change is taken up when it is done")
         index = self.answerer.index
+        backend = store_backend(self.settings.vector_store, self.settings.milvus_uri, self.settings.index_dir)
         report, commit = follow_seeds(
             index,
             self.settings.seeds_dir,
             self.settings.index_dir,
-            backend=store_backend(self.settings.vector_store, self.settings.milvus_uri, self.settings.index_dir),
+            backend=backend,
             max_article_chars=self.settings.max_article_chars,
             notify=logger.warning,
             progress=log_progress,
         )
-        if commit is not None:
+        if commit is None:
+            self._indexed()
+        elif backend.writes_generations:
             self.answerer.use_index(index)
             self._writing = self._writer.submit(self._write, commit)
-        self._indexed()
+        else:  # Milvus has the vectors already; the commit is the manifest, written here and now
+            self.answerer.use_index(index)
+            self._write(commit)
         logger.info(
             "Articles re-read: index %s, %d article(s), %d chunks", report.action, len(index.articles), report.chunks
         )
         return report
 
-    @staticmethod
-    def _write(commit: Callable[[], None]) -> None:
+    def _write(self, commit: Callable[[], None]) -> None:
         try:
             commit()
-        except (NewsbotError, OSError) as error:  # answered from memory meanwhile; a restart re-indexes the seeds
-            logger.warning("Writing the updated index failed (%s); it is answered from memory.", error)
+        except Exception as error:  # a full disk, a Milvus error: answered from memory; a restart re-indexes
+            logger.warning(
+                "Writing the updated index failed (%s: %s); it is answered from memory.", type(error).__name__, error
+            )
+        self._indexed()
 
     def today(self) -> Stats:
         """Today's numbers from the answer log (what the admins' /stats shows)."""
@@ -87,6 +96,7 @@ class Runtime:
     def close(self) -> None:
         """Finish writing the index and what the answer log still holds; call once the front end has stopped."""
         self._writer.shutdown(wait=True)
+        self.answerer.index.close()
         self.recorder.close()
 
 

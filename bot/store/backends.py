@@ -29,6 +29,7 @@ def new_generation() -> str:
 
 class StoreBackend(Protocol):
     name: str  # recorded in the manifest
+    writes_generations: bool  # a commit writes the whole index anew (slow at size), not just the manifest
 
     def create(self, embeddings: NewsbotEmbeddings, generation: str, store: str): ...
     def load(self, index_dir: Path, generation: str, store: str, embeddings: NewsbotEmbeddings): ...
@@ -46,6 +47,7 @@ class FaissBackend:
     """Each commit writes a whole new generation folder; the manifest switch makes it live."""
 
     name = "faiss"
+    writes_generations = True
 
     def create(self, embeddings: NewsbotEmbeddings, generation: str, store: str) -> FaissVectorStore:
         return FaissVectorStore(embeddings, embeddings.dimension)
@@ -55,8 +57,12 @@ class FaissBackend:
 
     def persist(self, index: NewsIndex, index_dir: Path) -> str:
         generation = new_generation()
-        for store in STORES:
-            getattr(index, store).save(index_dir / generation, store)
+        try:
+            for store in STORES:
+                getattr(index, store).save(index_dir / generation, store)
+        except BaseException:  # a full disk must not fill up with half generations
+            shutil.rmtree(index_dir / generation, ignore_errors=True)
+            raise
         return generation
 
     def drop_except(self, index_dir: Path, live: str) -> None:
@@ -78,6 +84,7 @@ class MilvusBackend:
         self.uri = uri
         self.prefix = prefix
         self.name = f"milvus:{uri}"
+        self.writes_generations = False
 
     def _collection(self, generation: str, store: str) -> str:
         return f"{self.prefix}_{generation.replace('-', '_')}_{store}"
@@ -103,9 +110,12 @@ class MilvusBackend:
 
         client = MilvusClient(uri=self.uri)
         keep = {self._collection(live, store) for store in STORES}
-        for name in client.list_collections():
-            if name.startswith(f"{self.prefix}_gen_") and name not in keep:
-                client.drop_collection(name)
+        try:
+            for name in client.list_collections():
+                if name.startswith(f"{self.prefix}_gen_") and name not in keep:
+                    client.drop_collection(name)
+        finally:
+            client.close()
 
     def checksums(self, index_dir: Path, generation: str) -> dict[str, list]:
         return {}  # Milvus keeps its own data whole

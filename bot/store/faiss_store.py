@@ -65,9 +65,9 @@ def _one_thread_search(
     params: faiss.SearchParameters | None = None
     if selector is not None:  # kept referenced here until the search is done
         ivf = faiss.try_extract_index_ivf(index)
-        if ivf:
+        if ivf:  # the chosen vectors may lie in any list: visit them all (only the chosen are scored)
             params = faiss.SearchParametersIVF()
-            params.nprobe = ivf.nprobe
+            params.nprobe = ivf.nlist
         else:
             params = faiss.SearchParameters()
         params.sel = selector
@@ -106,6 +106,9 @@ class FaissVectorStore(VectorStore):
     def __len__(self) -> int:
         return len(self._docs)
 
+    def close(self) -> None:
+        """Nothing is held open: the store lives in memory."""
+
     # --- adding and removing -------------------------------------------------
     def add_vectors(self, vectors: np.ndarray, documents: Sequence[Document]) -> list[str]:
         """Add documents whose vectors are already computed (ids default to running numbers)."""
@@ -132,7 +135,8 @@ class FaissVectorStore(VectorStore):
     def _keep(self, number: int, doc: Document) -> None:
         self._docs[number] = doc
         self._ids[str(doc.id)] = number
-        self._of_article.setdefault(str(doc.metadata.get("doc_id")), set()).add(number)
+        if (article := doc.metadata.get("doc_id")) is not None:
+            self._of_article.setdefault(str(article), set()).add(number)
 
     @property
     def approximate(self) -> bool:

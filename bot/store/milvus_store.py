@@ -83,6 +83,10 @@ class MilvusStore:
             ) from error
         self.client = self.store.client
 
+    def close(self) -> None:
+        """Close the connection while Milvus Lite's in-process server still takes calls (before exit)."""
+        self.client.close()
+
     def __len__(self) -> int:
         return self._count() if self.client.has_collection(self.collection) else 0
 

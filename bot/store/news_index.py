@@ -4,7 +4,7 @@ step with the seeds folder.
 Layout under the index folder:
 
     manifest.json        embedding model, dimension, vector store, a sha256 per seed, the live generation
-    gen-<n>/             chunks / sentences / terms, each as <name>.faiss + <name>.json (FAISS)
+    gen-<n>/             chunks / sentences / terms, each as <name>.faiss + <name>.jsonl (FAISS)
 
 A build writes a whole new generation (a folder, or Milvus collections; see `backends`) and
 then replaces manifest.json in one rename, so a crash mid-build leaves the previous index
@@ -98,6 +98,11 @@ class NewsIndex:
             vectors = self.embeddings.embed_questions(new)
             self.terms.add_vectors(vectors, [Document(id=w, page_content=w, metadata={"stem": words[w]}) for w in new])
 
+    def close(self) -> None:
+        """Release the stores' connections (a bot stopping)."""
+        for store in (self.chunks, self.sentences, self.terms):
+            store.close()
+
     def newest_first(self) -> list[tuple[str, dict]]:
         """The articles (doc_id, metadata), newest first; undated ones last."""
         return sorted(self.articles.items(), key=lambda kv: newest_key(kv[1]["date"]), reverse=True)
@@ -113,7 +118,8 @@ class NewsIndex:
         stale = [
             d for d, meta in self.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash
         ]
-        fresh = [d for d in articles if d not in self.articles or d in stale]
+        changed = set(stale)
+        fresh = [d for d in articles if d not in self.articles or d in changed]
         listed = dict(self.articles)  # changed aside and then swapped in: a front end may be listing them
         for doc_id in stale:
             self._remove_passages(doc_id)
