@@ -180,7 +180,7 @@ def test_a_change_while_the_last_update_is_still_written_is_taken_up_on_the_next
 
     async def scenario() -> list[bool]:
         watch = ArchiveWatch(runtime.settings.model_copy(update={"watch_seconds": 1}), run, runtime.reload)
-        watch.seen = ((), 0)
+        watch.seen = ()
         first = await watch.check()
         writing.set_result(None)
         return [first, await watch.check()]  # nothing changed since, and still it looks again

@@ -1,8 +1,8 @@
 """Running bots follow the archive: new, changed and removed articles in the seeds folder are
 picked up without a restart.
 
-Every few seconds the folder's listing (names, sizes, modification times) and the manifest are
-compared with the last ones seen; on a change the articles are re-read (`Runtime.reload`: the
+Every few seconds the folder's listing (names, sizes, modification times) is compared with the
+last one seen; on a change the articles are re-read (`Runtime.reload`: the
 bot's own index updated in place, its new generation written in the background) in the
 answering thread, so it never runs beside an answer.
 
@@ -26,13 +26,15 @@ from bot.errors import IndexBusy, NewsbotError
 from bot.store.news_index import BuildReport
 
 logger = logging.getLogger(__name__)
-Listing = tuple[tuple[tuple[str, int, int], ...], int]
+Listing = tuple[tuple[str, int, int], ...]
 FOLLOWING = ".following"
 RunInAnsweringThread = Callable[[Callable[[], BuildReport]], Awaitable[BuildReport]]
 
 
-def listing(seeds_dir: Path, index_dir: Path) -> Listing:
-    """What a change of the archive changes: the article files' stats and the manifest's mtime."""
+def listing(seeds_dir: Path) -> Listing:
+    """What a change of the archive changes: the article files' stats. The index folder isn't
+    watched: the bot keeps its own index in step, and another process's generation of the same
+    articles would change nothing."""
     files = []
     try:
         for entry in sorted(seeds_dir.iterdir()):
@@ -41,11 +43,7 @@ def listing(seeds_dir: Path, index_dir: Path) -> Listing:
                 files.append((entry.name, stat.st_size, stat.st_mtime_ns))
     except OSError:  # a folder gone or unreadable for a moment: compare again next time
         pass
-    try:
-        manifest = (index_dir / "manifest.json").stat().st_mtime_ns
-    except OSError:
-        manifest = 0
-    return tuple(files), manifest
+    return tuple(files)
 
 
 @contextmanager
@@ -92,7 +90,7 @@ class ArchiveWatch:
         self.settings = settings
         self.run_in_answering_thread = run
         self.reload = reload
-        self.seen = listing(settings.seeds_dir, settings.index_dir)
+        self.seen = listing(settings.seeds_dir)
 
     async def run(self) -> None:
         """Until cancelled (the bot stopping)."""
@@ -105,12 +103,11 @@ class ArchiveWatch:
 
     async def check(self) -> bool:
         """Re-read the articles when the archive changed; True when it did."""
-        now = await asyncio.to_thread(listing, self.settings.seeds_dir, self.settings.index_dir)
+        now = await asyncio.to_thread(listing, self.settings.seeds_dir)
         if now == self.seen:
             return False
         # Taken before the re-read: a file dropped in meanwhile is a change next time. A re-read that
-        # fails or finds another process building is tried again when the folder or manifest changes
-        # (a finished build rewrites the manifest), not on every tick.
+        # fails is tried again when the folder changes, not on every tick.
         before, self.seen = self.seen, now
         try:
             await self.run_in_answering_thread(self.reload)

@@ -64,12 +64,12 @@ class Runtime:
         )
         if commit is None:
             self._indexed()
-        elif backend.writes_generations:
+        else:
             self.answerer.use_index(index)
-            self._writing = self._writer.submit(self._write, commit)
-        else:  # Milvus has the vectors already; the commit is the manifest, written here and now
-            self.answerer.use_index(index)
-            self._write(commit)
+            if backend.writes_generations:
+                self._writing = self._writer.submit(self._write, commit)
+            else:  # Milvus has the vectors already; the commit is the manifest, written here and now
+                self._write(commit)
         logger.info(
             "Articles re-read: index %s, %d article(s), %d chunks", report.action, len(index.articles), report.chunks
         )
