@@ -15,3 +15,49 @@ def test_a_sentence_leaning_back_across_a_long_split_paragraph_finds_its_last_se
     leaning = Sentence("Det oplyser politiet.", "long", "dpa", "2023-05", "", paragraph=2, index=0)
     previous = _neighbour(index, leaning, -1)
     assert previous is not None and previous.page_content.startswith("Sætning nummer 29 ")
+
+
+def _hit(text: str, doc: str, date: str, score: float):
+    from langchain_core.documents import Document
+
+    return Document(id=f"{doc}:p1.s0", page_content=text, metadata={"doc_id": doc, "date": date}), score
+
+
+def test_versions_of_one_sentence_leave_the_candidates_to_other_sentences():
+    from bot.answering.retrieve import versions_thinned
+
+    versions = [
+        _hit(
+            f"Forhandlingerne i {town} har stået på i fem uger og varede {n} timer.",
+            f"v{n}",
+            f"2022-01-{n:02d}",
+            0.9 - n / 100,
+        )
+        for n, town in enumerate(["Aarhus", "Odense", "Vejle", "Skive", "Thisted"], start=1)
+    ]
+    answer = _hit("Løbet var 254 kilometer langt.", "race", "2021-05-02", 0.8)
+    kept = versions_thinned([*versions, answer], at_most=3)
+    # the best match and the newest version stay; the answer is no longer pushed out
+    assert [doc.metadata["doc_id"] for doc, _ in kept] == ["v1", "v5", "race"]
+
+
+def test_different_sentences_are_all_candidates():
+    from bot.answering.retrieve import versions_thinned
+
+    hits = [
+        _hit("Stormen væltede træer i Esbjerg.", "a", "2022-01-01", 0.9),
+        _hit("Stormen lukkede broen over Limfjorden.", "b", "2022-01-02", 0.85),
+        _hit("Strømmen er væk i 4.000 hjem.", "c", "2022-01-03", 0.8),
+    ]
+    assert versions_thinned(hits, at_most=16) == hits
+
+
+def test_two_versions_of_one_date_that_disagree_both_stay():
+    from bot.answering.retrieve import versions_thinned
+
+    hits = [
+        _hit("Ventetiden var 30 uger i Aarhus.", "a", "2023-04", 0.91),
+        _hit("Ventetiden var 31 uger i Aarhus.", "b", "2023-04", 0.90),
+        _hit("Ventetiden var 29 uger i Aarhus.", "c", "2023-04", 0.89),
+    ]
+    assert [doc.metadata["doc_id"] for doc, _ in versions_thinned(hits, at_most=16)] == ["a", "b"]

@@ -24,9 +24,11 @@ from bot.types import Sentence
 
 TOP_CHUNKS = 4
 TOP_SENTENCES = 16
+SENTENCE_POOL = 2  # times TOP_SENTENCES searched, so that thinning out versions leaves enough
 MAX_CITATIONS = 3
 MAX_PASSAGE_SENTENCES = 3
 NEAR_IDENTICAL = 0.8  # word overlap (Jaccard) from which two passages say the same thing
+_LETTERS = re.compile(r"[^\W\d_]+")
 _BACK_REFERENCES = frozenset(
     {
         "der",
@@ -144,16 +146,41 @@ def _passage(index: NewsIndex, sentence: Sentence, score: float, used: set[str])
     return Passage(group, score, sentence.score)
 
 
+def version_key(text: str) -> frozenset[str]:
+    """A sentence's words apart from its names and numbers: what the versions of one sentence
+    share (a wire update with new figures, a related story told with other names)."""
+    words = _LETTERS.findall(text)
+    return frozenset(w.lower() for n, w in enumerate(words) if n == 0 or not w[0].isupper())
+
+
+def versions_thinned(hits: list[tuple[Document, float]], at_most: int) -> list[tuple[Document, float]]:
+    """The best `at_most` hits (best first), with at most two versions of each sentence among them:
+    the best match and the newest of the others. An archive holds many versions of a wire
+    sentence, and their near-equal scores would otherwise fill every candidate slot; a second
+    version stays so that a figure the versions disagree on is still shown (`distinct`)."""
+    versions: dict[frozenset[str], list[tuple[Document, float]]] = {}
+    for hit in hits:
+        versions.setdefault(version_key(hit[0].page_content), []).append(hit)
+    kept: list[tuple[Document, float]] = []
+    for best, *others in versions.values():
+        kept.append(best)
+        if others:  # max keeps the first of equally new ones: the better match
+            kept.append(max(others, key=lambda hit: newest_key(hit[0].metadata["date"])))
+    return sorted(kept, key=lambda hit: -hit[1])[:at_most]
+
+
 def retrieve(
     index: NewsIndex, question_vector: np.ndarray, articles: set[str] | None = None, sentences: int = TOP_SENTENCES
 ) -> Retrieval:
     """The best passages for the question vector, best first; only from `articles` (doc ids) when
-    given; from the `sentences` closest sentences (more reach more articles)."""
+    given; from the `sentences` closest sentences (more reach more articles), versions of one
+    sentence thinned out (`versions_thinned`)."""
     only = {"doc_id": sorted(articles)} if articles is not None else None
     chunk_hits = index.chunks.similarity_search_by_vector_with_score(question_vector, TOP_CHUNKS, only)
-    sentence_hits = index.sentences.similarity_search_by_vector_with_score(question_vector, sentences, only)
-    if not sentence_hits:
+    pool = index.sentences.similarity_search_by_vector_with_score(question_vector, sentences * SENTENCE_POOL, only)
+    if not pool:
         return Retrieval([], 0.0)
+    sentence_hits = versions_thinned(pool, sentences)
     chunk_score = {doc.id: score for doc, score in chunk_hits}
     missing = list({d.metadata["chunk_id"] for d, _ in sentence_hits} - set(chunk_score))
     for chunk_id, vector in zip(missing, index.chunks.vectors(missing)):
@@ -171,7 +198,7 @@ def retrieve(
     for score, sentence in ranked:
         if _sentence_id(sentence) not in used:
             passages.append(_passage(index, sentence, score, used))
-    baseline = float(np.median([similarity for _, similarity in sentence_hits]))
+    baseline = float(np.median([similarity for _, similarity in pool[:sentences]]))
     return Retrieval(distinct(passages), baseline)
 
 
