@@ -204,3 +204,75 @@ def test_a_file_rewritten_in_place_with_its_old_modification_time_is_read_again(
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as cp -p or rsync -t leave it
     assert path.stat().st_size == stat.st_size and path.stat().st_ino == stat.st_ino
     assert any("tirsdag" in a.paragraphs[0] for a in load_articles(seeds))
+
+
+class _Breaking:
+    """The real embeddings, failing on any text holding `marker` (a model error partway through an update)."""
+
+    def __init__(self, real, marker: str) -> None:
+        self.real, self.marker = real, marker
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def embed_passages(self, texts):
+        if any(self.marker in t for t in texts):
+            raise RuntimeError("the model failed")
+        return self.real.embed_passages(texts)
+
+    embed_documents = embed_passages
+
+
+def test_an_update_that_fails_partway_leaves_the_index_as_its_article_list_says(embeddings, tmp_path, monkeypatch):
+    from bot.store.news_index import follow_seeds
+
+    runtime = _runtime(embeddings, tmp_path)
+    index, seeds = runtime.answerer.index, runtime.settings.seeds_dir
+    before = set(index.articles)
+    _drop_article(seeds, "bridge", "Kommunen åbner en ny cykelbro over havnen i Vejle.")
+    _drop_article(
+        seeds, "zz_broken", "Kommunen åbner en ny svømmehal i Vejle.\n\nSvømmehallen koster BREAKS 90 millioner."
+    )
+    # its paragraphs are stored, then embedding its sentences fails
+    monkeypatch.setattr(index.sentences, "_embedding", _Breaking(embeddings, "BREAKS"))
+    with pytest.raises(RuntimeError):
+        follow_seeds(index, seeds, runtime.settings.index_dir)
+    # what was added before the failure is listed and searchable; the broken article is neither
+    assert set(index.articles) == before | {"bridge"}
+    assert index.chunks.documents_of("bridge") and not index.chunks.documents_of("zz_broken")
+    assert not index.sentences.documents_of("zz_broken")
+
+    monkeypatch.undo()
+    report, commit = follow_seeds(index, seeds, runtime.settings.index_dir)  # the next look tries it again
+    assert report.added == ["zz_broken"] and index.sentences.documents_of("zz_broken") and commit is not None
+    runtime.close()
+
+
+def test_the_watch_keeps_following_when_a_reread_fails_unexpectedly(embeddings, tmp_path, caplog):
+    import asyncio
+
+    from bot.frontends.archive_watch import ArchiveWatch
+
+    runtime = _runtime(embeddings, tmp_path)
+    calls: list[str] = []
+
+    def reload():
+        calls.append("reload")
+        if len(calls) == 1:
+            raise RuntimeError("the model failed")
+        return runtime.reload()
+
+    async def run(function):
+        return function()
+
+    async def scenario() -> list[bool]:
+        watch = ArchiveWatch(runtime.settings.model_copy(update={"watch_seconds": 1}), run, reload)
+        _drop_article(runtime.settings.seeds_dir, "budget", "Regeringen har fremlagt et nyt finanslovsforslag.")
+        first = await watch.check()
+        _drop_article(runtime.settings.seeds_dir, "bridge", "Kommunen åbner en ny cykelbro over havnen i Vejle.")
+        return [first, await watch.check()]
+
+    assert asyncio.run(scenario()) == [False, True]
+    assert "Re-reading the articles failed (RuntimeError: the model failed)" in caplog.text
+    assert {"budget", "bridge"} <= set(runtime.answerer.index.articles)
+    runtime.close()

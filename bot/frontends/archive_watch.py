@@ -118,4 +118,11 @@ class ArchiveWatch:
         except (NewsbotError, OSError) as error:  # the bot keeps the index it has
             logger.warning("Re-reading the articles failed (%s); answering from the index as it was.", error)
             return False
+        except Exception as error:  # a model or store error: following must not stop with it
+            logger.warning(
+                "Re-reading the articles failed (%s: %s); answering from the index as it was.",
+                type(error).__name__,
+                error,
+            )
+            return False
         return True

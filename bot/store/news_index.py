@@ -121,15 +121,21 @@ class NewsIndex:
         changed = set(stale)
         fresh = [d for d in articles if d not in self.articles or d in changed]
         listed = dict(self.articles)  # changed aside and then swapped in: a front end may be listing them
-        for doc_id in stale:
-            self._remove_passages(doc_id)
-            del listed[doc_id]
-        for done, doc_id in enumerate(fresh, start=1):
-            progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
-            self._add_passages(articles[doc_id])
-            listed[doc_id] = self._metadata(articles[doc_id])
-            progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
-        self.articles = listed
+        try:
+            for doc_id in stale:  # a removal that fails halfway stays listed, so it is done again next time
+                self._remove_passages(doc_id)
+                del listed[doc_id]
+            for done, doc_id in enumerate(fresh, start=1):
+                progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
+                try:
+                    self._add_passages(articles[doc_id])
+                except BaseException:  # no half an article: its paragraphs without its sentences
+                    self._remove_passages(doc_id)
+                    raise
+                listed[doc_id] = self._metadata(articles[doc_id])
+                progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
+        finally:  # what the stores hold, also when an update fails; the next one takes up the rest
+            self.articles = listed
         if stale or fresh:
             report.action = "updated"
         report.added = fresh
