@@ -18,7 +18,6 @@ import datetime
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,9 +89,12 @@ def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Unicode's control characters (Cc) but \t and \n
+
+
 def _printable(text: str) -> str:
     """The text without control characters (NUL bytes, escapes), line breaks and tabs kept."""
-    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    return _CONTROL.sub("", text)
 
 
 def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:

@@ -59,3 +59,12 @@ def test_empty_or_undecodable_articles_are_refused_clearly(tmp_path: Path, conte
     path.write_bytes(content)
     with pytest.raises(InputError, match=r"bad\.txt"):
         parse_article(path)
+
+
+def test_control_characters_are_dropped_from_an_article_and_its_paragraphs_kept(tmp_path: Path):
+    path = tmp_path / "dirty.txt"
+    path.write_bytes(
+        " date 2023-02 Broen\x00 åbner\x1b[0m mandag.\tKl. 10.\x85\n\nDet oplyser\x7f kommunen.\n".encode()
+    )
+    article = parse_article(path)
+    assert article.paragraphs == ["Broen åbner[0m mandag. Kl. 10.", "Det oplyser kommunen."]

@@ -9,9 +9,11 @@ so scores are cosine similarities.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,19 @@ def _shared(metadata: dict[str, Any]) -> dict[str, Any]:
         sys.intern(key): sys.intern(value) if isinstance(value, str) and len(value) <= INTERNED_CHARS else value
         for key, value in metadata.items()
     }
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while documents are read: hundreds of thousands of new dicts
+    trigger it again and again, and documents hold no cycles to collect."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class FaissVectorStore(VectorStore):
@@ -275,7 +290,7 @@ class FaissVectorStore(VectorStore):
         """Read a store written by `save`; raises IndexCorrupt if anything doesn't fit."""
         try:
             index = faiss.read_index(str(folder / f"{name}.faiss"))
-            with open(folder / f"{name}.jsonl", encoding="utf-8") as lines:
+            with open(folder / f"{name}.jsonl", encoding="utf-8") as lines, _collector_paused():
                 header = json.loads(next(lines))
                 store = cls(embedding, int(header["dimension"]), index)
                 for line in lines:
