@@ -20,7 +20,8 @@ def test_a_sentence_leaning_back_across_a_long_split_paragraph_finds_its_last_se
 def _hit(text: str, doc: str, date: str, score: float):
     from langchain_core.documents import Document
 
-    return Document(id=f"{doc}:p1.s0", page_content=text, metadata={"doc_id": doc, "date": date}), score
+    metadata = {"doc_id": doc, "date": date, "title": f"Nyt fra {doc}"}
+    return Document(id=f"{doc}:p1.s0", page_content=text, metadata=metadata), score
 
 
 def test_versions_of_one_sentence_leave_the_candidates_to_other_sentences():
@@ -37,7 +38,7 @@ def test_versions_of_one_sentence_leave_the_candidates_to_other_sentences():
     ]
     answer = _hit("Løbet var 254 kilometer langt.", "race", "2021-05-02", 0.8)
     kept = versions_thinned([*versions, answer], at_most=3)
-    # the best match and the newest version stay; the answer is no longer pushed out
+    # the best match and the newest version stay, and the answer keeps its slot
     assert [doc.metadata["doc_id"] for doc, _ in kept] == ["v1", "v5", "race"]
 
 
@@ -61,3 +62,27 @@ def test_two_versions_of_one_date_that_disagree_both_stay():
         _hit("Ventetiden var 29 uger i Aarhus.", "c", "2023-04", 0.89),
     ]
     assert [doc.metadata["doc_id"] for doc, _ in versions_thinned(hits, at_most=16)] == ["a", "b"]
+
+
+def test_the_version_naming_the_asked_for_place_or_from_the_asked_for_period_stays():
+    from bot.answering.retrieve import favouring, versions_thinned
+
+    versions = [
+        _hit(f"Forhandlingerne i {town} varede {n} timer.", f"v{n}", f"2022-01-{n:02d}", 0.9 - n / 100)
+        for n, town in enumerate(["Aarhus", "Odense", "Vejle", "Skive", "Thisted"], start=1)
+    ]
+    named = versions_thinned(versions, at_most=16, favoured=favouring(["Vejle"], set()))
+    assert [doc.metadata["doc_id"] for doc, _ in named] == ["v1", "v3", "v5"]
+    dated = versions_thinned(versions, at_most=16, favoured=favouring([], {"v2"}))
+    assert [doc.metadata["doc_id"] for doc, _ in dated] == ["v1", "v2", "v5"]
+
+
+def test_results_without_words_are_not_taken_for_versions_of_each_other():
+    from bot.answering.retrieve import versions_thinned
+
+    scores = [
+        _hit("2-1.", "a", "2022-01-01", 0.9),
+        _hit("0-0.", "b", "2022-01-02", 0.8),
+        _hit("3-3.", "c", "2022-01-03", 0.7),
+    ]
+    assert len(versions_thinned(scores, at_most=16)) == 3

@@ -26,7 +26,16 @@ from bot.answering.composers import Composer, ExtractiveComposer, GeneratorCompo
 from bot.answering.composers.extractive import disagreement
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.readers import ClaimJudge, ReadingCheck
-from bot.answering.retrieve import MAX_CITATIONS, Retrieval, names_first, newest_first, period_first, retrieve
+from bot.answering.retrieve import (
+    MAX_CITATIONS,
+    Favoured,
+    Retrieval,
+    favouring,
+    names_first,
+    newest_first,
+    period_first,
+    retrieve,
+)
 from bot.answering.screen import Refusal, screen
 from bot.answering.verify import CITATION_MARK, AnswerVerifier, cited_numbers
 from bot.answering.when import TimeFilter, article_span, time_filter, within
@@ -145,9 +154,9 @@ class Answerer:
                 return standalone
         return f"{context} {draft.text}"
 
-    def _retrieve(self, query: str, articles: set[str] | None = None) -> Retrieval:
+    def _retrieve(self, query: str, articles: set[str] | None = None, favoured: Favoured | None = None) -> Retrieval:
         vector = self.index.embeddings.embed_questions([query])[0]
-        return retrieve(self.index, vector, articles)
+        return retrieve(self.index, vector, articles, favoured=favoured)
 
     def _decide(self, query: str, language: Lang, retrieval: Retrieval) -> GateDecision:
         read_again = self._active_reader() is not None
@@ -244,12 +253,15 @@ class Answerer:
             return self._nothing_from(draft, when)
         asked = replace(draft, text=when.rest) if when is not None and (strict or when.newest) else draft
         query = self._query(asked)
-        retrieval = draft.timed("retrieve", lambda: self._retrieve(query, articles if strict else None))
+        names = [t.surface for t in content_terms(query, draft.language) if t.is_name]
+        period = articles if not strict else set()
+        favoured = favouring(names, period)
+        retrieval = draft.timed("retrieve", lambda: self._retrieve(query, articles if strict else None, favoured))
         if when is not None and when.newest:
             retrieval = newest_first(retrieval)
-        elif articles and not strict:
-            retrieval = period_first(retrieval, articles)
-        elif names := [t.surface for t in content_terms(query, draft.language) if t.is_name]:
+        elif period:
+            retrieval = period_first(retrieval, period)
+        elif names:
             retrieval = names_first(retrieval, names)
         decision = draft.timed("gate", lambda: self._decide(query, draft.language, retrieval))
         return self._compose(draft, retrieval, decision)

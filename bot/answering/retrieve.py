@@ -24,7 +24,7 @@ from bot.types import Sentence
 
 TOP_CHUNKS = 4
 TOP_SENTENCES = 16
-SENTENCE_POOL = 2  # times TOP_SENTENCES searched, so that thinning out versions leaves enough
+SENTENCE_POOL = 2  # times the sentences scored are searched, so that enough are left once versions are thinned out
 MAX_CITATIONS = 3
 MAX_PASSAGE_SENTENCES = 3
 NEAR_IDENTICAL = 0.8  # word overlap (Jaccard) from which two passages say the same thing
@@ -147,40 +147,73 @@ def _passage(index: NewsIndex, sentence: Sentence, score: float, used: set[str])
 
 
 def version_key(text: str) -> frozenset[str]:
-    """A sentence's words apart from its names and numbers: what the versions of one sentence
-    share (a wire update with new figures, a related story told with other names)."""
+    """A sentence's words apart from its names and numbers (capitalised words after the first, and
+    digits): what the versions of one sentence share, such as a wire update with new figures or a
+    related story told with other names."""
     words = _LETTERS.findall(text)
     return frozenset(w.lower() for n, w in enumerate(words) if n == 0 or not w[0].isupper())
 
 
-def versions_thinned(hits: list[tuple[Document, float]], at_most: int) -> list[tuple[Document, float]]:
-    """The best `at_most` hits (best first), with at most two versions of each sentence among them:
-    the best match and the newest of the others. An archive holds many versions of a wire
-    sentence, and their near-equal scores would otherwise fill every candidate slot; a second
-    version stays so that a figure the versions disagree on is still shown (`distinct`)."""
+Favoured = Callable[[Document], bool]
+
+
+def favouring(names: list[str], period: set[str]) -> Favoured | None:
+    """The versions that thinning keeps besides the best and the newest: those naming one of the
+    question's names (in the sentence or its headline), or from the period it asks about. These
+    are what `names_first` and `period_first` rank first afterwards."""
+    if not names and not period:
+        return None
+
+    def favoured(doc: Document) -> bool:
+        if doc.metadata["doc_id"] in period:
+            return True
+        words = WORD.findall(f"{doc.metadata.get('title', '')} {doc.page_content}")
+        return any(same_name(name, word) for name in names for word in words)
+
+    return favoured
+
+
+def versions_thinned(
+    hits: list[tuple[Document, float]], at_most: int, favoured: Favoured | None = None
+) -> list[tuple[Document, float]]:
+    """The best `at_most` of `hits` (given best first), with few versions of each sentence among
+    them: the best match, the newest of the others (so that the newest figure is shown beside the
+    best match's, `distinct`), and any `favoured` one. An archive holds many versions of a wire
+    sentence, and their near-equal scores would otherwise fill every candidate slot. Sentences
+    without letters ("2-1.") are never taken for versions of each other."""
     versions: dict[frozenset[str], list[tuple[Document, float]]] = {}
-    for hit in hits:
-        versions.setdefault(version_key(hit[0].page_content), []).append(hit)
     kept: list[tuple[Document, float]] = []
+    for hit in hits:
+        key = version_key(hit[0].page_content)
+        if key:
+            versions.setdefault(key, []).append(hit)
+        else:
+            kept.append(hit)
     for best, *others in versions.values():
         kept.append(best)
         if others:  # max keeps the first of equally new ones: the better match
-            kept.append(max(others, key=lambda hit: newest_key(hit[0].metadata["date"])))
+            newest = max(others, key=lambda hit: newest_key(hit[0].metadata["date"]))
+            kept += [hit for hit in others if hit is newest or (favoured is not None and favoured(hit[0]))]
     return sorted(kept, key=lambda hit: -hit[1])[:at_most]
 
 
 def retrieve(
-    index: NewsIndex, question_vector: np.ndarray, articles: set[str] | None = None, sentences: int = TOP_SENTENCES
+    index: NewsIndex,
+    question_vector: np.ndarray,
+    articles: set[str] | None = None,
+    sentences: int = TOP_SENTENCES,
+    favoured: Favoured | None = None,
 ) -> Retrieval:
     """The best passages for the question vector, best first; only from `articles` (doc ids) when
-    given; from the `sentences` closest sentences (more reach more articles), versions of one
-    sentence thinned out (`versions_thinned`)."""
+    given. They come from the best `sentences` of the `SENTENCE_POOL` × `sentences` closest, once
+    versions of one sentence are thinned out (`versions_thinned`, keeping the `favoured` ones);
+    more sentences reach more articles."""
     only = {"doc_id": sorted(articles)} if articles is not None else None
     chunk_hits = index.chunks.similarity_search_by_vector_with_score(question_vector, TOP_CHUNKS, only)
     pool = index.sentences.similarity_search_by_vector_with_score(question_vector, sentences * SENTENCE_POOL, only)
     if not pool:
         return Retrieval([], 0.0)
-    sentence_hits = versions_thinned(pool, sentences)
+    sentence_hits = versions_thinned(pool, sentences, favoured)
     chunk_score = {doc.id: score for doc, score in chunk_hits}
     missing = list({d.metadata["chunk_id"] for d, _ in sentence_hits} - set(chunk_score))
     for chunk_id, vector in zip(missing, index.chunks.vectors(missing)):

@@ -116,13 +116,14 @@ class ArchiveWatch:
             logger.info("Not yet: %s.", busy)
             return False
         except (NewsbotError, OSError) as error:  # the bot keeps the index it has
-            logger.warning("Re-reading the articles failed (%s); answering from the index as it was.", error)
+            logger.warning("Re-reading the articles failed (%s); answering from the articles indexed so far.", error)
             return False
-        except Exception as error:  # a model or store error: following must not stop with it
+        except Exception as error:  # anything else (a model or store error, a bug): following goes on
             logger.warning(
-                "Re-reading the articles failed (%s: %s); answering from the index as it was.",
+                "Re-reading the articles failed (%s: %s); answering from the articles indexed so far.",
                 type(error).__name__,
                 error,
+                exc_info=True,  # for the operator: this may be a bug
             )
             return False
         return True

@@ -53,15 +53,20 @@ class Runtime:
             raise IndexBusy("the updated index is still being written; the change is taken up when it is done")
         index = self.answerer.index
         backend = store_backend(self.settings.vector_store, self.settings.milvus_uri, self.settings.index_dir)
-        report, commit = follow_seeds(
-            index,
-            self.settings.seeds_dir,
-            self.settings.index_dir,
-            backend=backend,
-            max_article_chars=self.settings.max_article_chars,
-            notify=logger.warning,
-            progress=log_progress,
-        )
+        try:
+            report, commit = follow_seeds(
+                index,
+                self.settings.seeds_dir,
+                self.settings.index_dir,
+                backend=backend,
+                max_article_chars=self.settings.max_article_chars,
+                notify=logger.warning,
+                progress=log_progress,
+            )
+        except Exception:  # the articles updated before the failure are answered from, and counted
+            self.answerer.use_index(index)
+            self._indexed()
+            raise
         if commit is None:
             self._indexed()
         else:

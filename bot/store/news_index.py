@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from bot.lang import content_terms
 from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
 
 MANIFEST_VERSION = 7
+logger = logging.getLogger(__name__)
 Notify = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -108,7 +110,8 @@ class NewsIndex:
         return sorted(self.articles.items(), key=lambda kv: newest_key(kv[1]["date"]), reverse=True)
 
     def _remove_passages(self, doc_id: str) -> None:
-        for store in (self.chunks, self.sentences):
+        # sentences first: a removal that stops halfway never leaves a sentence without its paragraph
+        for store in (self.sentences, self.chunks):
             store.delete([d.id for d in store.documents_of(doc_id)])
 
     def follow(self, articles: dict[str, Article], progress: Progress = lambda stage, done, total: None) -> BuildReport:
@@ -129,8 +132,11 @@ class NewsIndex:
                 progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
                 try:
                     self._add_passages(articles[doc_id])
-                except BaseException:  # no half an article: its paragraphs without its sentences
-                    self._remove_passages(doc_id)
+                except BaseException:  # never half an article: its paragraphs without its sentences
+                    try:
+                        self._remove_passages(doc_id)
+                    except Exception as error:  # the first failure is the one to report
+                        logger.warning("Taking out the half-added %s failed too (%s).", doc_id, error)
                     raise
                 listed[doc_id] = self._metadata(articles[doc_id])
                 progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
