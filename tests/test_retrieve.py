@@ -24,22 +24,25 @@ def _hit(text: str, doc: str, date: str, score: float):
     return Document(id=f"{doc}:p1.s0", page_content=text, metadata=metadata), score
 
 
+def _versions(sentence: str) -> list:
+    """Five versions of one sentence, in five towns, the first the best match and the last the newest."""
+    return [
+        _hit(sentence.format(town=town, n=n), f"v{n}", f"2022-01-{n:02d}", 0.9 - n / 100)
+        for n, town in enumerate(["Aarhus", "Odense", "Vejle", "Skive", "Thisted"], start=1)
+    ]
+
+
+def _doc_ids(hits: list) -> list[str]:
+    return [doc.metadata["doc_id"] for doc, _ in hits]
+
+
 def test_versions_of_one_sentence_leave_the_candidates_to_other_sentences():
     from bot.answering.retrieve import versions_thinned
 
-    versions = [
-        _hit(
-            f"Forhandlingerne i {town} har stået på i fem uger og varede {n} timer.",
-            f"v{n}",
-            f"2022-01-{n:02d}",
-            0.9 - n / 100,
-        )
-        for n, town in enumerate(["Aarhus", "Odense", "Vejle", "Skive", "Thisted"], start=1)
-    ]
+    versions = _versions("Forhandlingerne i {town} har stået på i fem uger og varede {n} timer.")
     answer = _hit("Løbet var 254 kilometer langt.", "race", "2021-05-02", 0.8)
-    kept = versions_thinned([*versions, answer], at_most=3)
     # the best match and the newest version stay, and the answer keeps its slot
-    assert [doc.metadata["doc_id"] for doc, _ in kept] == ["v1", "v5", "race"]
+    assert _doc_ids(versions_thinned([*versions, answer], at_most=3)) == ["v1", "v5", "race"]
 
 
 def test_different_sentences_are_all_candidates():
@@ -57,32 +60,22 @@ def test_two_versions_of_one_date_that_disagree_both_stay():
     from bot.answering.retrieve import versions_thinned
 
     hits = [
-        _hit("Ventetiden var 30 uger i Aarhus.", "a", "2023-04", 0.91),
-        _hit("Ventetiden var 31 uger i Aarhus.", "b", "2023-04", 0.90),
-        _hit("Ventetiden var 29 uger i Aarhus.", "c", "2023-04", 0.89),
+        _hit(f"Ventetiden var {n} uger i Aarhus.", doc, "2023-04", 0.9 - n / 1000)
+        for doc, n in zip("abc", (30, 31, 32))
     ]
-    assert [doc.metadata["doc_id"] for doc, _ in versions_thinned(hits, at_most=16)] == ["a", "b"]
+    assert _doc_ids(versions_thinned(hits, at_most=16)) == ["a", "b"]
 
 
 def test_the_version_naming_the_asked_for_place_or_from_the_asked_for_period_stays():
     from bot.answering.retrieve import favouring, versions_thinned
 
-    versions = [
-        _hit(f"Forhandlingerne i {town} varede {n} timer.", f"v{n}", f"2022-01-{n:02d}", 0.9 - n / 100)
-        for n, town in enumerate(["Aarhus", "Odense", "Vejle", "Skive", "Thisted"], start=1)
-    ]
-    named = versions_thinned(versions, at_most=16, favoured=favouring(["Vejle"], set()))
-    assert [doc.metadata["doc_id"] for doc, _ in named] == ["v1", "v3", "v5"]
-    dated = versions_thinned(versions, at_most=16, favoured=favouring([], {"v2"}))
-    assert [doc.metadata["doc_id"] for doc, _ in dated] == ["v1", "v2", "v5"]
+    versions = _versions("Forhandlingerne i {town} varede {n} timer.")
+    assert _doc_ids(versions_thinned(versions, 16, favouring(["Vejle"], set()))) == ["v1", "v3", "v5"]
+    assert _doc_ids(versions_thinned(versions, 16, favouring([], {"v2"}))) == ["v1", "v2", "v5"]
 
 
 def test_results_without_words_are_not_taken_for_versions_of_each_other():
     from bot.answering.retrieve import versions_thinned
 
-    scores = [
-        _hit("2-1.", "a", "2022-01-01", 0.9),
-        _hit("0-0.", "b", "2022-01-02", 0.8),
-        _hit("3-3.", "c", "2022-01-03", 0.7),
-    ]
+    scores = [_hit(score, doc, "2022-01-01", 0.9) for doc, score in zip("abc", ("2-1.", "0-0.", "3-3."))]
     assert len(versions_thinned(scores, at_most=16)) == 3
