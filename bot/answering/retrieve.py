@@ -157,6 +157,12 @@ def version_key(text: str) -> frozenset[str]:
 Favoured = Callable[[Document], bool]
 
 
+def names_held(names: list[str], headline: str, text: str) -> int:
+    """How many of the question's names a sentence or passage holds, in its words or its article's headline."""
+    words = WORD.findall(f"{headline} {text}")
+    return sum(any(same_name(name, word) for word in words) for name in names)
+
+
 def favouring(names: list[str], period: set[str]) -> Favoured | None:
     """The versions that thinning keeps besides the best and the newest: those naming one of the
     question's names (in the sentence or its headline), or from the period it asks about. These
@@ -165,10 +171,9 @@ def favouring(names: list[str], period: set[str]) -> Favoured | None:
         return None
 
     def favoured(doc: Document) -> bool:
-        if doc.metadata["doc_id"] in period:
-            return True
-        words = WORD.findall(f"{doc.metadata.get('title', '')} {doc.page_content}")
-        return any(same_name(name, word) for name in names for word in words)
+        return (
+            doc.metadata["doc_id"] in period or names_held(names, doc.metadata.get("title", ""), doc.page_content) > 0
+        )
 
     return favoured
 
@@ -299,8 +304,4 @@ def names_first(retrieval: Retrieval, names: list[str]) -> Retrieval:
     as the best, those whose words or article headline hold more of the names first. Stories
     written to one template (another storm, another trial) differ in little but their names."""
 
-    def named(passage: Passage) -> int:
-        words = WORD.findall(f"{passage.lead.title} {passage.text}")
-        return sum(any(same_name(name, word) for word in words) for name in names)
-
-    return _reranked(retrieval, named)
+    return _reranked(retrieval, lambda passage: names_held(names, passage.lead.title, passage.text))
