@@ -18,7 +18,7 @@ from bot.errors import NewsbotError, StoreInUse
 from bot.types import Answer, Lang
 
 if TYPE_CHECKING:
-    from bot.bench.evaluation import ItemResult
+    from bot.bench.evaluation import EvalReport, ItemResult
 
 EXIT_BAD_INPUT = 2
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -368,6 +368,10 @@ def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool) -> None:
                     **report.totals(),
                     "gate": report.gate_by_split(),
                     "splits": report.by("split"),
+                    "intervals": {
+                        split: report.intervals([r for r in report.items if r.split == split])
+                        for split in sorted({r.split for r in report.items})
+                    },
                     "languages": report.by("language"),
                     "articles": report.by("article"),
                 }
@@ -388,6 +392,7 @@ def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool) -> None:
             f"declined {gate['declined_unanswerable']}/{gate['unanswerable']} unanswerable"
         )
     if corpus is not None:
+        click.echo(_intervals_table(report))
         click.echo(_totals_table("split", report.by("split")))
         click.echo(_totals_table("language", report.by("language")))
         click.echo(_totals_table("article", report.by("article")))
@@ -401,10 +406,30 @@ def _print_result(result: ItemResult, answer: Answer, item: dict[str, Any]) -> N
     click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {item['question']}")
     if result.answerable and not result.expect_hit:
         click.echo(f"{'':15}→ {answer.answer[:200]}")
-    if result.declined == result.answerable and answer.decision:  # a wrong decision: say why
-        click.echo(f"{'':15}decided: {answer.decision}")
+    if result.declined == result.answerable and answer.reason:  # a wrong decision: say why
+        click.echo(f"{'':15}decided: {answer.reason}")
     if answer.fallback:
         click.echo(f"{'':15}quoted instead of the generated answer: {answer.fallback}")
+
+
+def _intervals_table(report: EvalReport) -> str:
+    """Each split's main rates with their 95% intervals (stories resampled)."""
+    splits = sorted({r.split for r in report.items})
+    columns = {split: report.intervals([r for r in report.items if r.split == split]) for split in splits}
+    names = list(dict.fromkeys(name for measures in columns.values() for name in measures))
+    lines = [
+        "\n| measure | " + " | ".join(split or "all" for split in splits) + " |",
+        "|---|" + "---|" * len(splits),
+    ]
+    for name in names:
+        cells = [
+            f"{columns[s][name][0]:.0%} ({columns[s][name][1]:.0%}–{columns[s][name][2]:.0%})"
+            if name in columns[s]
+            else "–"
+            for s in splits
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
@@ -420,6 +445,66 @@ def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
             f"| {t['p50_ms']} |"
         )
     return "\n".join(lines)
+
+
+@main.command()
+@click.option(
+    "--corpus",
+    type=click.Path(path_type=Path),
+    default=Path("tests/corpus"),
+    show_default=True,
+    help="The labelled corpus (articles/, questions/) to learn from; only its train and validation stories are used.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write ranker.json and decider.json (default: the package's bot/data, which answering loads).",
+)
+@click.option("--stories", type=int, default=None, help="Learn from only the first N stories (a quick check).")
+def train(corpus: Path, out: Path | None, stories: int | None) -> None:
+    """Learn the sentence ranker and the answer / closest / decline decision from a corpus.
+
+    \b
+    Stories are split into folds, so the figures printed and the decision's thresholds come from
+    questions whose story the models did not see; then both models are fitted on every training
+    story and written as JSON. Needs the training extra: pip install 'newsbot[train]'.
+    Examples:
+      newsbot train
+      newsbot train --stories 6 --out /tmp/models
+    """
+    from bot.answering.learned import MODELS_DIR
+    from bot.bench.evaluation import load_corpus
+    from bot.bench.training import TRAINING_SPLITS, ask_all, corpus_version, story_of, write_models
+    from bot.bench.training import train as fit_models
+
+    items = [i for i in load_corpus(corpus) if i.get("split") in TRAINING_SPLITS]
+    if stories is not None:
+        keep = sorted({story_of(i) for i in items})[: max(stories, 2)]
+        items = [i for i in items if story_of(i) in keep]
+    if not items:
+        _fail(f"{corpus} has no questions in the splits {', '.join(TRAINING_SPLITS)} to learn from.")
+    settings = _settings()
+    settings = settings.model_copy(
+        update={"seeds_dir": corpus / "articles", "index_dir": settings.data_dir / "corpus-index"}
+    )
+    answerer, _ = _answerer(settings, composer=False)
+    started = time.perf_counter()
+    asked = ask_all(answerer, items, _notify)
+    training = fit_models(answerer, asked, corpus_version(corpus), _notify)
+    for path in write_models(training.models, out or MODELS_DIR):
+        click.echo(f"wrote {path}")
+    report = training.report
+    click.echo(
+        f"{report['questions']} questions from {report['stories']} stories, cross-validated by story "
+        f"({time.perf_counter() - started:.0f} s):\n"
+        f"  answering sentence ranked first {report['answering_sentence_first']:.1%}, "
+        f"in the first three {report['answering_sentence_in_top_3']:.1%}\n"
+        f"  evidence quoted {report['evidence_quoted']:.1%} · answerable declined {report['answerable_declined']:.1%} "
+        f"· answered as closest {report['answerable_closest']:.1%} · near misses answered "
+        f"{report['near_misses_answered']:.1%}\n"
+        f"  thresholds: answer ≥ {report['thresholds']['answer']:.3f}, closest ≥ {report['thresholds']['closest']:.3f}"
+    )
 
 
 @main.command()

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Lang = Literal["da", "en"]
+Verdict = Literal["answer", "closest", "decline"]
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,15 @@ class Answer:
     generated: str = ""  # the rejected generated text, for debugging (`--json` only)
     doubtful: bool = False  # the gate's decision rests on word likeness (see GateDecision.doubtful)
     candidates: list[Citation] = field(default_factory=list)  # the quotes a doubtful decline was made over
-    decision: str = ""  # why it answers or declines: the gate's reason, or what the reading check made of the quotes
+    verdict: Verdict = "answer"  # answer, closest (the nearest quotes, saying they may not state it) or decline
+    probability: float | None = None  # the learned decision's, that the quotes answer the question
+    reason: str = ""  # why it answers or declines: the decision's, or what the reading check made of the quotes
     timings_ms: dict[str, float] = field(default_factory=dict)
     passages: list[Citation] = field(default_factory=list)  # the numbered quotes a generator reads and is checked on
 
     def __post_init__(self) -> None:
+        if not self.answerable and self.verdict == "answer":
+            self.verdict = "decline"
         if not self.passages:
             self.passages = list(self.citations)
 
@@ -111,7 +116,9 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "backend": self.backend,
             "verified": self.verified,
-            **({"decision": self.decision} if self.decision else {}),
+            "decision": self.verdict,
+            **({"probability": round(self.probability, 3)} if self.probability is not None else {}),
+            **({"reason": self.reason} if self.reason else {}),
             **({"fallback": self.fallback, "rejected": self.generated} if self.fallback else {}),
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }

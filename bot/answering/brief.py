@@ -23,6 +23,7 @@ import numpy as np
 
 from bot.answering.brief_cache import cache_key, cached_briefing, store_briefing
 from bot.answering.chain import Answerer
+from bot.answering.features import analyse
 from bot.answering.retrieve import MAX_CITATIONS, Passage, Retrieval, leans_back, retrieve
 from bot.answering.selection import MAX_ARTICLES, BriefRequest, Selection, newest_ids, select_by_period
 from bot.answering.when import article_span
@@ -35,6 +36,8 @@ LEAD_BONUS = 1.0  # the lead sentence carries a news story (in z-score units)
 INFORMATION = 0.5  # weight of a sentence's number of content words
 REDUNDANCY = 0.7  # MMR weight against repeating a chosen sentence
 TOPIC_SENTENCES = 100  # sentences retrieved for a topic: enough to reach many articles
+TOPIC_NAMES = 0.5  # share of the topic's names and numbers an article's passages must hold
+TOPIC_LIKENESS = 0.8  # a topic word found only by e5 likeness must be found at least this well
 
 
 def bullet_counts(sentences_per_article: list[int]) -> list[int]:
@@ -77,13 +80,14 @@ def central_sentences(vectors: np.ndarray, texts: list[str], k: int) -> list[int
 
 
 def _on_topic(answerer: Answerer, topic: str, passages: list[Passage], baseline: float) -> bool:
-    """Whether an article's closest passages are about the topic: they pass the gate's term
-    checks (its names found, none of its words missing) on the topic's own words — the same word,
-    spelling or compound part, or a likeness strong enough that the gate doesn't doubt it. Weak
-    likeness alone ("golf" near "vindmøller") is not enough (docs/decisions.md)."""
-    retrieval = Retrieval(passages[:MAX_CITATIONS], baseline)
-    decision = answerer.gate.decide(topic, detect_language(topic), retrieval, read_again=True)
-    return decision.answerable and not decision.doubtful
+    """Whether an article's closest passages are about the topic: the gate's term signals on the
+    topic's own words find its names and every word — the same word, spelling or compound part,
+    or a likeness of at least `TOPIC_LIKENESS`. Weak likeness alone ("golf" near "vindmøller") is
+    not enough (docs/decisions.md)."""
+    features = answerer.gate.features(
+        analyse(topic, detect_language(topic)), Retrieval(passages[:MAX_CITATIONS], baseline)
+    )
+    return features.names_found >= TOPIC_NAMES and features.weakest_term >= TOPIC_LIKENESS
 
 
 def select(answerer: Answerer, request: BriefRequest) -> Selection:

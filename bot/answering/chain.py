@@ -23,25 +23,24 @@ from babel import Locale
 
 from bot.answering.citing import mark_numbers, merge_citations
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer, OnText
-from bot.answering.composers.extractive import disagreement
+from bot.answering.composers.extractive import disagreement, quoted
+from bot.answering.features import QuestionAnalysis, analyse
 from bot.answering.gate import AnswerabilityGate, GateDecision
+from bot.answering.learned import Models, load_models
 from bot.answering.readers import ClaimJudge, ReadingCheck
 from bot.answering.retrieve import (
     MAX_CITATIONS,
-    Favoured,
     Retrieval,
     favouring,
-    names_first,
     newest_first,
-    period_first,
-    retrieve,
+    ranked_retrieval,
 )
 from bot.answering.screen import Refusal, screen
 from bot.answering.verify import CITATION_MARK, AnswerVerifier, cited_numbers
 from bot.answering.when import TimeFilter, article_span, time_filter, within
 from bot.config import Settings
 from bot.errors import BackendUnavailable, InputError
-from bot.lang import content_terms, detect_language
+from bot.lang import detect_language
 from bot.store.news_index import NewsIndex
 from bot.texts import reply
 from bot.types import Answer, Citation, Lang
@@ -114,11 +113,24 @@ def citations_from(retrieval: Retrieval) -> list[Citation]:
     ]
 
 
+@dataclass(frozen=True)
+class Search:
+    """A question ready to search: its analysis, the articles of a period it is limited to (None:
+    all), and whether it asks for the latest."""
+
+    analysis: QuestionAnalysis
+    articles: set[str] | None
+    newest: bool
+
+
 class Answerer:
     """Answers questions over one news index; build once per process, call many times."""
 
-    def __init__(self, settings: Settings, index: NewsIndex, composer: Composer | None = None) -> None:
+    def __init__(
+        self, settings: Settings, index: NewsIndex, composer: Composer | None = None, models: Models | None = None
+    ) -> None:
         self.settings = settings
+        self._models = models
         self.use_index(index)
         self.composer = composer or self.extractive
         self.verifier = AnswerVerifier()
@@ -128,6 +140,13 @@ class Answerer:
         self.judge = ClaimJudge(self.model) if self.model else None
         self.reader = ReadingCheck(self.model) if self.model else None
 
+    @property
+    def models(self) -> Models:
+        """The ranker and the decision: the ones given, else those shipped in bot/data (loaded once)."""
+        if self._models is None:
+            self._models = load_models()
+        return self._models
+
     def use_index(self, index: NewsIndex) -> None:
         """Answer from `index` from the next question on (a re-read of the articles)."""
         self.index = index
@@ -135,7 +154,7 @@ class Answerer:
         self.gate = AnswerabilityGate(index)
 
     # --- the stages -------------------------------------------------------------
-    def _draft(self, question: Question) -> Draft:
+    def draft(self, question: Question) -> Draft:
         """Check the question and detect its language: what every later stage works on."""
         started = time.perf_counter()
         text = check_question(question.text, self.settings.max_question_chars)
@@ -154,19 +173,18 @@ class Answerer:
                 return standalone
         return f"{context} {draft.text}"
 
-    def _retrieve(self, query: str, articles: set[str] | None = None, favoured: Favoured | None = None) -> Retrieval:
-        vector = self.index.embeddings.embed_questions([query])[0]
-        return retrieve(self.index, vector, articles, favoured=favoured)
-
-    def _decide(self, query: str, language: Lang, retrieval: Retrieval) -> GateDecision:
-        read_again = self._active_reader() is not None
-        return self.gate.decide(query, language, retrieval, read_again=read_again)
+    def _retrieve(self, analysis: QuestionAnalysis, articles: set[str] | None = None) -> Retrieval:
+        vector = self.index.embeddings.embed_questions([analysis.text])[0]
+        favoured = favouring(analysis.names, set(analysis.period))
+        return ranked_retrieval(self.index, vector, analysis, self.models.ranker, articles, favoured)
 
     def _compose(self, draft: Draft, retrieval: Retrieval, decision: GateDecision) -> Answer:
         quotes = citations_from(retrieval)
         shown: list[Citation] = []
-        if decision.answerable:
+        if decision.verdict == "answer":
             text, shown = self._cited(self.extractive.compose(draft.text, draft.language, quotes).text, quotes)
+        elif decision.verdict == "closest":
+            text, shown = self._closest(draft.language, quotes)
         else:
             text = self.decline_text(draft.language, quotes)
         return Answer(
@@ -179,8 +197,10 @@ class Answerer:
             backend="extractive",
             verified=True,
             doubtful=decision.doubtful,
-            candidates=quotes if decision.doubtful and not decision.answerable else [],
-            decision=decision.reason,
+            candidates=quotes if decision.doubtful else [],
+            verdict=decision.verdict,
+            probability=decision.probability,
+            reason=decision.reason,
             timings_ms={
                 "retrieve": draft.timings.get("retrieve", 0.0),
                 "gate": draft.timings.get("gate", 0.0),
@@ -204,9 +224,16 @@ class Answerer:
             language=language,
             answer=text,
             answerable=False,
-            decision=refusal.reason,
+            verdict="decline",
+            reason=refusal.reason,
             timings_ms={"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - draft.started) * 1000},
         )
+
+    def _closest(self, language: Lang, quotes: list[Citation]) -> tuple[str, list[Citation]]:
+        """The best quote, saying the articles don't state exactly what was asked."""
+        best = quotes[:1]
+        marked, shown = self._cited(" ".join(quoted(c, len(self.index.articles) > 1) for c in best), best)
+        return reply("closest", language, quotes=marked), shown
 
     def _in_archive(self, word: str) -> bool:
         return bool(self.index.terms.get_by_ids([word]))
@@ -242,29 +269,30 @@ class Answerer:
         """The extractive answer (or a decline); raises InputError for an unusable question."""
         if isinstance(question, str):
             question = Question(question)
-        draft = self._draft(question)
+        draft = self.draft(question)
         refusal = screen(draft.text, draft.language, self._in_archive, draft.question.context)
         if refusal is not None:
             return self._refused(draft, refusal)
+        search = self.search_for(draft)
+        if isinstance(search, Answer):
+            return search
+        retrieval = draft.timed("retrieve", lambda: self._retrieve(search.analysis, search.articles))
+        if search.newest:
+            retrieval = newest_first(retrieval)
+        decision = draft.timed("gate", lambda: self.gate.decide(search.analysis, retrieval, self.models))
+        return self._compose(draft, retrieval, decision)
+
+    def search_for(self, draft: Draft) -> Search | Answer:
+        """What to search for a checked question: its analysis and where to look; or, for a period
+        the archive holds nothing from, the reply that says so."""
         when = time_filter(draft.text, self.settings.today or date.today())
         articles = self._articles_of(when)
         strict = when is not None and when.strict
         if when is not None and strict and not articles:
             return self._nothing_from(draft, when)
         asked = replace(draft, text=when.rest) if when is not None and (strict or when.newest) else draft
-        query = self._query(asked)
-        names = [t.surface for t in content_terms(query, draft.language) if t.is_name]
-        period = articles if not strict else set()
-        favoured = favouring(names, period)
-        retrieval = draft.timed("retrieve", lambda: self._retrieve(query, articles if strict else None, favoured))
-        if when is not None and when.newest:
-            retrieval = newest_first(retrieval)
-        elif period:
-            retrieval = period_first(retrieval, period)
-        elif names:
-            retrieval = names_first(retrieval, names)
-        decision = draft.timed("gate", lambda: self._decide(query, draft.language, retrieval))
-        return self._compose(draft, retrieval, decision)
+        analysis = analyse(self._query(asked), draft.language, articles if not strict else set())
+        return Search(analysis, articles if strict else None, when is not None and when.newest)
 
     def _articles_of(self, when: TimeFilter | None) -> set[str]:
         """The articles of the period a question asks about (none when it names no period)."""
@@ -289,13 +317,15 @@ class Answerer:
             language=draft.language,
             answer=text,
             answerable=False,
-            decision=f"no article from {period}",
+            verdict="decline",
+            reason=f"no article from {period}",
             timings_ms={"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - draft.started) * 1000},
         )
 
     def quotes(self, question: str) -> list[Citation]:
         """The passages retrieval ranks best for a question, whatever the gate makes of them."""
-        return citations_from(self._retrieve(question))
+        text = check_question(question, self.settings.max_question_chars)
+        return citations_from(self._retrieve(analyse(text, detect_language(text))))
 
     def answers(self, question: str | Question) -> Iterator[Answer]:
         """The quick (extractive) answer, then the refined one when it changes what is shown."""
@@ -321,7 +351,7 @@ class Answerer:
             return answer
         started = time.perf_counter()
         answered, why = self._reading(answer)
-        answer = replace(answer, decision=why)
+        answer = replace(answer, reason=why)
         if not answered:
             return self._declined(answer, (time.perf_counter() - started) * 1000) if answer.answerable else answer
         if not answer.answerable:
@@ -380,12 +410,12 @@ class Answerer:
         would cost a second. A failing model keeps the gate's decision."""
         reader = self._active_reader()
         if reader is None or not answer.doubtful:
-            return answer.answerable, answer.decision
+            return answer.answerable, answer.reason
         try:
             margin = reader.margin(answer.question, answer.language, answer.passages or answer.candidates)
         except BackendUnavailable as exc:
             log.warning("The reading check failed: %s", exc)
-            return answer.answerable, answer.decision
+            return answer.answerable, answer.reason
         limit = reader.limit(gate_passed=answer.answerable)
         answered = margin >= limit
         if answer.answerable:
@@ -398,7 +428,9 @@ class Answerer:
         """A decline the model read as answered: the quotes it read become the answer's."""
         quotes = answer.candidates
         text, shown = self._cited(self.extractive.compose(answer.question, answer.language, quotes).text, quotes)
-        return replace(answer, answer=text, answerable=True, citations=shown, passages=quotes, candidates=[])
+        return replace(
+            answer, answer=text, answerable=True, verdict="answer", citations=shown, passages=quotes, candidates=[]
+        )
 
     def _declined(self, answer: Answer, generate_ms: float) -> Answer:
         """The quotes didn't answer the question after all: say so, as the gate would have."""
@@ -406,6 +438,7 @@ class Answerer:
             answer,
             answer=self.decline_text(answer.language, answer.passages),
             answerable=False,
+            verdict="decline",
             citations=[],
             passages=[],
             backend=self.composer.name,

@@ -1,9 +1,8 @@
-"""The answerability gate: does the retrieved evidence answer the question at all?
+"""The reply decision: do the ranked quotes answer the question, come close, or hold nothing?
 
-Similarity alone can't tell (with e5-small the best sentence of an unanswerable question
-scores 0.77–0.86, an answerable one 0.79–0.91), so the gate combines signals:
+The gate computes signals over the best quotes:
 
-- how well the best passage matches, and its margin over the other retrieved sentences;
+- how well the best passage matches, the ranker's confidence in it and its lead over the next;
 - whether the question's content terms occur in the evidence: same Danish/English stem,
   the same name spelt another way (Zelensky/Zelenskyj), or — across languages — a word whose
   e5 embedding stands out for that term against the article vocabulary;
@@ -13,47 +12,36 @@ scores 0.77–0.86, an answerable one 0.79–0.91), so the gate combines signals
 - whether the answer type the question asks for (a quantity, a time, an age, a cost) occurs in
   the evidence, or a sentence says the article does not know it.
 
-With a local generator loaded, a second opinion follows where a decision rests on word likeness
-(`bot.answering.readers.ReadingCheck`, run by `Answerer.refine`): the model reads the passages and says whether they
-answer the question. It sees what term coverage can't ("What is the capital of Kazakhstan?"
-over "landets største by"), though a 1.5B model not every relation ("Who is the
-president of Russia?" over a passage naming Kazakhstan's president next to Russia).
-
-The thresholds live in `Thresholds` (bot/answering/thresholds.py); nothing in here knows about a
-particular article. The gate is a small rule over its signals (docs/decisions.md says why).
+A logistic model trained on the corpus (`newsbot train`, bot.answering.learned) turns them into the
+probability that the quotes answer the question; two thresholds fitted by cross-validation make it
+an answer, a "closest" reply (the quotes, saying the articles don't state exactly that) or a
+decline. With a local generator loaded, a "closest" reply is read again by the model
+(`bot.answering.readers.ReadingCheck`, run by `Answerer.refine`), which may make it an answer.
+Nothing in here knows about a particular article.
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answering.matching import (
-    answer_type,
-    answer_type_evidence,
-    asks_for_name,
-    compound_match,
-    says_unknown,
-    spelling_match,
-)
+from bot.answering.features import CANDIDATE_FEATURES, QuestionAnalysis
+from bot.answering.learned import Models, Verdict
+from bot.answering.matching import answer_type_evidence, compound_match, says_unknown, spelling_match
 from bot.answering.retrieve import MAX_CITATIONS, Retrieval
-from bot.answering.thresholds import THRESHOLDS, Thresholds
-from bot.lang import Term, content_terms, passage_terms
+from bot.answering.thresholds import THRESHOLDS
+from bot.lang import Term, passage_terms
 from bot.names import names_all, same_name
 from bot.store.news_index import NewsIndex
-from bot.types import Lang
-
-MISSING_TERM = "a term of the question is not in the article"
 
 
 @dataclass(frozen=True)
 class GateFeatures:
-    """The signals the gate weighs."""
+    """The term, name and answer-kind signals over the best quotes."""
 
-    best_score: float
-    margin: float
     focus_coverage: float  # the best single passage's share of the question's terms
     weakest_term: float  # the question term found least well anywhere in the evidence
     names_found: float
@@ -63,46 +51,57 @@ class GateFeatures:
 
 @dataclass(frozen=True)
 class GateDecision:
-    answerable: bool
-    reason: str  # which signal declined, or "answered"
+    verdict: Verdict
+    probability: float  # that the quotes answer the question
+    reason: str
     features: GateFeatures
 
     @property
+    def answerable(self) -> bool:
+        return self.verdict == "answer"
+
+    @property
     def doubtful(self) -> bool:
-        """Whether the decision rests on word likeness, so a model's reading is worth a second:
-        passed though a question term was found only by likeness ("capital" near "største by"),
-        or declined for one term alone ("spokesman", which e5 doesn't see in "talsmand")."""
-        if self.answerable:
-            return self.features.weakest_term < THRESHOLDS.reading_below_term
-        return self.reason == MISSING_TERM
+        """A "closest" reply: the quotes come near, and a model's reading is worth a second."""
+        return self.verdict == "closest"
 
 
-def passes(features: GateFeatures, limits: Thresholds, read_again: bool) -> tuple[bool, str]:
-    """The rule: every name/number found, somebody named with them when a name is asked for, the
-    asked-for kind of answer present, no question term missing outright (unless the answer type
-    itself is clearly there, or no model will read a decline again), enough focus.
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
-    A term missing outright is weak evidence on its own: e5 word vectors don't find "unrest" in
-    "urolighederne" or "spokesperson" in "polititalsmand". Over all our gate fixtures that rule
-    declined 4 near misses and 7 answerable questions; a reading model tells them apart (all 11,
-    measured), so it only applies when one will (`read_again`)."""
-    if features.names_found < limits.names_found:
-        return False, "a name or number of the question is not in the article"
-    if features.name_tied < limits.weakest_term:
-        return False, "no quote names anyone together with the question's names"
-    if features.answer_type_found < limits.answer_type_found:
-        return False, "the evidence holds no answer of the kind asked for"
-    if (
-        read_again
-        and features.weakest_term < limits.weakest_term
-        and features.answer_type_found < limits.answer_type_clear
-    ):
-        return False, MISSING_TERM
-    if features.focus_coverage < limits.focus_coverage:
-        return False, "no passage covers the question"
-    if features.best_score + features.margin < limits.evidence_strength:
-        return False, "the best passage matches weakly"
-    return True, "answered"
+
+def decision_row(analysis: QuestionAnalysis, retrieval: Retrieval, gate: GateFeatures) -> np.ndarray:
+    """The question's row of DECISION_FEATURES."""
+    passages = retrieval.passages
+    top = passages[0]
+    second = passages[1].score if len(passages) > 1 else 0.0
+    own = dict(zip(CANDIDATE_FEATURES, top.features)) if top.features is not None else {}
+    row = [
+        _logit(top.score),
+        _logit(top.score) - _logit(second),
+        sum(p.score for p in passages[:MAX_CITATIONS]),
+        top.similarity,
+        top.similarity - retrieval.baseline,
+        own.get("term_share_context", 0.5),
+        own.get("rare_term_share", 0.5),
+        own.get("names_share", 0.5),
+        own.get("numbers_share", 0.5),
+        own.get("answer_kind", 0.5),
+        own.get("same_language", 1.0),
+        own.get("says_unknown", 0.0),
+        gate.focus_coverage,
+        gate.weakest_term,
+        gate.names_found,
+        gate.answer_type_found,
+        gate.name_tied,
+        float(analysis.kind in ("quantity", "cost", "age")),
+        float(analysis.kind == "time"),
+        float(analysis.kind == "reason"),
+        float(analysis.asks_name),
+        math.log1p(len(analysis.terms)),
+    ]
+    return np.asarray([row], dtype=np.float64)
 
 
 def name_tie(terms: list[Term], evidence: tuple[Term, ...], scores: list[float]) -> float:
@@ -187,11 +186,11 @@ class AnswerabilityGate:
             self._term_vectors.popitem(last=False)
         return vectors
 
-    def features(self, question: str, language: Lang, retrieval: Retrieval) -> GateFeatures:
+    def features(self, analysis: QuestionAnalysis, retrieval: Retrieval) -> GateFeatures:
         passages = retrieval.passages[:MAX_CITATIONS]
         if not passages:
-            return GateFeatures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        terms = content_terms(question, language)
+            return GateFeatures(0.0, 0.0, 0.0, 0.0, 0.0)
+        terms = list(analysis.terms)
         vectors = self.term_vectors([t.lower for t in terms]) if terms else np.zeros((0, 1))
         per_passage: list[list[float]] = []
         for passage in passages:
@@ -204,17 +203,15 @@ class AnswerabilityGate:
 
         focus = max(range(len(passages)), key=lambda i: weighted(per_passage[i]))
         focus_coverage = weighted(per_passage[focus])
-        kind = answer_type(question)
+        kind = analysis.kind
         anywhere = [max(column) for column in zip(*per_passage)] if terms else []
         key = [s for t, s in zip(terms, anywhere) if t.is_name or t.is_number]
         tied = (
             max(name_tie(terms, passage_terms(p.text), scores) for p, scores in zip(passages, per_passage))
-            if asks_for_name(question) and any(t.is_name for t in terms)
+            if analysis.asks_name and any(t.is_name for t in terms)
             else 1.0
         )
         return GateFeatures(
-            best_score=passages[0].score,
-            margin=passages[0].similarity - retrieval.baseline,
             focus_coverage=focus_coverage,
             weakest_term=min(anywhere) if anywhere else 0.5,
             names_found=min(key) if key else 1.0,
@@ -230,8 +227,17 @@ class AnswerabilityGate:
             name_tied=tied,
         )
 
-    def decide(self, question: str, language: Lang, retrieval: Retrieval, read_again: bool = False) -> GateDecision:
-        """`read_again`: a model will read doubtful decisions again (`ReadingCheck`)."""
-        features = self.features(question, language, retrieval)
-        answerable, reason = passes(features, THRESHOLDS, read_again)
-        return GateDecision(answerable, reason, features)
+    def decide(self, analysis: QuestionAnalysis, retrieval: Retrieval, model: Models) -> GateDecision:
+        features = self.features(analysis, retrieval)
+        if not retrieval.passages:
+            return GateDecision("decline", 0.0, "nothing in the archive comes near", features)
+        probability = float(model.decider.probabilities(decision_row(analysis, retrieval, features))[0])
+        verdict = model.verdict(probability)
+        return GateDecision(verdict, probability, f"{_REASONS[verdict]} (p {probability:.2f})", features)
+
+
+_REASONS: dict[Verdict, str] = {
+    "answer": "answered",
+    "closest": "the quotes come close but may not say it",
+    "decline": "declined",
+}

@@ -1,7 +1,9 @@
-"""Finding the sentences that answer a question: paragraph and sentence scores combined.
+"""Finding the sentences that answer a question.
 
-e5 ranks whole paragraphs well and single sentences less well, so a sentence's score
-mixes its own similarity with its paragraph's. A sentence that leans on its neighbour
+e5 finds the answering sentence among its 30 nearest far more often than among its first few, so
+the chain orders those candidates with the learned ranker (`ranked_retrieval`: features in
+`bot.answering.features`). Briefings, which want what a topic is about rather than an answer, keep
+e5's order, a sentence's similarity mixed with its paragraph's (`retrieve`). A sentence that leans on its neighbour
 ("Det oplyser sundhedsministeriet torsdag.", "Der skal de …") is quoted together with it.
 """
 
@@ -15,6 +17,14 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
+from bot.answering.features import (
+    CANDIDATE_FEATURES,
+    QuestionAnalysis,
+    candidate_features,
+    leans_back,
+    version_key,
+)
+from bot.answering.learned import LinearModel
 from bot.answering.thresholds import THRESHOLDS
 from bot.documents import newest_key
 from bot.lang import WORD, numbers_in
@@ -24,32 +34,11 @@ from bot.types import Sentence
 
 TOP_CHUNKS = 4
 TOP_SENTENCES = 16
+CANDIDATES = 30  # e5's nearest sentences the ranker orders: they hold the answer far more often than the first few
 SENTENCE_POOL = 2  # times the sentences scored are searched, so that enough are left once versions are thinned out
 MAX_CITATIONS = 3
 MAX_PASSAGE_SENTENCES = 3
 NEAR_IDENTICAL = 0.8  # word overlap (Jaccard) from which two passages say the same thing
-_LETTERS = re.compile(r"[^\W\d_]+")
-_BACK_REFERENCES = frozenset(
-    {
-        "der",
-        "det",
-        "den",
-        "de",
-        "dette",
-        "disse",
-        "derudover",
-        "it",
-        "this",
-        "that",
-        "they",
-        "these",
-        "those",
-        "he",
-        "she",
-        "han",
-        "hun",
-    }
-)
 
 
 @dataclass
@@ -59,6 +48,7 @@ class Passage:
     sentences: list[Sentence]
     score: float
     similarity: float  # the best own-sentence similarity inside it
+    features: np.ndarray | None = None  # its first-matched sentence's row of CANDIDATE_FEATURES, when ranked
 
     @property
     def text(self) -> str:
@@ -98,14 +88,6 @@ def _sentence_id(sentence: Sentence) -> str:
     return f"{sentence.doc_id}:p{sentence.paragraph}.s{sentence.index}"
 
 
-def leans_back(text: str) -> bool:
-    """Whether a sentence only makes sense after the one before it (a pronoun start, or very short)."""
-    words = text.split()
-    if not words:
-        return False
-    return words[0].strip(",.:;\"'«»-–").lower() in _BACK_REFERENCES or len(words) <= 5
-
-
 def _neighbour(index: NewsIndex, sentence: Sentence, step: int) -> Document | None:
     """The sentence just before (step -1) or after (+1), across a paragraph break if needed."""
     if step > 0:
@@ -128,7 +110,9 @@ def _neighbour(index: NewsIndex, sentence: Sentence, step: int) -> Document | No
     return None
 
 
-def _passage(index: NewsIndex, sentence: Sentence, score: float, used: set[str]) -> Passage:
+def _passage(
+    index: NewsIndex, sentence: Sentence, score: float, used: set[str], features: np.ndarray | None = None
+) -> Passage:
     group = [sentence]
     if leans_back(sentence.text):
         previous = _neighbour(index, sentence, -1)
@@ -143,15 +127,7 @@ def _passage(index: NewsIndex, sentence: Sentence, score: float, used: set[str])
     ):
         group.append(_sentence(following, 0.0))
     used.update(_sentence_id(s) for s in group)
-    return Passage(group, score, sentence.score)
-
-
-def version_key(text: str) -> frozenset[str]:
-    """A sentence's words apart from its names and numbers (capitalised words after the first, and
-    digits): what the versions of one sentence share, such as a wire update with new figures or a
-    related story told with other names."""
-    words = _LETTERS.findall(text)
-    return frozenset(w.lower() for n, w in enumerate(words) if n == 0 or not w[0].isupper())
+    return Passage(group, score, sentence.score, features)
 
 
 Favoured = Callable[[Document], bool]
@@ -202,6 +178,39 @@ def versions_thinned(
     return sorted(kept, key=lambda hit: -hit[1])[:at_most]
 
 
+def _search(
+    index: NewsIndex,
+    question_vector: np.ndarray,
+    articles: set[str] | None,
+    sentences: int,
+    favoured: Favoured | None,
+) -> tuple[list[tuple[Document, float]], dict[str, float], float]:
+    """The `sentences` closest sentences once versions are thinned out (`versions_thinned`, from
+    `SENTENCE_POOL` × as many), their paragraphs' similarities, and the median similarity."""
+    only = {"doc_id": sorted(articles)} if articles is not None else None
+    chunk_hits = index.chunks.similarity_search_by_vector_with_score(question_vector, TOP_CHUNKS, only)
+    pool = index.sentences.similarity_search_by_vector_with_score(question_vector, sentences * SENTENCE_POOL, only)
+    if not pool:
+        return [], {}, 0.0
+    hits = versions_thinned(pool, sentences, favoured)
+    chunk_score = {doc.id: score for doc, score in chunk_hits if doc.id is not None}
+    missing = list({d.metadata["chunk_id"] for d, _ in hits} - set(chunk_score))
+    for chunk_id, vector in zip(missing, index.chunks.vectors(missing)):
+        chunk_score[chunk_id] = float(vector @ question_vector)
+    return hits, chunk_score, float(np.median([similarity for _, similarity in pool[:sentences]]))
+
+
+def _passages(
+    index: NewsIndex, ranked: list[tuple[float, Sentence]], rows: list[np.ndarray] | None = None
+) -> list[Passage]:
+    passages: list[Passage] = []
+    used: set[str] = set()
+    for n, (score, sentence) in enumerate(ranked):
+        if _sentence_id(sentence) not in used:
+            passages.append(_passage(index, sentence, score, used, rows[n] if rows is not None else None))
+    return distinct(passages)
+
+
 def retrieve(
     index: NewsIndex,
     question_vector: np.ndarray,
@@ -209,35 +218,74 @@ def retrieve(
     sentences: int = TOP_SENTENCES,
     favoured: Favoured | None = None,
 ) -> Retrieval:
-    """The best passages for the question vector, best first; only from `articles` (doc ids) when
-    given. They come from the best `sentences` of the `SENTENCE_POOL` × `sentences` closest, once
-    versions of one sentence are thinned out (`versions_thinned`, keeping the `favoured` ones);
-    more sentences reach more articles."""
-    only = {"doc_id": sorted(articles)} if articles is not None else None
-    chunk_hits = index.chunks.similarity_search_by_vector_with_score(question_vector, TOP_CHUNKS, only)
-    pool = index.sentences.similarity_search_by_vector_with_score(question_vector, sentences * SENTENCE_POOL, only)
-    if not pool:
-        return Retrieval([], 0.0)
-    sentence_hits = versions_thinned(pool, sentences, favoured)
-    chunk_score = {doc.id: score for doc, score in chunk_hits}
-    missing = list({d.metadata["chunk_id"] for d, _ in sentence_hits} - set(chunk_score))
-    for chunk_id, vector in zip(missing, index.chunks.vectors(missing)):
-        chunk_score[chunk_id] = float(vector @ question_vector)
+    """The best passages by e5 alone, best first (briefings and the baselines): a sentence's
+    similarity mixed with its paragraph's; only from `articles` (doc ids) when given."""
+    hits, chunk_score, baseline = _search(index, question_vector, articles, sentences, favoured)
     weight = THRESHOLDS.sentence_weight
     ranked = sorted(
         (
             (weight * similarity + (1 - weight) * chunk_score[doc.metadata["chunk_id"]], _sentence(doc, similarity))
-            for doc, similarity in sentence_hits
+            for doc, similarity in hits
         ),
         key=lambda pair: -pair[0],
     )
-    passages: list[Passage] = []
-    used: set[str] = set()
-    for score, sentence in ranked:
-        if _sentence_id(sentence) not in used:
-            passages.append(_passage(index, sentence, score, used))
-    baseline = float(np.median([similarity for _, similarity in pool[:sentences]]))
-    return Retrieval(distinct(passages), baseline)
+    return Retrieval(_passages(index, ranked), baseline)
+
+
+@dataclass
+class Candidates:
+    """e5's nearest sentences for a question and their rows of CANDIDATE_FEATURES."""
+
+    hits: list[tuple[Document, float]]
+    rows: np.ndarray
+    baseline: float
+
+
+def candidates(
+    index: NewsIndex,
+    question_vector: np.ndarray,
+    analysis: QuestionAnalysis,
+    articles: set[str] | None = None,
+    favoured: Favoured | None = None,
+) -> Candidates:
+    """The `CANDIDATES` sentences the ranker orders, with their features."""
+    hits, chunk_score, baseline = _search(index, question_vector, articles, CANDIDATES, favoured)
+    if not hits:
+        return Candidates([], np.zeros((0, len(CANDIDATE_FEATURES))), 0.0)
+    doc_ids = list(dict.fromkeys(doc.metadata["doc_id"] for doc, _ in hits))
+    leads = [f"{doc_id}:p1.0" for doc_id in doc_ids]
+    lead_similarity = {
+        doc_id: float(vector @ question_vector) for doc_id, vector in zip(doc_ids, index.chunks.vectors(leads))
+    }
+    before = {
+        str(doc.id): f"{doc.metadata['doc_id']}:p{doc.metadata['paragraph']}.s{doc.metadata['sentence'] - 1}"
+        for doc, _ in hits
+        if doc.metadata["sentence"] > 0
+    }
+    found = {str(d.id): d.page_content for d in index.sentences.get_by_ids(list(set(before.values())))}
+    previous = {sentence_id: found.get(before_id, "") for sentence_id, before_id in before.items()}
+    return Candidates(hits, candidate_features(analysis, hits, chunk_score, lead_similarity, previous), baseline)
+
+
+def ranked(index: NewsIndex, found: Candidates, probabilities: np.ndarray) -> Retrieval:
+    """The candidates as passages, most probable first; a passage's score is its probability."""
+    order = np.argsort(-probabilities, kind="stable")
+    best_first = [(float(probabilities[i]), _sentence(*found.hits[i])) for i in order]
+    return Retrieval(_passages(index, best_first, [found.rows[i] for i in order]), found.baseline)
+
+
+def ranked_retrieval(
+    index: NewsIndex,
+    question_vector: np.ndarray,
+    analysis: QuestionAnalysis,
+    ranker: LinearModel,
+    articles: set[str] | None = None,
+    favoured: Favoured | None = None,
+) -> Retrieval:
+    """The best passages for the question, ordered by the learned ranker over e5's `CANDIDATES`
+    nearest sentences; a passage's score is the ranker's probability that it answers."""
+    found = candidates(index, question_vector, analysis, articles, favoured)
+    return ranked(index, found, ranker.probabilities(found.rows))
 
 
 def _statement(passage: Passage) -> tuple[frozenset[str], set[str]]:
@@ -271,19 +319,24 @@ def distinct(passages: list[Passage]) -> list[Passage]:
             kept.append(passage)
             statements.append(statement)
         elif newest_key(passage.lead.date) > newest_key(kept[twin].lead.date):
-            kept[twin] = Passage(passage.sentences, kept[twin].score, max(passage.similarity, kept[twin].similarity))
+            kept[twin] = Passage(
+                passage.sentences,
+                kept[twin].score,
+                max(passage.similarity, kept[twin].similarity),
+                kept[twin].features,
+            )
             statements[twin] = statement
     return kept
 
 
 def _reranked(retrieval: Retrieval, key: Callable[[Passage], Any]) -> Retrieval:
-    """The passages about as good as the best (`other_article_score`) ordered by `key`, highest
-    first; the weaker ones after them, as they were."""
+    """The passages about as good as the best (`close_share` of its probability) ordered by `key`,
+    highest first; the weaker ones after them, as they were."""
     if not retrieval.passages:
         return retrieval
-    best = retrieval.passages[0].score
-    close = [p for p in retrieval.passages if p.score >= best - THRESHOLDS.other_article_score]
-    rest = [p for p in retrieval.passages if p.score < best - THRESHOLDS.other_article_score]
+    floor = retrieval.passages[0].score * THRESHOLDS.close_share
+    close = [p for p in retrieval.passages if p.score >= floor]
+    rest = [p for p in retrieval.passages if p.score < floor]
     close.sort(key=key, reverse=True)  # stable: equal keys keep their score order
     return Retrieval(close + rest, retrieval.baseline)
 
@@ -291,17 +344,3 @@ def _reranked(retrieval: Retrieval, key: Callable[[Passage], Any]) -> Retrieval:
 def newest_first(retrieval: Retrieval) -> Retrieval:
     """For "latest on …": among the passages about as good as the best, the newest article's first."""
     return _reranked(retrieval, lambda p: newest_key(p.lead.date))
-
-
-def period_first(retrieval: Retrieval, articles: set[str]) -> Retrieval:
-    """For "in March", "i 2021": among the passages about as good as the best, those of articles
-    dated in the period first (news reports on a period after it, so the rest stay)."""
-    return _reranked(retrieval, lambda p: p.lead.doc_id in articles)
-
-
-def names_first(retrieval: Retrieval, names: list[str]) -> Retrieval:
-    """For a question that names people, places or organisations: among the passages about as good
-    as the best, those whose words or article headline hold more of the names first. Stories
-    written to one template (another storm, another trial) differ in little but their names."""
-
-    return _reranked(retrieval, lambda passage: names_held(names, passage.lead.title, passage.text))

@@ -1,4 +1,4 @@
-"""Every tuned number of the answering, in one place.
+"""The hand-set numbers of the answering that no model learns, in one place.
 
 Each says what it trades and where it was fitted: "calibration half" is the calibration half of
 tests/fixtures/gate_questions.jsonl, "dev set" the shared development questions, "corpus tuning
@@ -17,20 +17,7 @@ class Thresholds:
     # than single sentences; more weight on the sentence finds short facts, less finds context (dev set).
     sentence_weight: float = 0.6
 
-    # --- the gate: does the evidence answer at all? ----------------------------
-    # Lowest share of the question's names and numbers found in the evidence: an absent name means
-    # the article is about something else (calibration half, grid search).
-    names_found: float = 0.5
-    # Lowest likeness of the weakest question term; below it a term counts as missing (calibration half).
-    weakest_term: float = 0.05
-    # Lowest share of the question's terms in the best single passage (calibration half: 0, no effect).
-    focus_coverage: float = 0.0
-    # Lowest best-score plus margin over the typical retrieved sentence (calibration half: 0, no effect).
-    evidence_strength: float = 0.0
-    # The evidence must hold an answer of the kind asked (a number for "how many"): below this it
-    # declines; at or above `answer_type_clear` a missing term alone does not decline (calibration half).
-    answer_type_found: float = 0.25
-    answer_type_clear: float = 0.75
+    # --- the gate's term signals (the decision itself is learned: bot/answering/learned.py) ---
     # A passage this close to the best one's coverage may hold the answer, or say it isn't known.
     focus_tolerance: float = 0.25
     # Likeness of two spellings (fold + difflib) that counts as one word (Zelenskyj/Zelensky).
@@ -40,9 +27,7 @@ class Thresholds:
     embedding_z_low: float = 1.5
     embedding_z_high: float = 3.5
 
-    # --- the reading check: the model reads doubtful decisions ------------------
-    # A pass is doubtful when its weakest term scores below this (likeness, not the same word).
-    reading_below_term: float = 0.8
+    # --- the reading check: the model reads "closest" replies ------------------
     # Yes-minus-no margin below which a doubtful pass is declined: 0.15 under the lowest answerable
     # question's margin on the calibration half and the dev set. Higher declines more near misses
     # and more answerable questions.
@@ -58,10 +43,10 @@ class Thresholds:
     copied_word_confidence: float = 0.85
 
     # --- the extractive composer --------------------------------------------------
-    # A second quote is shown when it scores this close to the best (dev set).
-    close_score: float = 0.015
-    # Another article this close to the best that states other numbers disagrees with it.
-    other_article_score: float = 0.03
+    # A passage whose ranker probability is at least this share of the best one's is about as good:
+    # a second quote is shown, another article's other numbers are a disagreement, "latest" may
+    # put it first.
+    close_share: float = 0.5
 
 
 THRESHOLDS = Thresholds()

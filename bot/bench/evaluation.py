@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from bot.errors import InputError
 from bot.types import Answer, Citation
@@ -75,6 +78,8 @@ class ItemResult:
     right_article: bool | None = None  # the first quote comes from that article
     recall_at_3: bool | None = None  # the evidence is among the three best retrieved passages, answered or not
     language: str = ""  # the question's
+    verdict: str = ""  # answer, closest or decline
+    kind: str = ""  # the corpus's kind of question (two_facts, near_miss …)
 
 
 @dataclass
@@ -90,7 +95,7 @@ class EvalReport:
             id=str(item.get("id", len(self.items) + 1)),
             question=item["question"],
             answerable=answerable,
-            declined=not answer.answerable,
+            declined=answer.verdict == "decline",
             evidence_hit=(answer.answerable and groups_hit(item.get("evidence", []), quotes)) if answerable else None,
             expect_hit=(answer.answerable and groups_hit(item.get("expect", []), answer.answer))
             if answerable
@@ -108,6 +113,8 @@ class EvalReport:
             if answerable and retrieved is not None
             else None,
             language=str(item.get("lang", "")),
+            verdict=answer.verdict,
+            kind=str(item.get("kind", "")),
         )
         self.items.append(result)
         return result
@@ -122,7 +129,9 @@ class EvalReport:
             "evidence_hits": sum(bool(r.evidence_hit) for r in answerable),
             "answer_hits": sum(bool(r.expect_hit) for r in answerable),
             "answerable": len(answerable),
-            "correct_declines": sum(r.declined for r in unanswerable),
+            "correct_declines": sum(r.verdict != "answer" for r in unanswerable),
+            "near_misses_answered": sum(r.verdict == "answer" for r in unanswerable),
+            "answerable_closest": sum(r.verdict == "closest" for r in answerable),
             "unanswerable": len(unanswerable),
             "false_declines": sum(r.declined for r in answerable),
             "right_article": sum(bool(r.right_article) for r in answerable),
@@ -134,6 +143,24 @@ class EvalReport:
             "p50_ms": round(statistics.median(times), 1),
             "p95_ms": round(percentile(times, 0.95), 1),
         }
+
+    def intervals(self, items: list[ItemResult] | None = None) -> dict[str, tuple[float, float, float]]:
+        """The main rates with 95% intervals (`interval`): evidence quoted, right article first,
+        answerable declined and answered as closest (of the answerable), near misses answered (of
+        the unanswerable), two-part questions with evidence for each part."""
+        rows = self.items if items is None else items
+        answerable = [r for r in rows if r.answerable]
+        unanswerable = [r for r in rows if not r.answerable]
+        two_part = [r for r in answerable if r.kind == "two_facts"]
+        measures = {
+            "evidence quoted": (answerable, lambda r: bool(r.evidence_hit)),
+            "right article first": (answerable, lambda r: bool(r.right_article)),
+            "answerable declined": (answerable, lambda r: r.verdict == "decline"),
+            "answerable as closest": (answerable, lambda r: r.verdict == "closest"),
+            "near misses answered": (unanswerable, lambda r: r.verdict == "answer"),
+            "two-part with evidence": (two_part, lambda r: bool(r.evidence_hit)),
+        }
+        return {name: interval(group, hit) for name, (group, hit) in measures.items() if group}
 
     def by(self, key: str) -> dict[str, dict[str, Any]]:
         """The totals per value of `key` ("split" or "article")."""
@@ -156,6 +183,33 @@ class EvalReport:
                 "unanswerable": len(rows) - answerable,
             }
         return results
+
+
+def story(result: ItemResult) -> str:
+    """The story a result's question is about: its article, a second version counted as the first."""
+    return Path(result.article).stem.removesuffix("_v2") or result.id
+
+
+def interval(
+    rows: list[ItemResult], hit: Callable[[ItemResult], bool], resamples: int = 2000
+) -> tuple[float, float, float]:
+    """The share of `rows` that `hit`, with a 95% bootstrap interval: stories are resampled, not
+    questions, since one story's questions succeed and fail together (a fixed seed: the same
+    interval for the same results)."""
+    if not rows:
+        return (0.0, 0.0, 0.0)
+    groups: dict[str, list[bool]] = {}
+    for row in rows:
+        groups.setdefault(story(row), []).append(hit(row))
+    sums = np.asarray([sum(g) for g in groups.values()], dtype=float)
+    sizes = np.asarray([len(g) for g in groups.values()], dtype=float)
+    share = float(sums.sum() / sizes.sum())
+    if len(groups) < 2:
+        return (share, share, share)
+    draws = np.random.default_rng(0).integers(0, len(groups), size=(resamples, len(groups)))
+    shares = sums[draws].sum(axis=1) / sizes[draws].sum(axis=1)
+    low, high = np.percentile(shares, [2.5, 97.5])
+    return (share, float(low), float(high))
 
 
 def rss_of(pid: int, field: str) -> float | None:

@@ -72,7 +72,7 @@ class Recorder:
             question=asked.question,
             language=answer.language,
             outcome=outcome,
-            reason=answer.decision,
+            reason=answer.reason,
             citations=tuple(Cited(c.doc_id, c.paragraph, c.quote) for c in answer.citations),
             backend=answer.backend,
             verified=answer.verified,

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bot.answering.composers.base import Composer, Composition, OnText
+from bot.answering.features import version_key
 from bot.answering.thresholds import THRESHOLDS
 from bot.lang import numbers_in
 from bot.texts import language_name, reply
@@ -22,12 +23,21 @@ def shown_citations(citations: list[Citation]) -> list[Citation]:
     if not citations:
         return []
     best = citations[0].score
-    return [c for c in citations[:2] if c.n == 1 or c.score >= best - THRESHOLDS.close_score]
+    return [c for c in citations[:2] if c.n == 1 or c.score >= best * THRESHOLDS.close_share]
+
+
+SAME_WORDING = 0.5  # share of words (names and numbers aside) two quotes share to state the same thing
+
+
+def _wording_overlap(one: str, other: str) -> float:
+    a, b = version_key(one), version_key(other)
+    return len(a & b) / max(len(a | b), 1)
 
 
 def disagreement(citations: list[Citation]) -> list[Citation]:
-    """When another article answers about as well and states other numbers, the best quote of
-    each article, newest first; otherwise []."""
+    """When another article answers about as well, in nearly the same words (`SAME_WORDING`, names
+    and numbers aside: a wire update or a follow-up), and states other numbers, the best quote of
+    each article, newest first; otherwise []. Unrelated stories that both hold numbers never differ."""
     if not citations:
         return []
     best = citations[0]
@@ -35,7 +45,9 @@ def disagreement(citations: list[Citation]) -> list[Citation]:
         (
             c
             for c in citations[1:]
-            if c.doc_id != best.doc_id and c.score >= best.score - THRESHOLDS.other_article_score
+            if c.doc_id != best.doc_id
+            and c.score >= best.score * THRESHOLDS.close_share
+            and _wording_overlap(c.quote, best.quote) >= SAME_WORDING
         ),
         None,
     )
