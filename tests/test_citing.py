@@ -155,13 +155,3 @@ def test_a_citation_names_its_byline_and_links_its_article_where_the_archive_has
     assert "<https://example.org/vind?a=1&amp;b=2|ritzau, Anna Holm" in str(slack_blocks(answer))
     unsafe = Answer("Hvornår?", "da", "Den 1. juli [1].", True, [replace(cited, url="javascript:alert(1)")])
     assert "href" not in telegram_html(unsafe) and "javascript" not in str(slack_blocks(unsafe))
-
-
-def test_a_question_that_names_a_place_prefers_the_story_that_names_it():
-    from bot.answering.retrieve import Retrieval, names_first
-
-    other = _passage("Stormen væltede træer og tog tage af husene.", "other", "2022-01-05", 0.90)
-    named = _passage("Stormen væltede træer i Esbjerg og tog tage af husene.", "named", "2022-01-04", 0.89)
-    far = _passage("Stormen i Esbjerg var den værste i ti år.", "far", "2022-01-04", 0.60)
-    ranked = names_first(Retrieval([other, named, far], 0.8), ["Esbjerg"]).passages
-    assert [p.lead.doc_id for p in ranked] == ["named", "other", "far"]  # a much weaker match stays behind

@@ -14,6 +14,7 @@ import pytest
 from bot.answering.features import CANDIDATE_FEATURES, DECISION_FEATURES
 from bot.answering.learned import DECIDER_FILE, MODELS_DIR, RANKER_FILE, LinearModel, load_models, read_model
 from bot.errors import InputError
+from bot.types import Answer, Citation
 from tests.conftest import ROOT, newsbot_env
 
 CORPUS = ROOT / "tests" / "corpus"
@@ -31,7 +32,7 @@ def test_the_shipped_models_load_and_read_the_features_the_code_computes():
 
 def test_a_model_trained_on_other_features_is_refused_with_what_to_run(tmp_path):
     data = json.loads((MODELS_DIR / RANKER_FILE).read_text(encoding="utf-8"))
-    data["features"] = data["features"][:-1] + ["a_feature_the_code_lacks"]
+    data["features"] = [*data["features"][:-1], "a_feature_the_code_lacks"]
     (tmp_path / RANKER_FILE).write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(InputError, match="newsbot train"):
         read_model(tmp_path / RANKER_FILE, CANDIDATE_FEATURES)
@@ -100,3 +101,34 @@ def test_training_without_training_stories_says_so(settings, tmp_path):
     assert run.returncode == 2
     assert "no questions in the splits train, validation" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def _reply(verdict: str) -> Answer:
+    from bot.texts import reply
+
+    quote = Citation(1, "Inflationen faldt til 2,1 procent.", "a", "ritzau", "2024-03", 1, 0.4)
+    if verdict == "answer":
+        return Answer("Hvor meget?", "da", "«Inflationen faldt til 2,1 procent.» [1]", True, [quote], verdict="answer")
+    if verdict == "closest":
+        text = reply("closest", "en", quotes="«Inflationen faldt til 2,1 procent.» [1]")
+        return Answer("How much did rents rise?", "en", text, False, [quote], verdict="closest")
+    return Answer("Who won?", "en", "The article doesn't say.", False, verdict="decline")
+
+
+def test_each_reply_kind_reads_differently_in_the_terminal_telegram_and_slack():
+    from bot.frontends.render import plain, slack_blocks, telegram_html
+
+    answer, closest, decline = _reply("answer"), _reply("closest"), _reply("decline")
+    assert plain(closest).startswith("The articles don't say exactly that.")
+    assert "«Inflationen faldt til 2,1 procent.» [1]" in plain(closest) and "Sources:" in plain(closest)
+    assert telegram_html(closest).startswith("<i>The articles don't say exactly that. The closest they come:</i>\n")
+    assert not telegram_html(answer).startswith("<i>")
+    blocks = slack_blocks(closest)
+    assert blocks[0]["type"] == "context" and "don't say exactly that" in blocks[0]["elements"][0]["text"]
+    assert slack_blocks(answer)[0]["type"] == "section"
+    assert "Sources" not in plain(decline) and decline.to_json()["decision"] == "decline"
+    assert closest.to_json()["decision"] == "closest" and answer.to_json()["decision"] == "answer"
+
+
+def test_an_answer_built_as_not_answerable_is_never_reported_as_an_answer():
+    assert Answer("q", "en", "The article doesn't say.", False).to_json()["decision"] == "decline"

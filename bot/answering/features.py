@@ -159,13 +159,18 @@ def _rarity(word: str, language: str) -> float:
     return min(1.0, max(0.0, (7.0 - zipf) / 7.0))
 
 
-def _matched(terms: Sequence[Term], evidence: Sequence[Term]) -> list[bool]:
+@lru_cache(maxsize=1 << 14)  # a headline or a neighbouring sentence comes back for many candidates
+def _matched(terms: tuple[Term, ...], evidence: tuple[Term, ...]) -> tuple[bool, ...]:
     words = [e for e in evidence if not e.is_number]
+    stems = {e.stem for e in words}
     numbers = {e.lower for e in evidence if e.is_number}
-    return [(t.lower in numbers) if t.is_number else any(term_match(t, e) for e in words) for t in terms]
+    return tuple(
+        (t.lower in numbers) if t.is_number else (t.stem in stems or any(term_match(t, e) for e in words))
+        for t in terms
+    )
 
 
-def _share(hits: list[bool], weights: list[float] | None = None) -> float:
+def _share(hits: Sequence[bool], weights: list[float] | None = None) -> float:
     if not hits:
         return 0.5
     weights = weights or [1.0] * len(hits)
@@ -180,11 +185,6 @@ def _terms_language(article_language: str) -> Lang:
 def _terms(text: str, language: Lang) -> tuple[Term, ...]:
     """A sentence's terms in its article's language (known from indexing: no detection per sentence)."""
     return tuple(content_terms(text, language))
-
-
-def matched_share(terms: Sequence[Term], evidence: Sequence[Term]) -> float:
-    """The share of the question's terms the evidence holds (0.5 for a question without any)."""
-    return _share(_matched(terms, evidence))
 
 
 def _names_share(names: list[str], words: list[str]) -> float:
@@ -204,7 +204,7 @@ def candidate_features(
     previous_text: dict[str, str],
 ) -> np.ndarray:
     """One row of CANDIDATE_FEATURES per retrieved sentence (`hits`: documents and their e5 similarity)."""
-    terms = list(analysis.terms)
+    terms = analysis.terms
     rarity = [1.0 if t.is_number or t.is_name else _rarity(t.lower, analysis.language) + 0.1 for t in terms]
     best = max((s for _, s in hits), default=0.0)
     by_article: dict[str, list[int]] = {}
@@ -227,8 +227,15 @@ def candidate_features(
         doc_id = m["doc_id"]
         language = _terms_language(m.get("language", "da"))
         evidence = _terms(text, language)
-        context = _terms(f"{m.get('title', '')} {previous_text.get(str(doc.id), '')} {text}", language)
         own_hits = _matched(terms, evidence)
+        context_hits = [
+            any(found)
+            for found in zip(
+                own_hits,
+                _matched(terms, _terms(m.get("title", ""), language)),
+                _matched(terms, _terms(previous_text.get(str(doc.id), ""), language)),
+            )
+        ]
         sentence_words = _WORDS.findall(f"{m.get('title', '')} {text}")
         key = version_key(text)
         others = [e for e in evidence if e.is_name and not any(same_name(e.lower, n.lower()) for n in names)]
@@ -241,7 +248,7 @@ def candidate_features(
                 max(hits[i][1] for i in by_article[doc_id]) - best,
                 len(by_article[doc_id]) / len(hits),
                 _share(own_hits),
-                _share(_matched(terms, context)),
+                _share(context_hits),
                 _share(own_hits, rarity),
                 _names_share(names, sentence_words),
                 _names_share(names, article_words[doc_id]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -18,7 +19,20 @@ def spelling_match(a: str, b: str) -> bool:
     fa, fb = fold(a), fold(b)
     if min(len(fa), len(fb)) < 4:
         return fa == fb
-    return difflib.SequenceMatcher(None, fa, fb).ratio() >= THRESHOLDS.spelling_similarity
+    limit = THRESHOLDS.spelling_similarity
+    # Upper bounds of difflib's ratio first (lengths, then shared letters): most word pairs fail
+    # them, and building a SequenceMatcher costs far more.
+    total = len(fa) + len(fb)
+    if 2 * min(len(fa), len(fb)) < limit * total:
+        return False
+    if 2 * sum((_letters(fa) & _letters(fb)).values()) < limit * total:
+        return False
+    return difflib.SequenceMatcher(None, fa, fb).ratio() >= limit
+
+
+@lru_cache(maxsize=1 << 14)
+def _letters(word: str) -> Counter[str]:
+    return Counter(word)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -157,10 +157,23 @@ def stage_line(shown: Reply) -> str:
     return ""
 
 
+def caveat_and_rest(answer: Answer) -> tuple[str, str]:
+    """A "closest" reply's first line (the articles don't say exactly that) and the quotes under
+    it; ("", the whole text) for every other reply."""
+    if answer.verdict != "closest" or "\n" not in answer.answer:
+        return "", answer.answer
+    caveat, rest = answer.answer.split("\n", 1)
+    return caveat, rest
+
+
 def telegram_html(answer: Answer) -> str:
     """The answer with compact sources, every piece of text escaped for Telegram's HTML mode; a
-    fluent answer with its first quote right under it, as an expandable quotation."""
-    parts = [html.escape(answer.answer, quote=False)]
+    fluent answer with its first quote right under it, as an expandable quotation; a "closest"
+    reply with its caveat in italics above the quotes."""
+    caveat, rest = caveat_and_rest(answer)
+    parts = [html.escape(rest, quote=False)]
+    if caveat:
+        parts[0] = f"<i>{html.escape(caveat, quote=False)}</i>\n{parts[0]}"
     if answer.fluent:
         first = answer.citations[0]
         parts[0] += f"\n<blockquote expandable>[{first.n}] {html.escape(in_view(first), quote=False)}</blockquote>"
@@ -205,8 +218,11 @@ def _context(text: str) -> dict:
 
 
 def slack_blocks(answer: Answer) -> list[dict]:
-    """The answer, then each quoted sentence with its source: a handful of blocks, far below Slack's 50."""
-    blocks = [_section(slack_escape(answer.answer))]
+    """The answer, then each quoted sentence with its source: a handful of blocks, far below Slack's
+    50; a "closest" reply starts with its caveat as a context line."""
+    caveat, rest = caveat_and_rest(answer)
+    blocks = [_context(f"_{slack_escape(caveat)}_")] if caveat else []
+    blocks.append(_section(slack_escape(rest)))
     for c in answer.citations:
         blocks.append(_section(f"*[{c.n}]* " + "\n".join("> " + line for line in slack_escape(c.quote).splitlines())))
         blocks.append(_context(source_mrkdwn(c)))
