@@ -329,7 +329,13 @@ def sources(term: str, number: int, limit: int | None) -> None:
     help="A corpus folder (articles/, questions/) instead of QA_FILE.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
-def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool) -> None:
+@click.option(
+    "--features",
+    "ablation",
+    is_flag=True,
+    help="With --corpus: what the held-out stories lose when each feature is left out and the models trained again.",
+)
+def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool, ablation: bool) -> None:
     """Score answers against a QA file (the shared dev set's format) or a whole corpus.
 
     \b
@@ -338,12 +344,18 @@ def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool) -> None:
     Examples:
       newsbot eval tests/fixtures/dev_qa.jsonl
       newsbot eval --corpus tests/corpus
+      newsbot eval --corpus tests/corpus --features
     """
     from bot.answering.chain import Question
     from bot.bench.evaluation import EvalReport, load_corpus, load_qa
 
     if (qa_file is None) == (corpus is None):
         _fail("give a QA file or --corpus DIR (one of them).")
+    if ablation:
+        if corpus is None:
+            _fail("--features needs --corpus DIR: it trains on the corpus's training stories.")
+        _feature_worth(corpus, as_json)
+        return
     settings = _settings()
     if corpus is not None:
         items = load_corpus(corpus)
@@ -410,6 +422,37 @@ def _print_result(result: ItemResult, answer: Answer, item: dict[str, Any]) -> N
         click.echo(f"{'':15}decided: {answer.reason}")
     if answer.fallback:
         click.echo(f"{'':15}quoted instead of the generated answer: {answer.fallback}")
+
+
+def _feature_worth(corpus: Path, as_json: bool) -> None:
+    """`newsbot eval --features`: each feature's worth on the held-out stories, in aggregate."""
+    from bot.bench.evaluation import load_corpus
+    from bot.bench.training import TRAINING_SPLITS, ask_all, feature_ablation
+
+    items = load_corpus(corpus)
+    settings = _settings()
+    settings = settings.model_copy(
+        update={"seeds_dir": corpus / "articles", "index_dir": settings.data_dir / "corpus-index"}
+    )
+    answerer, _ = _answerer(settings, composer=False)
+    training = ask_all(answerer, [i for i in items if i.get("split") in TRAINING_SPLITS], _notify)
+    heldout = ask_all(answerer, [i for i in items if i.get("split") == "heldout"], _notify)
+    if not training or not heldout:
+        _fail(f"{corpus} needs questions in train/validation and in heldout stories.")
+    whole, worth = feature_ablation(answerer, training, heldout, _notify)
+    if as_json:
+        click.echo(json.dumps({"all": whole.__dict__, "features": [w.__dict__ for w in worth]}))
+        return
+    click.echo(
+        f"held-out stories, all features: answering sentence ranked first {whole.first:.1%}, "
+        f"evidence quoted as an answer {whole.second:.1%}\n"
+    )
+    click.echo(
+        "| model | feature left out | loss: ranked first / evidence quoted | loss: in first three / near misses answered more |"
+    )
+    click.echo("|---|---|---|---|")
+    for w in sorted(worth, key=lambda w: (w.model, -w.first)):
+        click.echo(f"| {w.model} | {w.feature} | {w.first * 100:+.1f} | {w.second * 100:+.1f} |")
 
 
 def _intervals_table(report: EvalReport) -> str:

@@ -116,6 +116,17 @@ def version_key(text: str) -> frozenset[str]:
     return frozenset(w.lower() for n, w in enumerate(words) if n == 0 or not w[0].isupper())
 
 
+_SECOND_QUESTION = re.compile(
+    r"(?:,|\b(?:and|og))\s+(?:who|what|when|where|why|how|which|hvem|hvad|hvornår|hvor|hvorfor|hvilke|hvilken|hvilket)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_two_things(question: str) -> bool:
+    """ "Who is the new CEO, and when does she start?": two questions in one, often answered by two sentences."""
+    return bool(_SECOND_QUESTION.search(question))
+
+
 _QUOTE = re.compile(r"^\s*[-–—]\s|\b(?:siger|sagde|says|said|told|udtaler|oplyser|skriver)\b", re.IGNORECASE)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from bot.answering.chain import Answerer, Question, Search, citations_from
 from bot.answering.composers.extractive import disagreement, shown_citations
-from bot.answering.features import CANDIDATE_FEATURES, DECISION_FEATURES
+from bot.answering.features import CANDIDATE_FEATURES, DECISION_FEATURES, asks_two_things
 from bot.answering.gate import decision_row
 from bot.answering.learned import DECIDER_FILE, RANKER_FILE, LinearModel, Models
 from bot.answering.retrieve import Candidates, candidates, favouring, ranked
@@ -184,7 +184,7 @@ def decide_rows(
         retrieval = ranked(answerer.index, a.found, probabilities)
         gate = answerer.gate.features(a.search.analysis, retrieval)
         quotes = citations_from(retrieval)
-        shown = disagreement(quotes) or shown_citations(quotes)
+        shown = disagreement(quotes) or shown_citations(quotes, asks_two_things(a.search.analysis.text))
         evidence = a.item.get("evidence") or []
         hit = a.answerable and bool(evidence) and groups_hit(evidence, " ".join(c.quote for c in shown))
         out.append(
@@ -234,51 +234,146 @@ def corpus_version(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def train(answerer: Answerer, asked: list[Asked], corpus: str, progress: Progress, folds: int = FOLDS) -> Training:
-    """The ranker and the decision, cross-validated by story, then fitted on every story."""
+@dataclass
+class DecisionData:
+    """The out-of-fold decision rows of the training questions, with their labels and stories."""
+
+    rows: np.ndarray
+    hits: np.ndarray
+    answerable: np.ndarray
+    stories: list[str]
+    first_positive: np.ndarray
+    top3_positive: np.ndarray
+
+
+def out_of_fold_decisions(
+    answerer: Answerer, asked: list[Asked], progress: Progress, folds: int = FOLDS
+) -> DecisionData:
+    """Each training question's decision row, ranked by a ranker that never saw its story."""
     parts = _folds([a.story for a in asked], folds)
     decided: list[Decided] = []
-    order: list[int] = []
+    stories: list[str] = []
     for k, held in enumerate(parts):
-        inside = [asked[i] for i in range(len(asked)) if i not in set(held.tolist())]
-        ranker = fit_ranker(inside)
+        outside = set(held.tolist())
+        ranker = fit_ranker([asked[i] for i in range(len(asked)) if i not in outside])
         for_fold = decide_rows(answerer, [asked[i] for i in held], ranker)
         decided += for_fold
-        order += [i for i in held.tolist() if len(asked[i].found.hits)]
+        stories += [asked[i].story for i in held.tolist() if len(asked[i].found.hits)]
         progress(f"fold {k + 1} of {len(parts)}: ranked {len(for_fold)} questions")
-    rows = np.vstack([d.row for d in decided])
-    hits = np.asarray([d.hit for d in decided])
-    answerable = np.asarray([d.answerable for d in decided])
-    stories = [asked[i].story for i in order]
-    out_of_fold = np.zeros(len(decided))
-    for fold in _folds(stories, folds):
-        rest = np.setdiff1d(np.arange(len(decided)), fold)
-        out_of_fold[fold] = fit(rows[rest], hits[rest], DECISION_FEATURES).probabilities(rows[fold])
-    limits = thresholds(out_of_fold, answerable)
-    verdicts = np.where(out_of_fold >= limits["answer"], 2, np.where(out_of_fold >= limits["closest"], 1, 0))
+    return DecisionData(
+        np.vstack([d.row for d in decided]),
+        np.asarray([d.hit for d in decided]),
+        np.asarray([d.answerable for d in decided]),
+        stories,
+        np.asarray([d.first_positive for d in decided]),
+        np.asarray([d.top3_positive for d in decided]),
+    )
+
+
+def _cross_validated(data: DecisionData, columns: Sequence[int], folds: int = FOLDS) -> np.ndarray:
+    probabilities = np.zeros(len(data.hits))
+    names = [DECISION_FEATURES[c] for c in columns]
+    for fold in _folds(data.stories, folds):
+        rest = np.setdiff1d(np.arange(len(data.hits)), fold)
+        model = fit(data.rows[rest][:, columns], data.hits[rest], names)
+        probabilities[fold] = model.probabilities(data.rows[fold][:, columns])
+    return probabilities
+
+
+def rates(probabilities: np.ndarray, limits: dict[str, float], hits: np.ndarray, answerable: np.ndarray) -> dict:
+    """Evidence quoted, answerable declined and answered as closest (of the answerable), near misses
+    answered (of the unanswerable), for the decision's thresholds."""
+    verdicts = np.where(probabilities >= limits["answer"], 2, np.where(probabilities >= limits["closest"], 1, 0))
     n_answerable = max(int(answerable.sum()), 1)
     n_unanswerable = max(int((~answerable).sum()), 1)
-    report = {
-        "questions": len(decided),
-        "stories": len(set(stories)),
-        "answering_sentence_first": round(float(np.mean([d.first_positive for d in decided if d.answerable])), 3),
-        "answering_sentence_in_top_3": round(float(np.mean([d.top3_positive for d in decided if d.answerable])), 3),
+    return {
         "evidence_quoted": round(float(((verdicts == 2) & hits).sum() / n_answerable), 3),
         "answerable_declined": round(float(((verdicts == 0) & answerable).sum() / n_answerable), 3),
         "answerable_closest": round(float(((verdicts == 1) & answerable).sum() / n_answerable), 3),
         "near_misses_answered": round(float(((verdicts == 2) & ~answerable).sum() / n_unanswerable), 3),
+    }
+
+
+def train(answerer: Answerer, asked: list[Asked], corpus: str, progress: Progress, folds: int = FOLDS) -> Training:
+    """The ranker and the decision, cross-validated by story, then fitted on every story."""
+    data = out_of_fold_decisions(answerer, asked, progress, folds)
+    every = list(range(len(DECISION_FEATURES)))
+    out_of_fold = _cross_validated(data, every, folds)
+    limits = thresholds(out_of_fold, data.answerable)
+    n_answerable = max(int(data.answerable.sum()), 1)
+    report = {
+        "questions": len(data.hits),
+        "stories": len(set(data.stories)),
+        "answering_sentence_first": round(float(data.first_positive[data.answerable].mean()), 3),
+        "answering_sentence_in_top_3": round(float(data.top3_positive[data.answerable].mean()), 3),
+        **rates(out_of_fold, limits, data.hits, data.answerable),
         "thresholds": limits,
         "trade_off": {
-            f"{rate:.2f}": round(float(((out_of_fold >= cut) & hits).sum() / n_answerable), 3)
+            f"{rate:.2f}": round(float(((out_of_fold >= cut) & data.hits).sum() / n_answerable), 3)
             for rate in (0.05, 0.10, 0.20, 0.30, 0.50)
-            for cut in [np.quantile(out_of_fold[~answerable], 1 - rate) if (~answerable).any() else 0.5]
+            for cut in [np.quantile(out_of_fold[~data.answerable], 1 - rate) if (~data.answerable).any() else 0.5]
         },  # evidence quoted as answers when that share of the unanswerable questions is answered
     }
     progress(f"cross-validated: {report}")
     metrics = {"cross_validated": report}
     ranker = fit_ranker(asked, corpus=corpus, metrics=metrics)
-    decider = fit(rows, hits, DECISION_FEATURES, corpus=corpus, thresholds=limits, metrics=metrics)
+    decider = fit(data.rows, data.hits, DECISION_FEATURES, corpus=corpus, thresholds=limits, metrics=metrics)
     return Training(Models(ranker, decider), report)
+
+
+@dataclass(frozen=True)
+class Worth:
+    """What the held-out stories lose when one feature is left out and both models are trained again."""
+
+    feature: str
+    model: str  # "ranker" or "decision"
+    first: float  # answering sentence ranked first (ranker) / evidence quoted as an answer (decision)
+    second: float  # in the first three (ranker) / near misses answered (decision)
+
+
+def feature_ablation(
+    answerer: Answerer, training: list[Asked], heldout: list[Asked], progress: Progress
+) -> tuple[Worth, list[Worth]]:
+    """Every feature left out in turn, measured on the held-out stories in aggregate: the ranker by
+    the answering sentence ranked first and among the first three, the decision by evidence quoted
+    and near misses answered at the thresholds its own cross-validation sets."""
+    answerable = [a for a in heldout if a.answerable and len(a.found.hits)]
+
+    def ranked_well(columns: list[int]) -> tuple[float, float]:
+        ranker = fit_ranker(training, columns)
+        first, top3 = [], []
+        for a in answerable:
+            order = np.argsort(-_probabilities(ranker, a.found, columns), kind="stable")
+            first.append(bool(a.positive[order[0]]))
+            top3.append(bool(a.positive[order[:3]].any()))
+        return float(np.mean(first)), float(np.mean(top3))
+
+    every = list(range(len(CANDIDATE_FEATURES)))
+    full = ranked_well(every)
+    results = []
+    for c, name in enumerate(CANDIDATE_FEATURES):
+        first, top3 = ranked_well([i for i in every if i != c])
+        results.append(Worth(name, "ranker", full[0] - first, full[1] - top3))
+    progress("ranker features measured")
+    data = out_of_fold_decisions(answerer, training, progress)
+    held = decide_rows(answerer, heldout, fit_ranker(training))
+    held_rows = np.vstack([d.row for d in held])
+    held_hits = np.asarray([d.hit for d in held])
+    held_answerable = np.asarray([d.answerable for d in held])
+
+    def decided_well(columns: list[int]) -> tuple[float, float]:
+        limits = thresholds(_cross_validated(data, columns), data.answerable)
+        model = fit(data.rows[:, columns], data.hits, [DECISION_FEATURES[c] for c in columns])
+        measured = rates(model.probabilities(held_rows[:, columns]), limits, held_hits, held_answerable)
+        return measured["evidence_quoted"], measured["near_misses_answered"]
+
+    every = list(range(len(DECISION_FEATURES)))
+    whole = decided_well(every)
+    for c, name in enumerate(DECISION_FEATURES):
+        quoted, answered = decided_well([i for i in every if i != c])
+        results.append(Worth(name, "decision", whole[0] - quoted, answered - whole[1]))
+    baseline = Worth("(all features)", "ranker+decision", full[0], whole[0])
+    return baseline, results
 
 
 def write_models(models: Models, folder: Path) -> list[Path]:

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bot.answering.composers.base import Composer, Composition, OnText
-from bot.answering.features import version_key
+from bot.answering.features import asks_two_things, version_key
 from bot.answering.thresholds import THRESHOLDS
 from bot.lang import numbers_in
 from bot.texts import language_name, reply
@@ -18,12 +18,13 @@ def quoted(citation: Citation, name_article: bool) -> str:
     return f"«{citation.quote}» [{citation.n}]{label}"
 
 
-def shown_citations(citations: list[Citation]) -> list[Citation]:
-    """The best citation, plus the next one when it is about as good."""
+def shown_citations(citations: list[Citation], two_things: bool = False) -> list[Citation]:
+    """The best citation, plus the next one when it is about as good, or when the question asks two
+    things (each part may have its own sentence)."""
     if not citations:
         return []
     best = citations[0].score
-    return [c for c in citations[:2] if c.n == 1 or c.score >= best * THRESHOLDS.close_share]
+    return [c for c in citations[:2] if c.n == 1 or two_things or c.score >= best * THRESHOLDS.close_share]
 
 
 SAME_WORDING = 0.5  # share of words (names and numbers aside) two quotes share to state the same thing
@@ -77,7 +78,7 @@ class ExtractiveComposer(Composer):
         on_text: OnText | None = None,
     ) -> Composition:
         differing = disagreement(citations)
-        shown = differing or shown_citations(citations)
+        shown = differing or shown_citations(citations, asks_two_things(question))
         name = self.name_articles or len({c.doc_id for c in shown}) > 1
         quotes = " ".join(quoted(c, name) for c in shown)
         article_language = Counter(c.language for c in shown).most_common(1)[0][0]
