@@ -36,6 +36,7 @@ from bot.answering.retrieve import (
     ranked_retrieval,
 )
 from bot.answering.screen import Refusal, screen
+from bot.answering.thresholds import THRESHOLDS
 from bot.answering.verify import CITATION_MARK, AnswerVerifier, cited_numbers
 from bot.answering.when import TimeFilter, article_span, time_filter, within
 from bot.config import Settings
@@ -404,10 +405,10 @@ class Answerer:
         return self.reader if self.reader is not None and self.reader.available else None
 
     def _reading(self, answer: Answer) -> tuple[bool, str]:
-        """The generator's second opinion on a doubtful decision of the gate (`ReadingCheck`):
-        whether the quotes answer the question, and what the model made of them. When every
-        question word is in the quotes as written, its reading caught nothing more (measured) and
-        would cost a second. A failing model keeps the gate's decision."""
+        """The generator's second opinion on a "closest" reply (`ReadingCheck`): whether the quotes
+        answer the question after all (a margin of at least `rescue_margin`), and what the model
+        made of them. Answers and declines the decision is sure of are not read again: that would
+        cost a second each. A failing model keeps the decision."""
         reader = self._active_reader()
         if reader is None or not answer.doubtful:
             return answer.answerable, answer.reason
@@ -416,12 +417,9 @@ class Answerer:
         except BackendUnavailable as exc:
             log.warning("The reading check failed: %s", exc)
             return answer.answerable, answer.reason
-        limit = reader.limit(gate_passed=answer.answerable)
+        limit = THRESHOLDS.rescue_margin
         answered = margin >= limit
-        if answer.answerable:
-            verb = "let the answer stand" if answered else "declined it"
-        else:
-            verb = "answered it" if answered else "kept the decline"
+        verb = "answered it" if answered else "kept the closest quotes"
         return answered, f"the reading check {verb} (margin {margin:.2f}, limit {limit:.2f})"
 
     def _rescued(self, answer: Answer) -> Answer:

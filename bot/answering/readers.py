@@ -63,13 +63,6 @@ class ReadingCheck(ModelReader):
         )
         return self.yes_margin([SystemMessage(prompt("reading")), HumanMessage(user)])
 
-    @staticmethod
-    def limit(gate_passed: bool) -> float:
-        """The margin from which the quotes count as answering: a pass stands unless the model
-        clearly reads no (`reading_margin`); a decline for a missing term is overturned only when
-        it reads yes (`rescue_margin`)."""
-        return THRESHOLDS.reading_margin if gate_passed else THRESHOLDS.rescue_margin
-
 
 class ClaimJudge(ModelReader):
     """Whether the quotes state everything in the model's own answer: a backstop for the verifier

@@ -28,11 +28,7 @@ class Thresholds:
     embedding_z_high: float = 3.5
 
     # --- the reading check: the model reads "closest" replies ------------------
-    # Yes-minus-no margin below which a doubtful pass is declined: 0.15 under the lowest answerable
-    # question's margin on the calibration half and the dev set. Higher declines more near misses
-    # and more answerable questions.
-    reading_margin: float = -0.55
-    # Margin at or above which a decline for one missing term is overturned (the model reads yes).
+    # Margin at or above which a "closest" reply becomes an answer (the model reads yes).
     rescue_margin: float = 0.0
     # Margin at or above which the claim judge finds a generated answer supported.
     claim_margin: float = 0.0
