@@ -67,7 +67,7 @@ class ItemResult:
     question: str
     answerable: bool
     declined: bool
-    evidence_hit: bool | None
+    evidence_hit: bool | None  # answered, with quotes that hold the evidence
     expect_hit: bool | None
     language_ok: bool
     verified: bool
@@ -79,6 +79,7 @@ class ItemResult:
     recall_at_3: bool | None = None  # the evidence is among the three best retrieved passages, answered or not
     language: str = ""  # the question's
     verdict: str = ""  # answer, closest or decline
+    evidence_shown: bool | None = None  # the quotes shown hold the evidence, answered or "closest"
     kind: str = ""  # the corpus's kind of question (two_facts, near_miss …)
 
 
@@ -115,6 +116,7 @@ class EvalReport:
             language=str(item.get("lang", "")),
             verdict=answer.verdict,
             kind=str(item.get("kind", "")),
+            evidence_shown=groups_hit(item.get("evidence", []), quotes) if answerable and answer.citations else False,
         )
         self.items.append(result)
         return result
@@ -127,6 +129,7 @@ class EvalReport:
         return {
             "questions": len(rows),
             "evidence_hits": sum(bool(r.evidence_hit) for r in answerable),
+            "evidence_shown": sum(bool(r.evidence_shown) for r in answerable),
             "answer_hits": sum(bool(r.expect_hit) for r in answerable),
             "answerable": len(answerable),
             "correct_declines": sum(r.verdict != "answer" for r in unanswerable),
@@ -153,7 +156,8 @@ class EvalReport:
         unanswerable = [r for r in rows if not r.answerable]
         two_part = [r for r in answerable if r.kind == "two_facts"]
         measures = {
-            "evidence quoted": (answerable, lambda r: bool(r.evidence_hit)),
+            "evidence quoted as an answer": (answerable, lambda r: bool(r.evidence_hit)),
+            "evidence among the quotes shown": (answerable, lambda r: bool(r.evidence_shown)),
             "right article first": (answerable, lambda r: bool(r.right_article)),
             "answerable declined": (answerable, lambda r: r.verdict == "decline"),
             "answerable as closest": (answerable, lambda r: r.verdict == "closest"),
