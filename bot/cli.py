@@ -505,7 +505,14 @@ def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
     help="Where to write ranker.json and decider.json (default: the package's bot/data, which answering loads).",
 )
 @click.option("--stories", type=int, default=None, help="Learn from only the first N stories (a quick check).")
-def train(corpus: Path, out: Path | None, stories: int | None) -> None:
+@click.option(
+    "--near-misses-answered",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Answer at most this share of the unanswerable questions (e.g. 0.1); the rest of the doubtful "
+    "replies become 'closest'. Default: the equal-error point.",
+)
+def train(corpus: Path, out: Path | None, stories: int | None, near_misses_answered: float | None) -> None:
     """Learn the sentence ranker and the answer / closest / decline decision from a corpus.
 
     \b
@@ -514,6 +521,7 @@ def train(corpus: Path, out: Path | None, stories: int | None) -> None:
     story and written as JSON. Needs the training extra: pip install 'newsbot[train]'.
     Examples:
       newsbot train
+      newsbot train --near-misses-answered 0.1     # hedge more, present fewer near misses as answers
       newsbot train --stories 6 --out /tmp/models
     """
     from bot.answering.learned import MODELS_DIR
@@ -534,7 +542,7 @@ def train(corpus: Path, out: Path | None, stories: int | None) -> None:
     answerer, _ = _answerer(settings, composer=False)
     started = time.perf_counter()
     asked = ask_all(answerer, items, _notify)
-    training = fit_models(answerer, asked, corpus_version(corpus), _notify)
+    training = fit_models(answerer, asked, corpus_version(corpus), _notify, near_misses_answered=near_misses_answered)
     for path in write_models(training.models, out or MODELS_DIR):
         click.echo(f"wrote {path}")
     report = training.report

@@ -447,7 +447,11 @@ def markdown(run: ArchiveRun, machine: str) -> str:
         f"by {mixed.get('written_s', '–')} s; peak RSS after it {mixed.get('rss_after_update_mib', '–'):,} MiB), "
         "plus up to NEWSBOT_WATCH_SECONDS (2 s) until the bot looks | ≤ 10 s |",
     ]
-    for split, label in (("tune", "tuning half"), ("heldout", "held-out half")):
+    for split, label in (
+        ("train", "training stories"),
+        ("validation", "validation stories"),
+        ("heldout", "held-out stories"),
+    ):
         a, m = alone["splits"].get(split), mixed["splits"].get(split)
         if a and m:
             lines.append(
@@ -467,7 +471,7 @@ def markdown(run: ArchiveRun, machine: str) -> str:
     a, m = alone["all"], mixed["all"]
     drop = 100 * (a["evidence_hits"] - m["evidence_hits"]) / a["answerable"] if a["answerable"] else 0.0
     lines += [
-        f"| evidence quoted, both halves: corpus alone → mixed | {_share(a['evidence_hits'], a['answerable'])} → "
+        f"| evidence quoted, all stories: corpus alone → mixed | {_share(a['evidence_hits'], a['answerable'])} → "
         f"{_share(m['evidence_hits'], m['answerable'])}, drop {drop:.1f} points | drop ≤ 2 points at 10k |",
         f"| first quote from the right article: corpus alone → mixed | {a['right_article']}/{a['answerable']} → "
         f"{m['right_article']}/{m['answerable']} | |",

@@ -8,9 +8,9 @@ here, and the decision's thresholds, come from questions whose story the models 
 1. the ranker (logistic, one row per candidate) is fitted on the other folds and ranks each fold;
 2. each question's ranked quotes give one decision row, labelled by whether the quotes shown hold
    its evidence; the decision (logistic) is cross-validated the same way, and its two thresholds are
-   set on those out-of-fold probabilities: "answer" where at most `NEAR_MISSES_ANSWERED` of the
-   unanswerable questions pass, "decline" only below where at most `ANSWERABLE_DECLINED` of the
-   answerable ones fall;
+   set on those out-of-fold probabilities (`thresholds`): "answer" at the equal-error point, or where
+   at most a chosen share of the unanswerable questions pass; "decline" only below where at most
+   `ANSWERABLE_DECLINED` of the answerable ones fall;
 3. both are fitted once more on all training stories and written as JSON.
 
 The held-out stories never enter: `newsbot eval --corpus` reports them, and `feature_ablation`
@@ -42,7 +42,6 @@ from bot.types import Answer
 
 FOLDS = 5
 REGULARISATION = 1.0  # sklearn's C: the inverse strength of the L2 penalty
-NEAR_MISSES_ANSWERED = 0.10  # the most unanswerable questions the decision may present as answered
 ANSWERABLE_DECLINED = 0.03  # the most answerable questions it may decline outright
 TRAINING_SPLITS = ("train", "validation")
 
@@ -199,15 +198,26 @@ def decide_rows(
     return out
 
 
-def thresholds(probabilities: np.ndarray, answerable: np.ndarray) -> dict[str, float]:
-    """The decision's thresholds on out-of-fold probabilities (see the module's docstring)."""
+def thresholds(
+    probabilities: np.ndarray, answerable: np.ndarray, near_misses_answered: float | None = None
+) -> dict[str, float]:
+    """The decision's thresholds on out-of-fold probabilities. "answer": by default the equal-error
+    point, where the share of unanswerable questions answered meets the share of answerable ones not
+    answered (no weight of one error against the other is set by hand); with `near_misses_answered`,
+    the lowest threshold that answers at most that share of the unanswerable questions. "closest":
+    the highest threshold that declines at most `ANSWERABLE_DECLINED` of the answerable ones."""
     unanswerable = np.sort(probabilities[~answerable])
-    if len(unanswerable):
-        allowed = int(np.floor(NEAR_MISSES_ANSWERED * len(unanswerable)))
-        answer = float(unanswerable[len(unanswerable) - allowed - 1]) + 1e-6
-    else:
-        answer = 0.5
     answering = np.sort(probabilities[answerable])
+    if not len(unanswerable) or not len(answering):
+        answer = 0.5
+    elif near_misses_answered is None:
+        answer = next(
+            (float(t) for t in np.unique(probabilities) if (unanswerable >= t).mean() <= (answering < t).mean()),
+            1.0,
+        )
+    else:
+        allowed = int(np.floor(near_misses_answered * len(unanswerable)))
+        answer = float(unanswerable[len(unanswerable) - allowed - 1]) + 1e-6
     if len(answering):
         allowed = int(np.floor(ANSWERABLE_DECLINED * len(answering)))
         closest = float(answering[allowed]) - 1e-6 if allowed < len(answering) else 0.0
@@ -294,12 +304,19 @@ def rates(probabilities: np.ndarray, limits: dict[str, float], hits: np.ndarray,
     }
 
 
-def train(answerer: Answerer, asked: list[Asked], corpus: str, progress: Progress, folds: int = FOLDS) -> Training:
+def train(
+    answerer: Answerer,
+    asked: list[Asked],
+    corpus: str,
+    progress: Progress,
+    folds: int = FOLDS,
+    near_misses_answered: float | None = None,
+) -> Training:
     """The ranker and the decision, cross-validated by story, then fitted on every story."""
     data = out_of_fold_decisions(answerer, asked, progress, folds)
     every = list(range(len(DECISION_FEATURES)))
     out_of_fold = _cross_validated(data, every, folds)
-    limits = thresholds(out_of_fold, data.answerable)
+    limits = thresholds(out_of_fold, data.answerable, near_misses_answered)
     n_answerable = max(int(data.answerable.sum()), 1)
     report = {
         "questions": len(data.hits),
