@@ -121,7 +121,9 @@ def test_each_reply_kind_reads_differently_in_the_terminal_telegram_and_slack():
     answer, closest, decline = _reply("answer"), _reply("closest"), _reply("decline")
     assert plain(closest).startswith("I'm not sure the articles say exactly that.")
     assert "«Inflationen faldt til 2,1 procent.» [1]" in plain(closest) and "Sources:" in plain(closest)
-    assert telegram_html(closest).startswith("<i>I'm not sure the articles say exactly that. The closest they come:</i>\n")
+    assert telegram_html(closest).startswith(
+        "<i>I'm not sure the articles say exactly that. The closest they come:</i>\n"
+    )
     assert not telegram_html(answer).startswith("<i>")
     blocks = slack_blocks(closest)
     assert blocks[0]["type"] == "context" and "say exactly that" in blocks[0]["elements"][0]["text"]
