@@ -439,7 +439,7 @@ def _feature_worth(corpus: Path, as_json: bool) -> None:
     heldout = ask_all(answerer, [i for i in items if i.get("split") == "heldout"], _notify)
     if not training or not heldout:
         _fail(f"{corpus} needs questions in train/validation and in heldout stories.")
-    whole, worth = feature_ablation(answerer, training, heldout, _notify)
+    whole, worth = feature_ablation(training, heldout, _notify)
     if as_json:
         click.echo(json.dumps({"all": whole.__dict__, "features": [w.__dict__ for w in worth]}))
         return
@@ -512,7 +512,20 @@ def _totals_table(key: str, groups: dict[str, dict[str, Any]]) -> str:
     help="Answer at most this share of the unanswerable questions (e.g. 0.1); the rest of the doubtful "
     "replies become 'closest'. Default: the equal-error point.",
 )
-def train(corpus: Path, out: Path | None, stories: int | None, near_misses_answered: float | None) -> None:
+@click.option(
+    "--feedback",
+    "feedback_files",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Reviewed rows of `newsbot feedback export` (QA format): learned from too, over this bot's own archive.",
+)
+def train(
+    corpus: Path,
+    out: Path | None,
+    stories: int | None,
+    near_misses_answered: float | None,
+    feedback_files: tuple[Path, ...],
+) -> None:
     """Learn the sentence ranker and the answer / closest / decline decision from a corpus.
 
     \b
@@ -523,11 +536,16 @@ def train(corpus: Path, out: Path | None, stories: int | None, near_misses_answe
       newsbot train
       newsbot train --near-misses-answered 0.1     # hedge more, present fewer near misses as answers
       newsbot train --stories 6 --out /tmp/models
+      newsbot feedback export review.jsonl && $EDITOR review.jsonl && newsbot train --feedback review.jsonl
     """
     from bot.answering.learned import MODELS_DIR
-    from bot.bench.evaluation import load_corpus
-    from bot.bench.training import TRAINING_SPLITS, ask_all, corpus_version, story_of, write_models
+    from bot.bench.evaluation import load_corpus, load_qa
+    from bot.bench.training import TRAINING_SPLITS, ask_all, corpus_version, reviewed, story_of, write_models
     from bot.bench.training import train as fit_models
+
+    feedback = [row for path in feedback_files for row in reviewed(load_qa(path))]
+    if feedback_files and not feedback:
+        _fail("the feedback files hold no reviewed row: fill in `evidence` (or set `answerable` to false) first.")
 
     items = [i for i in load_corpus(corpus) if i.get("split") in TRAINING_SPLITS]
     if stories is not None:
@@ -535,14 +553,17 @@ def train(corpus: Path, out: Path | None, stories: int | None, near_misses_answe
         items = [i for i in items if story_of(i) in keep]
     if not items:
         _fail(f"{corpus} has no questions in the splits {', '.join(TRAINING_SPLITS)} to learn from.")
-    settings = _settings()
-    settings = settings.model_copy(
-        update={"seeds_dir": corpus / "articles", "index_dir": settings.data_dir / "corpus-index"}
-    )
+    own = _settings()
+    settings = own.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": own.data_dir / "corpus-index"})
     answerer, _ = _answerer(settings, composer=False)
     started = time.perf_counter()
     asked = ask_all(answerer, items, _notify)
-    training = fit_models(answerer, asked, corpus_version(corpus), _notify, near_misses_answered=near_misses_answered)
+    version = corpus_version(corpus)
+    if feedback:
+        archive, _ = _answerer(own, composer=False)
+        asked += ask_all(archive, feedback, _notify)
+        version += f"+{len(feedback)} feedback rows"
+    training = fit_models(asked, version, _notify, near_misses_answered=near_misses_answered)
     for path in write_models(training.models, out or MODELS_DIR):
         click.echo(f"wrote {path}")
     report = training.report

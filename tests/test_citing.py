@@ -155,3 +155,16 @@ def test_a_citation_names_its_byline_and_links_its_article_where_the_archive_has
     assert "<https://example.org/vind?a=1&amp;b=2|ritzau, Anna Holm" in str(slack_blocks(answer))
     unsafe = Answer("Hvornår?", "da", "Den 1. juli [1].", True, [replace(cited, url="javascript:alert(1)")])
     assert "href" not in telegram_html(unsafe) and "javascript" not in str(slack_blocks(unsafe))
+
+
+def test_unrelated_stories_that_both_hold_numbers_never_differ():
+    from bot.answering.composers.extractive import disagreement
+    from bot.types import Citation
+
+    inflation = Citation(1, "Danish inflation fell to 2.1 percent in February.", "a", "wire", "2024-03", 1, 0.5)
+    herring = Citation(
+        2, "Denmark and Norway agreed a herring quota of 40,000 tonnes.", "b", "wire", "2024-04", 1, 0.45
+    )
+    update = Citation(2, "Danish inflation fell to 1.9 percent in February.", "c", "wire", "2024-04", 1, 0.45)
+    assert disagreement([inflation, herring]) == []
+    assert [c.doc_id for c in disagreement([inflation, update])] == ["c", "a"]  # a real update: newest first

@@ -68,11 +68,41 @@ def _small_corpus(folder: Path, stories: list[str]) -> Path:
     return folder
 
 
-def test_training_on_a_slice_of_the_corpus_writes_models_the_answering_loads(settings, tmp_path):
+def test_training_on_a_slice_of_the_corpus_and_reviewed_feedback_writes_models_the_answering_loads(
+    settings, answerer, tmp_path
+):
     corpus = _small_corpus(tmp_path / "corpus", ["w1_eu_marketplace_vote", "w3_bogpris", "w5_motorvej_lastbil"])
+    feedback = tmp_path / "review.jsonl"
+    rows = [
+        {
+            "id": "log-1",
+            "lang": "en",
+            "question": "Who sent troops to Kazakhstan?",
+            "answerable": True,
+            "expect": [],
+            "evidence": [["militæralliance"]],
+        },
+        {
+            "id": "log-2",
+            "lang": "en",
+            "question": "What is the capital of Denmark?",
+            "answerable": False,
+            "expect": [],
+            "evidence": [],
+        },
+        {
+            "id": "log-3",
+            "lang": "da",
+            "question": "Hvem bad om hjælp?",
+            "answerable": True,
+            "expect": [],
+            "evidence": [],
+        },
+    ]  # the third is not reviewed yet (no evidence): left out
+    feedback.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "models"
     run = subprocess.run(
-        [sys.executable, "-m", "bot", "train", "--corpus", str(corpus), "--out", str(out)],
+        [sys.executable, "-m", "bot", "train", "--corpus", str(corpus), "--out", str(out), "--feedback", str(feedback)],
         env=newsbot_env(settings, NEWSBOT_DATA_DIR=str(tmp_path / "data")),
         capture_output=True,
         text=True,
@@ -84,6 +114,21 @@ def test_training_on_a_slice_of_the_corpus_writes_models_the_answering_loads(set
     assert models.ranker.features == CANDIDATE_FEATURES
     assert models.decider.thresholds["answer"] >= models.decider.thresholds["closest"]
     assert not list(out.glob(".*")), "a temporary file was left behind"
+    assert models.ranker.corpus.endswith("+2 feedback rows")
+
+
+def test_feedback_nobody_reviewed_is_refused_with_what_to_do(settings, tmp_path):
+    feedback = tmp_path / "review.jsonl"
+    row = {"id": "log-9", "lang": "en", "question": "Who won?", "answerable": True, "expect": [], "evidence": []}
+    feedback.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "train", "--corpus", str(CORPUS), "--feedback", str(feedback)],
+        env=newsbot_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2 and "fill in `evidence`" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_training_without_training_stories_says_so(settings, tmp_path):

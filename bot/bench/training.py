@@ -54,6 +54,7 @@ class Asked:
 
     item: dict[str, Any]
     story: str
+    answerer: Answerer  # the archive it was searched in (the corpus, or a newsroom's for feedback)
     search: Search
     found: Candidates
     positive: np.ndarray  # one bool per candidate
@@ -64,8 +65,18 @@ class Asked:
 
 
 def story_of(item: dict[str, Any]) -> str:
-    """The story a question belongs to: its id's prefix ("w2_boligpriser-07" → "w2_boligpriser")."""
-    return str(item.get("id", "")).rsplit("-", 1)[0] or str(item.get("article", ""))
+    """The story a question belongs to: its id's prefix ("w2_boligpriser-07" → "w2_boligpriser");
+    a feedback row ("log-118") is a story of its own."""
+    identity = str(item.get("id", ""))
+    if identity.startswith("log-") or not item.get("article"):
+        return identity or str(item.get("question", ""))
+    return identity.rsplit("-", 1)[0]
+
+
+def reviewed(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The feedback rows an editor finished (`newsbot feedback export`, then reviewed): answerable
+    ones with their `evidence` filled in, and those marked unanswerable."""
+    return [i for i in items if (i.get("answerable") and i.get("evidence")) or i.get("answerable") is False]
 
 
 def _same_story(doc_id: str, article: str) -> bool:
@@ -92,8 +103,9 @@ def labels(item: dict[str, Any], found: Candidates) -> np.ndarray:
         elif answers:
             right_doc = doc_id == Path(article).stem if item.get("kind") == "update" else _same_story(doc_id, article)
             out.append(right_doc and any(text == a or (len(text) >= 20 and (text in a or a in text)) for a in answers))
-        else:
-            out.append(doc_id == Path(article).stem and any(alt in text for alt in evidence))
+        else:  # a reviewed feedback row names no article: its evidence in any article's sentence
+            right_doc = doc_id == Path(article).stem if article else True
+            out.append(right_doc and any(alt in text for alt in evidence))
     return np.asarray(out, dtype=bool)
 
 
@@ -111,7 +123,7 @@ def ask_all(answerer: Answerer, items: Sequence[dict[str, Any]], progress: Progr
         vector = answerer.index.embeddings.embed_questions([search.analysis.text])[0]
         favoured = favouring(search.analysis.names, set(search.analysis.period))
         found = candidates(answerer.index, vector, search.analysis, search.articles, favoured)
-        asked.append(Asked(item, story_of(item), search, found, labels(item, found)))
+        asked.append(Asked(item, story_of(item), answerer, search, found, labels(item, found)))
         if number % 100 == 0:
             progress(f"searched {number} of {len(items)} questions")
     return asked
@@ -169,9 +181,7 @@ def _probabilities(ranker: LinearModel, found: Candidates, columns: Sequence[int
     return ranker.probabilities(found.rows[:, list(columns)])
 
 
-def decide_rows(
-    answerer: Answerer, asked: Sequence[Asked], ranker: LinearModel, columns: Sequence[int] | None = None
-) -> list[Decided]:
+def decide_rows(asked: Sequence[Asked], ranker: LinearModel, columns: Sequence[int] | None = None) -> list[Decided]:
     """Each question's decision row once `ranker` has ordered its candidates."""
     columns = list(range(len(CANDIDATE_FEATURES))) if columns is None else list(columns)
     out = []
@@ -180,8 +190,8 @@ def decide_rows(
             continue
         probabilities = _probabilities(ranker, a.found, columns)
         order = np.argsort(-probabilities, kind="stable")
-        retrieval = ranked(answerer.index, a.found, probabilities)
-        gate = answerer.gate.features(a.search.analysis, retrieval)
+        retrieval = ranked(a.answerer.index, a.found, probabilities)
+        gate = a.answerer.gate.features(a.search.analysis, retrieval)
         quotes = citations_from(retrieval)
         shown = disagreement(quotes) or shown_citations(quotes, asks_two_things(a.search.analysis.text))
         evidence = a.item.get("evidence") or []
@@ -256,9 +266,7 @@ class DecisionData:
     top3_positive: np.ndarray
 
 
-def out_of_fold_decisions(
-    answerer: Answerer, asked: list[Asked], progress: Progress, folds: int = FOLDS
-) -> DecisionData:
+def out_of_fold_decisions(asked: list[Asked], progress: Progress, folds: int = FOLDS) -> DecisionData:
     """Each training question's decision row, ranked by a ranker that never saw its story."""
     parts = _folds([a.story for a in asked], folds)
     decided: list[Decided] = []
@@ -266,7 +274,7 @@ def out_of_fold_decisions(
     for k, held in enumerate(parts):
         outside = set(held.tolist())
         ranker = fit_ranker([asked[i] for i in range(len(asked)) if i not in outside])
-        for_fold = decide_rows(answerer, [asked[i] for i in held], ranker)
+        for_fold = decide_rows([asked[i] for i in held], ranker)
         decided += for_fold
         stories += [asked[i].story for i in held.tolist() if len(asked[i].found.hits)]
         progress(f"fold {k + 1} of {len(parts)}: ranked {len(for_fold)} questions")
@@ -305,7 +313,6 @@ def rates(probabilities: np.ndarray, limits: dict[str, float], hits: np.ndarray,
 
 
 def train(
-    answerer: Answerer,
     asked: list[Asked],
     corpus: str,
     progress: Progress,
@@ -313,7 +320,7 @@ def train(
     near_misses_answered: float | None = None,
 ) -> Training:
     """The ranker and the decision, cross-validated by story, then fitted on every story."""
-    data = out_of_fold_decisions(answerer, asked, progress, folds)
+    data = out_of_fold_decisions(asked, progress, folds)
     every = list(range(len(DECISION_FEATURES)))
     out_of_fold = _cross_validated(data, every, folds)
     limits = thresholds(out_of_fold, data.answerable, near_misses_answered)
@@ -348,9 +355,7 @@ class Worth:
     second: float  # in the first three (ranker) / near misses answered (decision)
 
 
-def feature_ablation(
-    answerer: Answerer, training: list[Asked], heldout: list[Asked], progress: Progress
-) -> tuple[Worth, list[Worth]]:
+def feature_ablation(training: list[Asked], heldout: list[Asked], progress: Progress) -> tuple[Worth, list[Worth]]:
     """Every feature left out in turn, measured on the held-out stories in aggregate: the ranker by
     the answering sentence ranked first and among the first three, the decision by evidence quoted
     and near misses answered at the thresholds its own cross-validation sets."""
@@ -372,8 +377,8 @@ def feature_ablation(
         first, top3 = ranked_well([i for i in every if i != c])
         results.append(Worth(name, "ranker", full[0] - first, full[1] - top3))
     progress("ranker features measured")
-    data = out_of_fold_decisions(answerer, training, progress)
-    held = decide_rows(answerer, heldout, fit_ranker(training))
+    data = out_of_fold_decisions(training, progress)
+    held = decide_rows(heldout, fit_ranker(training))
     held_rows = np.vstack([d.row for d in held])
     held_hits = np.asarray([d.hit for d in held])
     held_answerable = np.asarray([d.answerable for d in held])
