@@ -96,9 +96,7 @@ def test_the_archive_benchmark_in_quick_mode_prints_every_row(settings, small_co
         "| · index write (generation, manifest) |",
         "| warm extractive answer p50 / p95 (22 corpus questions) |",
         "| peak RSS of the answering process |",
-        "| evidence quoted, tuning half: corpus alone → mixed |",
-        "| evidence quoted, held-out half: corpus alone → mixed |",
-        "| evidence quoted, both halves: corpus alone → mixed |",
+        "| evidence quoted, all stories: corpus alone → mixed |",
     ):
         assert row in table, row
     assert "| evidence quoted, questions that name" in table  # named, unnamed or both, as the questions are

@@ -28,12 +28,8 @@ def test_when_articles_disagree_both_are_quoted_newest_first(two_articles):
         assert "4500" in answer and "1000" in answer, answer
         assert answer.index("4500") < answer.index("1000")  # 2022-02 before 2022-01
         assert "(testfixture, 2022-02)" in answer and "(ritzau, 2022-01)" in answer
-    assert answerer.ask("How many people were injured?").answer.startswith(
-        "The articles (in Danish) differ, newest first"
-    )
-    assert answerer.ask("Hvor mange er kommet til skade?").answer.startswith(
-        "Artiklerne siger forskelligt, nyeste først"
-    )
+    assert "The articles (in Danish) differ, newest first" in answerer.ask("How many people were injured?").answer
+    assert "Artiklerne siger forskelligt, nyeste først" in answerer.ask("Hvor mange er kommet til skade?").answer
 
 
 def test_an_answer_names_the_article_it_comes_from(two_articles):

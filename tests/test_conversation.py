@@ -31,7 +31,7 @@ def test_a_follow_up_is_answered_from_the_previous_turn(answerer, settings, tmp_
         return await conversations.answer("telegram:1", follow_up)
 
     answer = asyncio.run(scenario())
-    assert answer.answerable and evidence in quotes(answer)
+    assert answer.verdict != "decline" and evidence in quotes(answer)
     assert answer.language == ("da" if follow_up == "Hvornår?" else "en")
 
 

@@ -13,7 +13,7 @@ def test_a_local_sentence_transformers_model_builds_an_index_and_answers(setting
     answerer, report = load_answerer(settings.model_copy(update={"embeddings": spec, "index_dir": tmp_path / "index"}))
     assert report.action == "built" and answerer.index.embeddings.dimension == 384
     answer = answerer.ask("Hvornår faldt regeringen?")
-    assert answer.answerable and "faldt regeringen" in answer.citations[0].quote
+    assert answer.verdict != "decline" and "faldt regeringen" in answer.citations[0].quote
 
 
 def test_a_model_that_is_not_on_disk_is_a_clear_error(settings, tmp_path):

@@ -71,7 +71,7 @@ def _ask(env: dict[str, str], question: str, today: str) -> dict:
 @BOTH_STORES
 def test_yesterday_restricts_to_yesterdays_articles_and_a_period_without_any_is_declined(archive):
     answer = _ask(archive, "Hvad vedtog Folketinget i går?", "2023-03-15")
-    assert answer["answerable"] and {c["date"] for c in answer["citations"]} == {"2023-03-14 09:42"}
+    assert answer["decision"] != "decline" and {c["date"] for c in answer["citations"]} == {"2023-03-14 09:42"}
     nothing = _ask(archive, "What did parliament pass yesterday?", "2024-06-01")
     assert not nothing["answerable"] and nothing["citations"] == []
     assert "2024-05-31" in nothing["answer"] and "2022-01" in nothing["answer"] and "2023-03-14" in nothing["answer"]

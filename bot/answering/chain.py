@@ -185,7 +185,7 @@ class Answerer:
         if decision.verdict == "answer":
             text, shown = self._cited(self.extractive.compose(draft.text, draft.language, quotes).text, quotes)
         elif decision.verdict == "closest":
-            text, shown = self._closest(draft.language, quotes)
+            text, shown = self._closest(draft.text, draft.language, quotes)
         else:
             text = self.decline_text(draft.language, quotes)
         return Answer(
@@ -230,10 +230,14 @@ class Answerer:
             timings_ms={"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - draft.started) * 1000},
         )
 
-    def _closest(self, language: Lang, quotes: list[Citation]) -> tuple[str, list[Citation]]:
-        """The best quote, saying the articles don't state exactly what was asked."""
-        best = quotes[:1]
-        marked, shown = self._cited(" ".join(quoted(c, len(self.index.articles) > 1) for c in best), best)
+    def _closest(self, question: str, language: Lang, quotes: list[Citation]) -> tuple[str, list[Citation]]:
+        """The best quote, saying the articles may not state exactly what was asked; when two
+        articles disagree, both, as an answer would show them."""
+        rivals = disagreement(quotes)
+        if rivals:
+            marked, shown = self._cited(self.extractive.compose(question, language, rivals).text, rivals)
+        else:
+            marked, shown = self._cited(quoted(quotes[0], len(self.index.articles) > 1), quotes[:1])
         return reply("closest", language, quotes=marked), shown
 
     def _in_archive(self, word: str) -> bool:

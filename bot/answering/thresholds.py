@@ -40,8 +40,7 @@ class Thresholds:
 
     # --- the extractive composer --------------------------------------------------
     # A passage whose ranker probability is at least this share of the best one's is about as good:
-    # a second quote is shown, another article's other numbers are a disagreement, "latest" may
-    # put it first.
+    # a second quote is shown, and "latest" may put it first.
     close_share: float = 0.5
 
 

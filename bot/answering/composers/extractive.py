@@ -27,29 +27,25 @@ def shown_citations(citations: list[Citation], two_things: bool = False) -> list
     return [c for c in citations[:2] if c.n == 1 or two_things or c.score >= best * THRESHOLDS.close_share]
 
 
-SAME_WORDING = 0.5  # share of words (names and numbers aside) two quotes share to state the same thing
+SAME_WORDING = 0.5  # share of the shorter quote's words (names and numbers aside) the other one holds
 
 
 def _wording_overlap(one: str, other: str) -> float:
+    """How much of the shorter quote the other holds: an update that adds a sentence still says it."""
     a, b = version_key(one), version_key(other)
-    return len(a & b) / max(len(a | b), 1)
+    return len(a & b) / max(min(len(a), len(b)), 1)
 
 
 def disagreement(citations: list[Citation]) -> list[Citation]:
-    """When another article answers about as well, in nearly the same words (`SAME_WORDING`, names
-    and numbers aside: a wire update or a follow-up), and states other numbers, the best quote of
-    each article, newest first; otherwise []. Unrelated stories that both hold numbers never differ."""
+    """When another article's quote among the best says the same in nearly the same words
+    (`SAME_WORDING`, names and numbers aside: a wire update or a follow-up) with other numbers, the
+    best quote of each article, newest first; otherwise []. Unrelated stories that both hold
+    numbers never differ."""
     if not citations:
         return []
     best = citations[0]
     rival = next(
-        (
-            c
-            for c in citations[1:]
-            if c.doc_id != best.doc_id
-            and c.score >= best.score * THRESHOLDS.close_share
-            and _wording_overlap(c.quote, best.quote) >= SAME_WORDING
-        ),
+        (c for c in citations[1:] if c.doc_id != best.doc_id and _wording_overlap(c.quote, best.quote) >= SAME_WORDING),
         None,
     )
     if rival is None:
