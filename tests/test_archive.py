@@ -68,7 +68,7 @@ def test_rss_and_atom_from_urls_and_a_folder(local, feed_server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(b"Added") == 3
     answer = _ask(local, "How long does the ferry crossing to Rønne take?")
-    assert answer["answerable"] and "tre timer" in " ".join(c["quote"] for c in answer["citations"])
+    assert answer["decision"] != "decline" and "tre timer" in " ".join(c["quote"] for c in answer["citations"])
     assert answer["citations"][0]["source"] == "havnebladet"
     museum = _ask(local, "Do children pay to enter the museum?")
     assert "free for children" in " ".join(c["quote"] for c in museum["citations"])

