@@ -252,7 +252,13 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
     if not sources and not removals:
         _fail("give articles, folders or feed URLs to ingest, or --remove ID.")
     settings = _settings()
-    archive = Archive(settings.seeds_dir, settings.max_article_chars)
+    archive = Archive(
+        settings.seeds_dir,
+        settings.max_article_chars,
+        secrets=settings.secrets(),
+        max_feed_bytes=settings.max_feed_bytes,
+        feed_deadline=settings.feed_deadline,
+    )
     failed = 0
     for reference in removals:
         try:

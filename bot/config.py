@@ -10,6 +10,8 @@ import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.untrusted import FEED_DEADLINE, MAX_ARTICLE_CHARS, MAX_FEED_BYTES
+
 
 class Settings(BaseSettings):
     """Newsbot's configuration; every field maps to `NEWSBOT_<NAME>` unless it says otherwise."""
@@ -27,7 +29,9 @@ class Settings(BaseSettings):
     llm_base_url: str = ""
     llm_timeout: float = 60.0
     max_question_chars: int = 1000
-    max_article_chars: int = 300_000
+    max_article_chars: int = MAX_ARTICLE_CHARS
+    max_feed_bytes: int = MAX_FEED_BYTES  # `newsbot ingest` stops reading a file or URL here
+    feed_deadline: float = FEED_DEADLINE  # seconds for a whole URL fetch, however the server trickles
     allowed_users: str = ""
     rate_limit: int = 10
     history_turns: int = 6
@@ -49,7 +53,7 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     openai_api_key: str = Field(default="", validation_alias="OPENAI_API_KEY")
 
-    @field_validator("max_question_chars", "max_article_chars", "rate_limit")
+    @field_validator("max_question_chars", "max_article_chars", "max_feed_bytes", "rate_limit")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
@@ -69,6 +73,13 @@ class Settings(BaseSettings):
     def _folder(cls, value: Path) -> Path:
         if value.exists() and not value.is_dir():
             raise ValueError(f"{value} is a file, not a folder")
+        return value
+
+    @field_validator("feed_deadline")
+    @classmethod
+    def _some_seconds(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0 seconds")
         return value
 
     @field_validator("log_days")

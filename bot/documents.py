@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +25,16 @@ from typing import TYPE_CHECKING
 
 from bot.errors import InputError
 from bot.lang import article_language
+from bot.untrusted import (
+    MAX_ARTICLE_CHARS,
+    MAX_HTML_TAGS,
+    FileTooLarge,
+    holds_secret,
+    load_json,
+    read_regular_file,
+    secret_message,
+    web_address,
+)
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -34,7 +43,6 @@ ARTICLE_SUFFIXES = (".txt", ".md", ".json")  # .json: an IPTC ninjs document (`n
 DEFAULT_SOURCE = "unknown"
 DEFAULT_DATE = "undated"
 MAX_CHUNK_CHARS = 1000
-MAX_ARTICLE_CHARS = 300_000  # a long read is ~50,000; beyond this a file is a dump, not an article
 
 _HEADER = re.compile(r"^\s*date\s+(\d{4}(?:-\d{2}){0,2})\s*")
 _FOOTER = re.compile(
@@ -98,13 +106,19 @@ def _printable(text: str) -> str:
 
 
 def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
-    """Read one article file; raises InputError when it is unreadable, too long or holds no text."""
+    """Read one article file; raises InputError when it is unreadable, too long, holds no text, or
+    is no regular file (a link, FIFO or device)."""
     try:
-        if path.stat().st_size > 4 * max_chars:  # UTF-8 takes at most 4 bytes a character
-            raise InputError(_too_long(path, path.stat().st_size, max_chars, "bytes"))
-        raw = path.read_bytes()
+        raw, _ = read_regular_file(path, 4 * max_chars)  # UTF-8 takes at most 4 bytes a character
+    except FileTooLarge as error:
+        raise InputError(_too_long(path, error.size, max_chars, "bytes")) from None
     except OSError as error:
         raise InputError(f"Can't read article {path}: {error.strerror or error}.") from error
+    return article_from(path, raw, max_chars)
+
+
+def article_from(path: Path, raw: bytes, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
+    """The article in `raw`, the bytes of the file `path` names; raises InputError as `parse_article`."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -145,15 +159,28 @@ def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
     )
 
 
-def html_paragraphs(markup: str) -> list[str]:
-    """The paragraphs of an HTML body, as text (scripts and styles dropped)."""
-    from bs4 import BeautifulSoup
+_BLOCKS = {"p", "h1", "h2", "h3", "h4", "li", "blockquote"}
 
+
+def html_paragraphs(markup: str, where: str) -> list[str]:
+    """The paragraphs of an HTML body, as text (scripts and styles dropped): the text of each
+    outermost block, so that nested blocks (unclosed <p>s nest) cost their length once, not once
+    per level. Raises InputError for a body of more than MAX_HTML_TAGS tags."""
+    from bs4 import BeautifulSoup, Tag
+
+    if markup.count("<") > MAX_HTML_TAGS:
+        raise InputError(f"{where} has more than {MAX_HTML_TAGS:,} HTML tags; an article has far fewer.")
     soup = BeautifulSoup(markup, "html.parser")
     for hidden in soup(["script", "style", "figure", "aside"]):
         hidden.decompose()
-    blocks = soup.find_all(["p", "h1", "h2", "h3", "h4", "li", "blockquote"])
-    texts = [b.get_text(" ", strip=True) for b in blocks if not b.find_parent(["li", "blockquote"])]
+    texts, pending = [], list(reversed(soup.contents))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Tag):
+            if node.name in _BLOCKS:
+                texts.append(node.get_text(" ", strip=True))
+            else:
+                pending.extend(reversed(node.contents))
     return texts if any(texts) else [soup.get_text(" ", strip=True)]
 
 
@@ -179,7 +206,7 @@ def _ninjs_date(document: dict) -> str:
 def ninjs_article(path: Path, text: str, content_hash: str) -> Article:
     """An article from an IPTC ninjs document (`uri`, `headline`, `body_text` or `body_html`, …)."""
     try:
-        document = json.loads(text)
+        document = load_json(text)
     except ValueError as error:
         raise InputError(f"Article {path} is not valid JSON ({error}).") from None
     if not isinstance(document, dict):
@@ -187,13 +214,13 @@ def ninjs_article(path: Path, text: str, content_hash: str) -> Article:
     if document.get("body_text"):
         paragraphs = re.split(r"\n\s*\n", str(document["body_text"]))
     else:
-        paragraphs = html_paragraphs(str(document.get("body_html") or ""))
+        paragraphs = html_paragraphs(str(document.get("body_html") or ""), f"Article {path}")
     paragraphs = [" ".join(p.split()) for p in paragraphs]
     paragraphs = [p for p in paragraphs if any(c.isalnum() for c in p)]
     if not any(c.isalpha() for p in paragraphs for c in p):
         raise InputError(f"Article {path} has no text.")
     headline = " ".join(str(document.get("headline") or "").split())
-    links = [link.get("href", "") for link in document.get("links") or [] if isinstance(link, dict)]
+    links = [str(link.get("href", "")) for link in document.get("links") or [] if isinstance(link, dict)]
     source = document.get("copyrightholder") or document.get("provider") or DEFAULT_SOURCE
     if isinstance(source, dict):
         source = source.get("name", DEFAULT_SOURCE)
@@ -207,24 +234,19 @@ def ninjs_article(path: Path, text: str, content_hash: str) -> Article:
         file_name=path.name,
         language=article_language(" ".join(paragraphs)),
         byline=str(document.get("byline") or ""),
-        url=next(
-            (link for link in links if link),
-            str(document.get("uri", "")) if "://" in str(document.get("uri", "")) else "",
-        ),
+        url=next((web_address(link) for link in links if web_address(link)), web_address(str(document.get("uri", "")))),
     )
 
 
 def article_paths(seeds_dir: Path) -> list[Path]:
-    """The article files in the seeds folder, sorted by name."""
+    """The article files in the seeds folder, sorted by name: every entry with an article suffix,
+    whatever it is (reading refuses links, FIFOs and devices, each in one line)."""
     if not seeds_dir.is_dir():
         raise InputError(
             f"The seeds folder {seeds_dir} does not exist. Create it and put articles in it, or set NEWSBOT_SEEDS_DIR."
         )
-    paths = sorted(p for p in seeds_dir.iterdir() if p.suffix in ARTICLE_SUFFIXES and p.is_file())
-    paths = [p for p in paths if p.name.lower() != "readme.md"]
-    if not paths:
-        raise InputError(f"The seeds folder {seeds_dir} holds no articles (.txt, .md or ninjs .json files).")
-    return paths
+    paths = sorted(p for p in seeds_dir.iterdir() if p.suffix in ARTICLE_SUFFIXES)
+    return [p for p in paths if p.name.lower() != "readme.md"]
 
 
 def _too_long(path: Path, size: int, limit: int, unit: str) -> str:
@@ -234,22 +256,43 @@ def _too_long(path: Path, size: int, limit: int, unit: str) -> str:
     )
 
 
+def article_texts(article: Article) -> list[str]:
+    """Everything of an article that a reply, a listing or a log line may show."""
+    return [article.title, article.source, article.byline, article.url, *article.paragraphs]
+
+
 def load_articles(
-    seeds_dir: Path, notify: Callable[[str], None] = lambda message: None, max_chars: int = MAX_ARTICLE_CHARS
+    seeds_dir: Path,
+    notify: Callable[[str], None] = lambda message: None,
+    max_chars: int = MAX_ARTICLE_CHARS,
+    *,
+    secrets: Sequence[str] = (),
+    allow_none: bool = False,
 ) -> list[Article]:
     """Every usable article in the seeds folder; each file that isn't one is skipped with one line
-    to `notify`. Raises InputError when none is usable."""
+    to `notify`, and so is one holding any of `secrets` (the bot's own tokens and keys). Raises
+    InputError when none is usable, unless `allow_none` (a running bot whose articles were all
+    taken out answers from none)."""
     articles, problems = [], []
     for path in article_paths(seeds_dir):
         try:
-            articles.append(_parse_unchanged(path, max_chars))
+            article = _parse_unchanged(path, max_chars)
         except OSError as error:  # gone between listing and reading
             problems.append(f"Can't read article {path}: {error.strerror or error}.")
             notify(f"{problems[-1]} Skipped.")
+            continue
         except InputError as error:
             problems.append(str(error))
             notify(f"{error} Skipped.")
-    if not articles:
+            continue
+        if holds_secret(article_texts(article), secrets):
+            problems.append(secret_message(f"Article {path}"))
+            notify(problems[-1])
+            continue
+        articles.append(article)
+    if not articles and not allow_none:
+        if not problems:
+            raise InputError(f"The seeds folder {seeds_dir} holds no articles (.txt, .md or ninjs .json files).")
         raise InputError(f"The seeds folder {seeds_dir} holds no usable article: {' '.join(problems)}")
     return articles
 
@@ -262,7 +305,7 @@ def _parse_unchanged(path: Path, max_chars: int) -> Article:
     thousands of articles on every change. A version is the file's inode (an atomic rewrite
     makes a new one), size, and modification and change times (the change time can't be set
     back, as `cp -p` or `touch -r` set the modification time). One version a file is kept."""
-    stat = path.stat()
+    stat = path.lstat()  # a link is refused by parse_article, not followed here
     version = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
     known = _PARSED.get((path, max_chars))
     if known is not None and known[0] == version:

@@ -7,17 +7,15 @@ item replaces the earlier one, and the file it is stored in is named after it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.errors import InputError
-
-FETCH_TIMEOUT = 15.0  # seconds for a feed URL before it counts as unreachable
-MAX_FEED_BYTES = 20 << 20
+from bot.untrusted import FEED_DEADLINE, MAX_FEED_BYTES, FileTooLarge, load_json, read_regular_file, refuse_xml_entities
 
 
 @dataclass(frozen=True)
@@ -36,30 +34,55 @@ class Item:
         """The seeds folder's file for this identity: the same item always lands in the same file."""
         return f"ninjs-{hashlib.sha256(self.uri.encode()).hexdigest()[:16]}.json"
 
-    @property
-    def version(self) -> str:
-        return str(self.ninjs.get("versioncreated") or self.ninjs.get("version") or "")
-
 
 def is_url(reference: str) -> bool:
     return reference.startswith(("http://", "https://"))
 
 
-def read_source(reference: str) -> bytes:
-    """The bytes of a file or URL; raises InputError (one line) when they can't be had."""
+def read_source(
+    reference: str,
+    *,
+    follow_links: bool = True,
+    max_bytes: int = MAX_FEED_BYTES,
+    deadline: float = FEED_DEADLINE,
+) -> tuple[bytes, int | None]:
+    """The bytes of a file or URL, and the file's permission bits (None for a URL); raises
+    InputError (one line) when they can't be had: a file that is no regular file (or a link,
+    unless `follow_links`), more than `max_bytes`, or a URL not fetched within `deadline` seconds."""
     if is_url(reference):
-        import httpx
-
         try:
-            response = httpx.get(reference, timeout=FETCH_TIMEOUT, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as error:
-            raise InputError(f"{reference}: can't be fetched ({type(error).__name__}: {error}).") from None
-        return response.content[:MAX_FEED_BYTES]
+            return asyncio.run(asyncio.wait_for(_download(reference, max_bytes), deadline)), None
+        except TimeoutError:
+            raise InputError(
+                f"{reference}: can't be fetched within {deadline:g} s (NEWSBOT_FEED_DEADLINE); gave up."
+            ) from None
     try:
-        return Path(reference).read_bytes()
+        return read_regular_file(Path(reference), max_bytes, follow_links=follow_links)
+    except FileTooLarge as error:
+        raise InputError(
+            f"{reference}: is {error.size:,} bytes, over NEWSBOT_MAX_FEED_BYTES ({max_bytes:,})."
+        ) from None
     except OSError as error:
         raise InputError(f"{reference}: can't be read ({error.strerror}).") from None
+
+
+async def _download(url: str, max_bytes: int) -> bytes:
+    """The body of `url`, read as it arrives and never beyond `max_bytes` (decompressed)."""
+    import httpx
+
+    data = bytearray()
+    try:
+        async with httpx.AsyncClient(follow_redirects=True) as client, client.stream("GET", url) as response:
+            response.raise_for_status()
+            async for block in response.aiter_bytes():
+                data += block
+                if len(data) > max_bytes:
+                    raise InputError(
+                        f"{url}: is over {max_bytes:,} bytes (NEWSBOT_MAX_FEED_BYTES); stopped reading there."
+                    )
+    except httpx.HTTPError as error:
+        raise InputError(f"{url}: can't be fetched ({type(error).__name__}: {error}).") from None
+    return bytes(data)
 
 
 def items_from(reference: str, data: bytes) -> list[Item]:
@@ -73,7 +96,7 @@ def items_from(reference: str, data: bytes) -> list[Item]:
 
 def _ninjs_items(reference: str, data: bytes) -> list[Item]:
     try:
-        parsed = json.loads(data.decode("utf-8-sig"))
+        parsed = load_json(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as error:
         raise InputError(f"{reference}: is not valid JSON ({error}).") from None
     documents = parsed if isinstance(parsed, list) else [parsed]
@@ -93,6 +116,7 @@ def _ninjs_items(reference: str, data: bytes) -> list[Item]:
 def _feed_items(reference: str, data: bytes) -> list[Item]:
     import feedparser
 
+    refuse_xml_entities(data, reference)
     feed = feedparser.parse(data)
     if not feed.entries:
         problem = f" ({feed.bozo_exception})" if feed.get("bozo") else ""

@@ -26,15 +26,17 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """Call `write(tmp_path)` and move the result over `path` in one rename."""
+def write_atomically(path: Path, write: Callable[[Path], object], like: int | None = None) -> None:
+    """Call `write(tmp_path)` and move the result over `path` in one rename. With `like`, the
+    permission bits of the file copied, the result is no more readable than that file was: an
+    owner-only (0600) source stays owner-only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     tmp = Path(name)
     try:
         write(tmp)
-        os.chmod(tmp, _file_mode())
+        os.chmod(tmp, _file_mode() if like is None else _file_mode() & (like | 0o600))
         with open(tmp, "rb+") as stream:
             os.fsync(stream.fileno())
         os.replace(tmp, path)

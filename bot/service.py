@@ -57,6 +57,7 @@ def load_index(
         progress=progress,
         backend=backend,
         max_article_chars=settings.max_article_chars,
+        secrets=settings.secrets(),
         wait=wait,
     )
 

@@ -226,6 +226,31 @@ def test_a_numbered_ninjs_version_10_is_newer_than_9(tmp_path):
     assert archive._store(Item({**item, "version": "9"}, "c")).message.startswith("Kept the newer version")
 
 
+def test_a_newer_instant_written_in_another_offset_replaces_the_stored_version(tmp_path):
+    from bot.archive import Archive
+    from bot.feeds import Item
+
+    archive = Archive(tmp_path, 300_000)
+    item = {"uri": "urn:x:offsets", "headline": "Vejret", "body_text": "Det regner i hele landet i dag."}
+    stored = {**item, "versioncreated": "2022-01-07T12:00:00+02:00"}  # 10:00 UTC
+    newer = {**item, "versioncreated": "2022-01-07T11:00:00Z", "body_text": "Det sner i hele landet i dag."}
+    assert archive._store(Item(stored, "a")).message.startswith("Added")
+    assert archive._store(Item(newer, "b")).message.startswith("Updated")
+    assert archive._store(Item(stored, "c")).message.startswith("Kept the newer version")
+
+
+def test_a_version_without_versioncreated_never_replaces_a_dated_one(tmp_path):
+    from bot.archive import Archive
+    from bot.feeds import Item
+
+    archive = Archive(tmp_path, 300_000)
+    item = {"uri": "urn:x:undated", "headline": "Vejret", "body_text": "Det regner i hele landet i dag."}
+    assert archive._store(Item({**item, "versioncreated": "2022-01-07T10:00:00Z"}, "a")).message.startswith("Added")
+    undated = {**item, "body_text": "Det sner i hele landet i dag."}
+    assert archive._store(Item(undated, "b")).message.startswith("Kept the newer version")
+    assert "regner" in next(tmp_path.iterdir()).read_text(encoding="utf-8")
+
+
 def test_the_watch_tries_a_failed_reread_again_only_when_the_archive_changes_again(settings, tmp_path):
     import asyncio
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot.errors import InputError
 from bot.lang import WORD
 from bot.store.news_index import NewsIndex
+from bot.untrusted import web_address
 
 PAGE_SIZE = 8  # articles a page: a phone screen's worth
 MAX_TERM_CHARS = 200
@@ -137,6 +138,7 @@ class Browser:
         number = min(max(1, number), pages)
         chosen = found[(number - 1) * size : number * size]
         listings = tuple(
-            Listing(d, m["date"], m["source"], m["title"], m.get("byline", ""), m.get("url", "")) for d, m in chosen
+            Listing(d, m["date"], m["source"], m["title"], m.get("byline", ""), web_address(m.get("url", "")))
+            for d, m in chosen
         )
         return Page(listings, " ".join(term.split()), number, size, len(found), len(index.articles))

@@ -31,6 +31,7 @@ from bot.lang import WORD, numbers_in
 from bot.names import same_name
 from bot.store.news_index import NewsIndex
 from bot.types import Sentence
+from bot.untrusted import web_address
 
 TOP_CHUNKS = 4
 TOP_SENTENCES = 16
@@ -80,7 +81,7 @@ def _sentence(doc: Document, score: float) -> Sentence:
         score,
         m.get("language", "da"),
         m.get("byline", ""),
-        m.get("url", ""),
+        web_address(m.get("url", "")),  # an index written before links were checked may hold others
     )
 
 

@@ -60,6 +60,7 @@ class Runtime:
                 self.settings.index_dir,
                 backend=backend,
                 max_article_chars=self.settings.max_article_chars,
+                secrets=self.settings.secrets(),
                 notify=logger.warning,
                 progress=log_progress,
             )

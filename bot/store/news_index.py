@@ -17,19 +17,20 @@ import fcntl
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_core.documents import Document
 
-from bot.documents import MAX_ARTICLE_CHARS, Article, chunk_article, load_articles, newest_key
+from bot.documents import Article, chunk_article, load_articles, newest_key
 from bot.embeddings.base import NewsbotEmbeddings
 from bot.errors import IndexCorrupt, InputError
 from bot.files import sha256_of, write_json_atomically
 from bot.lang import content_terms
 from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
+from bot.untrusted import MAX_ARTICLE_CHARS
 
 MANIFEST_VERSION = 7
 logger = logging.getLogger(__name__)
@@ -272,16 +273,18 @@ def open_index(
     progress: Progress = lambda stage, done, total: None,
     backend: StoreBackend | None = None,
     max_article_chars: int = MAX_ARTICLE_CHARS,
+    secrets: Sequence[str] = (),
     wait: bool = False,
 ) -> tuple[NewsIndex, BuildReport]:
     """The index for the seeds folder: loaded if current, updated if seeds changed, rebuilt if needed.
 
     Loading takes no lock and needs no write access. When the seeds changed but the index can't
     be updated now — another process is building it (unless `wait`), or the folder is read-only —
-    the last complete generation is answered from, and `notify` says so."""
+    the last complete generation is answered from, and `notify` says so. An article holding one
+    of `secrets` is left out (see `load_articles`)."""
     backend = backend or FaissBackend()
     started = time.perf_counter()
-    articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars)}
+    articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars, secrets=secrets)}
     report = BuildReport()
     # Lock-free reading needs generations that never change once written: FAISS folders. Milvus
     # updates its live collections in place, so it is read under the build lock, as it is written.
@@ -353,6 +356,7 @@ def follow_seeds(
     *,
     backend: StoreBackend | None = None,
     max_article_chars: int = MAX_ARTICLE_CHARS,
+    secrets: Sequence[str] = (),
     notify: Notify = lambda message: None,
     progress: Progress = lambda stage, done, total: None,
 ) -> tuple[BuildReport, Callable[[], None] | None]:
@@ -362,16 +366,15 @@ def follow_seeds(
 
     Re-reading a whole generation takes seconds at thousands of articles, and so does writing
     one; the caller answers from the updated index at once and may commit off the answering
-    thread, as long as the index doesn't change again before the commit is done."""
+    thread, as long as the index doesn't change again before the commit is done. A folder whose
+    articles were all taken out leaves the index empty: the bot quotes nothing it no longer has."""
     backend = backend or FaissBackend()
     started = time.perf_counter()
-    articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars)}
-    report = index.follow(articles, progress)
+    found = load_articles(seeds_dir, notify, max_article_chars, secrets=secrets, allow_none=True)
+    report = index.follow({a.doc_id: a for a in found}, progress)
     report.seconds = time.perf_counter() - started
     if report.action == "loaded":
         return report, None
-    if not len(index.chunks):
-        raise InputError(f"The seeds folder {seeds_dir} holds no article text to index.")
 
     def commit() -> None:
         with _build_lock(index_dir, lambda: notify(f"Waiting for another process that is building {index_dir} …")):
