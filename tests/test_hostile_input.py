@@ -9,13 +9,14 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEED, newsbot_env, run_newsbot
+from tests.conftest import ROOT, SEED, newsbot_env, run_newsbot, stop
 
 FEEDS = ROOT / "tests" / "fixtures" / "feeds"
 TOKEN = "123456789:AAHsecretTelegramTokenForTests0123"
@@ -285,3 +286,101 @@ def test_sources_and_citations_keep_only_web_links(local, tmp_path):
     for scheme in ("javascript:", "data:", "file:"):
         assert scheme not in listing and scheme not in answer.stdout.decode()
 
+
+# --- a running bot following the archive --------------------------------------------
+FERRY = (
+    " date 2023-03 Rederiet åbner en ny færgerute mellem Køge og Rønne i maj.\n\n"
+    "Overfarten tager tre timer, og billetten koster 300 kroner for en voksen i højsæsonen.\n\n/ritzau/\n"
+)
+FERRY_QUESTION = "How long does the ferry crossing to Rønne take?"
+
+
+@contextmanager
+def _following_bot(local: dict[str, str]) -> Iterator[Callable[[str], str]]:
+    """A Telegram bot over `local` that looks at its seeds folder every 0.5 s; yields a function
+    that asks it a question (in a chat of its own) and returns the reply."""
+    import subprocess
+    import sys
+
+    from bot.testing.fake_telegram import FakeTelegram
+
+    server = FakeTelegram().start()
+    env = {**local, "TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": server.base_url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram"],
+        env=env | {"NEWSBOT_WATCH_SECONDS": "0.5", "NEWSBOT_RATE_LIMIT": "1000"},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    chats = iter(range(100, 100_000))
+
+    def answer_to(question: str) -> str:
+        chat_id = next(chats)
+        server.push(server.message(question, chat_id=chat_id))
+        sent = server.wait_for(lambda: [p for p in server.calls_to("sendMessage") if int(p["chat_id"]) == chat_id])
+        return sent[0]["text"]
+
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
+        yield answer_to
+    finally:
+        stop(process)
+        server.stop()
+    log = process.stdout.read().decode() if process.stdout else ""
+    assert "Traceback" not in log, log[-4000:]
+
+
+def _eventually(ask: Callable[[str], str], question: str, wanted: Callable[[str], bool], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        text = ask(question)
+        if wanted(text) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.5)
+
+
+def _write_by_rename(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.rename(path)
+
+
+def test_a_dangling_link_does_not_keep_a_running_bot_from_new_articles(local, tmp_path):
+    (_seeds(local) / "aaa_gone.txt").symlink_to(tmp_path / "nothing-here.txt")
+    with _following_bot(local) as ask:
+        _write_by_rename(_seeds(local) / "zzz_ferry.txt", FERRY)
+        assert "tre timer" in _eventually(ask, FERRY_QUESTION, lambda text: "tre timer" in text)
+
+
+def test_a_file_still_being_written_is_never_quoted_cut_off(local):
+    whole = FERRY.index("Overfarten") + len("Overfarten tager tre timer")
+    path = _seeds(local) / "ferry.txt"
+    replies: list[str] = []
+    with _following_bot(local) as ask:
+        path.write_text(FERRY[:whole], encoding="utf-8")
+
+        def write_the_rest() -> None:
+            with path.open("a", encoding="utf-8") as stream:
+                for start in range(whole, len(FERRY), 2):
+                    stream.write(FERRY[start : start + 2])
+                    stream.flush()
+                    time.sleep(0.2)
+
+        writer = threading.Thread(target=write_the_rest)
+        writer.start()
+        while writer.is_alive():
+            replies.append(ask(FERRY_QUESTION))
+        replies.append(_eventually(ask, FERRY_QUESTION, lambda text: "tre timer" in text))
+    cut_off = [reply for reply in replies if "Overfarten tager" in reply and "højsæsonen" not in reply]
+    assert cut_off == [] and "højsæsonen" in replies[-1]
+
+
+def test_after_every_article_is_deleted_a_running_bot_quotes_none_of_them(local):
+    _write_by_rename(_seeds(local) / "ferry.txt", FERRY)
+    with _following_bot(local) as ask:
+        assert "tre timer" in ask(FERRY_QUESTION)
+        for path in _seeds(local).iterdir():
+            path.unlink()
+        reply = _eventually(ask, FERRY_QUESTION, lambda text: "tre timer" not in text)
+        assert "tre timer" not in reply and "no articles" in reply

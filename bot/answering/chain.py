@@ -275,6 +275,8 @@ class Answerer:
         if isinstance(question, str):
             question = Question(question)
         draft = self.draft(question)
+        if not self.index.articles:  # every article taken out of the archive: nothing to quote
+            return self._no_articles(draft)
         refusal = screen(draft.text, draft.language, self._in_archive, draft.question.context)
         if refusal is not None:
             return self._refused(draft, refusal)
@@ -324,6 +326,18 @@ class Answerer:
             answerable=False,
             verdict="decline",
             reason=f"no article from {period}",
+            timings_ms={"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - draft.started) * 1000},
+        )
+
+    def _no_articles(self, draft: Draft) -> Answer:
+        """The reply of a bot whose archive is empty."""
+        return Answer(
+            question=draft.text,
+            language=draft.language,
+            answer=reply("no_articles", draft.language),
+            answerable=False,
+            verdict="decline",
+            reason="no articles",
             timings_ms={"retrieve": 0.0, "generate": 0.0, "total": (time.perf_counter() - draft.started) * 1000},
         )
 

@@ -2,7 +2,8 @@
 picked up without a restart.
 
 Every few seconds the folder's listing (names, sizes, modification times) is compared with the
-last one seen; on a change the articles are re-read (`Runtime.reload`: the
+last one seen; on a change that the next look finds the same (no file still being written) the
+articles are re-read (`Runtime.reload`: the
 bot's own index updated in place, its new generation written in the background) in the
 answering thread, so it never runs beside an answer.
 
@@ -34,15 +35,20 @@ RunInAnsweringThread = Callable[[Callable[[], BuildReport]], Awaitable[BuildRepo
 def listing(seeds_dir: Path) -> Listing:
     """What a change of the archive changes: the article files' stats. The index folder isn't
     watched: the bot keeps its own index in step, and another process's generation of the same
-    articles would change nothing."""
+    articles would change nothing. Links and other entries that are no regular file are listed
+    by their own stats, never followed: a dangling link is one more entry, not an error."""
     files = []
     try:
-        for entry in sorted(seeds_dir.iterdir()):
-            if entry.suffix in ARTICLE_SUFFIXES:
-                stat = entry.stat()
-                files.append((entry.name, stat.st_size, stat.st_mtime_ns))
+        entries = sorted(seeds_dir.iterdir())
     except OSError:  # a folder gone or unreadable for a moment: compare again next time
-        pass
+        return ()
+    for entry in entries:
+        if entry.suffix in ARTICLE_SUFFIXES:
+            try:
+                stat = entry.lstat()
+            except OSError:  # gone since the listing
+                continue
+            files.append((entry.name, stat.st_size, stat.st_mtime_ns))
     return tuple(files)
 
 
@@ -91,6 +97,7 @@ class ArchiveWatch:
         self.run_in_answering_thread = run
         self.reload = reload
         self.seen = listing(settings.seeds_dir)
+        self.settling: Listing | None = None  # a changed listing, taken up when the next look finds it the same
 
     async def run(self) -> None:
         """Until cancelled (the bot stopping)."""
@@ -102,9 +109,14 @@ class ArchiveWatch:
                 await self.check()
 
     async def check(self) -> bool:
-        """Re-read the articles when the archive changed; True when it did."""
+        """Re-read the articles when the archive changed and then held still for one look (a file
+        still being written changes size or time between looks); True when it did."""
         now = await asyncio.to_thread(listing, self.settings.seeds_dir)
         if now == self.seen:
+            self.settling = None
+            return False
+        if now != self.settling:
+            self.settling = now
             return False
         # Taken before the re-read: a file dropped in meanwhile is a change next time. A re-read that
         # fails is tried again when the folder changes, not on every tick.
