@@ -354,6 +354,7 @@ def test_a_dangling_link_does_not_keep_a_running_bot_from_new_articles(local, tm
 
 
 def test_a_file_still_being_written_is_never_quoted_cut_off(local):
+    """The writer appends a word at a time, pausing for less than the bot's look interval."""
     whole = FERRY.index("Overfarten") + len("Overfarten tager tre timer")
     path = _seeds(local) / "ferry.txt"
     replies: list[str] = []
@@ -362,18 +363,18 @@ def test_a_file_still_being_written_is_never_quoted_cut_off(local):
 
         def write_the_rest() -> None:
             with path.open("a", encoding="utf-8") as stream:
-                for start in range(whole, len(FERRY), 2):
-                    stream.write(FERRY[start : start + 2])
+                for word in FERRY[whole:].split(" "):
+                    time.sleep(0.4)
+                    stream.write(f"{word} " if not word.endswith("\n") else word)
                     stream.flush()
-                    time.sleep(0.2)
 
         writer = threading.Thread(target=write_the_rest)
         writer.start()
         while writer.is_alive():
-            replies.append(ask(FERRY_QUESTION))
-        replies.append(_eventually(ask, FERRY_QUESTION, lambda text: "tre timer" in text))
+            replies.append(ask("Hvor lang tid tager overfarten til Rønne?"))
+        replies.append(_eventually(ask, "Hvor lang tid tager overfarten til Rønne?", lambda text: "tre timer" in text))
     cut_off = [reply for reply in replies if "Overfarten tager" in reply and "højsæsonen" not in reply]
-    assert cut_off == [] and "højsæsonen" in replies[-1]
+    assert cut_off == [] and "højsæsonen" in replies[-1], replies
 
 
 def test_after_every_article_is_deleted_a_running_bot_quotes_none_of_them(local):
