@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -41,8 +43,18 @@ def _variable(location: tuple) -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"newsbot: {message}", err=True)
+    click.echo(f"newsbot: {_redacted(message)}", err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+def _redacted(message: str) -> str:
+    """`message` without the configured secrets: errors can quote a server that quotes the key it was sent."""
+    from bot.operations.logs import Redactor
+
+    try:
+        return Redactor(Settings().secrets())(message)
+    except ValidationError:  # no settings to read secrets from: the message is about them
+        return message
 
 
 def _notify(message: str) -> None:
@@ -716,9 +728,9 @@ def telegram(webhook_url: str | None, listen: str, port: int) -> None:
     """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN)."""
     from bot.frontends.telegram import run
 
-    logging.getLogger().setLevel(logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    run(_settings(), webhook_url, listen, port)
+    settings = _bot_settings()
+    with _logged_failure():
+        run(settings, webhook_url, listen, port)
 
 
 @main.command()
@@ -733,8 +745,28 @@ def slack(host: str, port: int) -> None:
     """
     from bot.frontends.slack import run
 
-    logging.getLogger().setLevel(logging.INFO)
-    run(_settings(), host, port)
+    settings = _bot_settings()
+    with _logged_failure():
+        run(settings, host, port)
+
+
+def _bot_settings() -> Settings:
+    """The settings of a bot process, with its log set up first so every line of it is redacted and formatted."""
+    from bot.operations.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_format, settings.secrets())
+    return settings
+
+
+@contextlib.contextmanager
+def _logged_failure() -> Iterator[None]:
+    """A bot that can't start says why as a log line (redacted, in NEWSBOT_LOG_FORMAT) and exits 2."""
+    try:
+        yield
+    except NewsbotError as error:
+        logging.getLogger("newsbot").critical("%s", error)
+        sys.exit(EXIT_BAD_INPUT)
 
 
 def _log_path(settings: Settings) -> Path:

@@ -333,3 +333,15 @@ def test_brief_by_topic_or_period(slack, archive_bot):
     assert yesterday["text"] == "Overblik over 1 artikel, i går (2023-03-14):"
     period = command(slack, archive_bot, "/brief", "football last week")  # the cup final is from February
     assert period["text"].startswith("The archive has nothing about «football», last week (2023-03-06 – 2023-03-12)")
+
+
+def test_a_rejected_token_stops_the_start_with_one_line_that_never_shows_it(settings, slack):
+    from tests.conftest import run_newsbot
+
+    wrong = "xoxb-0000-wrong-token"
+    env = newsbot_env(settings, SLACK_BOT_TOKEN=wrong, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.base_url)
+    result = run_newsbot(["slack", "--port", str(free_port())], env)
+    log = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in log
+    assert "Slack rejects SLACK_BOT_TOKEN (invalid_auth)" in log and wrong not in log
+    assert "will be unused" not in log

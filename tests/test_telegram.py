@@ -493,3 +493,41 @@ def test_brief_by_topic_or_period_says_what_it_covers(server, archive_bot):
         "Try another word.</b>"
     )
     assert newest.startswith("<b>Briefing on the 5 newest of the 10 articles I have")
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_rejected_token_is_one_log_line_that_never_shows_it(server, settings, log_format):
+    from tests.conftest import run_newsbot
+
+    wrong = "123456:ABCdefWRONGtoken"
+    env = newsbot_env(
+        settings,
+        TELEGRAM_BOT_TOKEN=wrong,
+        TELEGRAM_API_BASE_URL=server.base_url,
+        NEWSBOT_LOG_FORMAT=log_format,
+    )
+    result = run_newsbot(["telegram"], env, timeout=60)
+    lines = [line for line in result.stderr.decode().splitlines() if line.strip()]
+    assert result.returncode == 2 and "Traceback" not in "\n".join(lines)
+    assert any("rejects TELEGRAM_BOT_TOKEN" in line for line in lines)
+    assert not any(wrong.lower() in line.lower() for line in lines)
+    if log_format == "json":
+        assert all(json.loads(line)["level"] for line in lines)
+
+
+def test_a_webhook_on_a_busy_port_is_one_line_before_the_webhook_is_set(server, settings):
+    import socket
+
+    from tests.conftest import run_newsbot
+
+    env = newsbot_env(settings, TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE_URL=server.base_url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        webhook = ["--webhook", "https://example.invalid/telegram", "--listen", "127.0.0.1", "--port", str(port)]
+        result = run_newsbot(["telegram", *webhook], env, timeout=60)
+    log = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in log
+    assert f"Can't listen on 127.0.0.1:{port} (Address already in use)" in log
+    assert not server.calls_to("setWebhook")

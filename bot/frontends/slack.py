@@ -19,11 +19,13 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, cast
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -32,6 +34,7 @@ from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, open_conversations
+from bot.frontends.listening import check_port, port_refusal
 from bot.frontends.render import (
     slack_brief_blocks,
     slack_escape,
@@ -389,7 +392,7 @@ def build_app(
     """All wiring in one place."""
     _require_credentials(settings)
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    app = AsyncApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret, client=client)
+    app = AsyncApp(signing_secret=settings.slack_signing_secret, client=client)  # the client carries the token
     seen, pacer, in_flight = SeenEvents(), Pacer(), in_flight or InFlight()
 
     async def share_state(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
@@ -477,6 +480,9 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     from bot.operations.runtime import start_runtime
 
     _require_credentials(settings)
+    # The token and the port first: a typo shouldn't cost the wait for the index and model.
+    asyncio.run(check_token(settings))
+    check_port(host, port)
     runtime = start_runtime(settings)
     conversations = open_conversations(settings, runtime.answerer)
     runtime.watch_queue(lambda: conversations.waiting)
@@ -492,12 +498,26 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)
     try:
         web.run_app(web_app, host=host, port=port, print=None)
-    except OSError as error:
+    except OSError as error:  # taken between the check and the start
         if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             raise
-        raise ConfigError(
-            f"Can't listen on {host}:{port} ({error.strerror}): another process may use the port; "
-            "choose another with --port, or --host."
-        ) from error
+        raise port_refusal(host, port, error) from error
     finally:  # the web application has finished the requests in flight: write what the answer log holds
         runtime.close()
+
+
+async def check_token(settings: Settings) -> None:
+    """Ask Slack who the token belongs to (auth.test), so a wrong token stops the start with one line."""
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    try:
+        await client.auth_test()
+    except SlackApiError as error:
+        code = error.response.get("error", "an error")
+        raise ConfigError(
+            f"Slack rejects SLACK_BOT_TOKEN ({code}); copy the Bot User OAuth Token (xoxb-…) "
+            "from your Slack app's OAuth & Permissions page."
+        ) from None
+    except (OSError, aiohttp.ClientError) as error:
+        raise ConfigError(
+            f"Can't reach the Slack API at {settings.slack_api_url} ({error}); check the network and SLACK_API_URL."
+        ) from None

@@ -47,6 +47,7 @@ from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, Reply, open_conversations
+from bot.frontends.listening import check_port
 from bot.frontends.render import (
     brief_telegram_html,
     sources_telegram_html,
@@ -630,6 +631,8 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
     loop.run_until_complete(
         reach_bot_api(Bot(settings.telegram_bot_token, base_url=_api_base(settings)), settings.telegram_api_base_url)
     )
+    if webhook_url:  # PTB registers the webhook before it listens: a busy port must stop the start first
+        check_port(listen, port)
     runtime = start_runtime(settings)
     if not settings.allowed_users.strip():
         logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot (set it to * to say so).")
