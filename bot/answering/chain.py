@@ -24,7 +24,7 @@ from babel import Locale
 from bot.answering.citing import mark_numbers, merge_citations
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer, OnText
 from bot.answering.composers.extractive import disagreement, quoted
-from bot.answering.features import QuestionAnalysis, analyse
+from bot.answering.features import QuestionAnalysis, analyse, story_names
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.learned import Models, load_models
 from bot.answering.readers import ClaimJudge, ReadingCheck
@@ -90,7 +90,7 @@ def check_question(text: str, limit: int, language: Lang = "en") -> str:
     return cleaned
 
 
-def citations_from(retrieval: Retrieval) -> list[Citation]:
+def citations_from(retrieval: Retrieval, index: NewsIndex) -> list[Citation]:
     """The best passages as numbered quotes, best first: what the generator reads and is checked on."""
     return [
         Citation(
@@ -109,6 +109,7 @@ def citations_from(retrieval: Retrieval) -> list[Citation]:
                 passage.lead.index,
                 max(s.index for s in passage.sentences if s.paragraph == passage.lead.paragraph),
             ),
+            story=story_names(index.lead(passage.lead.doc_id)),
         )
         for n, passage in enumerate(retrieval.passages[:MAX_CITATIONS], start=1)
     ]
@@ -180,7 +181,7 @@ class Answerer:
         return ranked_retrieval(self.index, vector, analysis, self.models.ranker, articles, favoured)
 
     def _compose(self, draft: Draft, retrieval: Retrieval, decision: GateDecision) -> Answer:
-        quotes = citations_from(retrieval)
+        quotes = citations_from(retrieval, self.index)
         shown: list[Citation] = []
         if decision.verdict == "answer":
             text, shown = self._cited(self.extractive.compose(draft.text, draft.language, quotes).text, quotes)
@@ -330,7 +331,7 @@ class Answerer:
     def quotes(self, question: str) -> list[Citation]:
         """The passages retrieval ranks best for a question, whatever the gate makes of them."""
         text = check_question(question, self.settings.max_question_chars)
-        return citations_from(self._retrieve(analyse(text, detect_language(text))))
+        return citations_from(self._retrieve(analyse(text, detect_language(text))), self.index)
 
     def answers(self, question: str | Question) -> Iterator[Answer]:
         """The quick (extractive) answer, then the refined one when it changes what is shown."""
