@@ -71,6 +71,7 @@ class Draft:
     text: str
     language: Lang
     started: float
+    when: TimeFilter | None = None  # the time it names ("i går", "last week"), if any
     timings: dict[str, float] = field(default_factory=dict)
 
     def timed(self, stage: str, run: Callable[[], T]) -> T:
@@ -161,7 +162,7 @@ class Answerer:
         started = time.perf_counter()
         text = check_question(question.text, self.settings.max_question_chars)
         language = question.language or detect_language(text)
-        return Draft(question, text, language, started)
+        return Draft(question, text, language, started, time_filter(text, self.settings.today or date.today()))
 
     def _query(self, draft: Draft) -> str:
         """What is searched and gated: the question, read after the earlier one it follows up —
@@ -220,7 +221,8 @@ class Answerer:
             text = reply("other_language", language, language=name)
         else:
             language = draft.language
-            text = reply("not_a_question", language, articles=self.articles_phrase(language))
+            kind = "greeting" if refusal.reason == "greeting" else "not_a_question"
+            text = reply(kind, language, articles=self.articles_phrase(language))
         return Answer(
             question=draft.text,
             language=language,
@@ -276,7 +278,9 @@ class Answerer:
         if isinstance(question, str):
             question = Question(question)
         draft = self.draft(question)
-        refusal = screen(draft.text, draft.language, self._in_archive, draft.question.context)
+        refusal = screen(
+            draft.text, draft.language, self._in_archive, draft.question.context, names_a_time=draft.when is not None
+        )
         if refusal is not None:
             return self._refused(draft, refusal)
         search = self.search_for(draft)
@@ -291,7 +295,7 @@ class Answerer:
     def search_for(self, draft: Draft) -> Search | Answer:
         """What to search for a checked question: its analysis and where to look; or, for a period
         the archive holds nothing from, the reply that says so."""
-        when = time_filter(draft.text, self.settings.today or date.today())
+        when = draft.when
         articles = self._articles_of(when)
         strict = when is not None and when.strict
         if when is not None and strict and not articles:
