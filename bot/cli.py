@@ -740,8 +740,12 @@ def slack(host: str, port: int) -> None:
     """Run the Slack app over HTTP at /slack/events (needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET).
 
     \b
-    In your Slack app's settings, point Event Subscriptions (app_mention) and the
-    /ask and /brief slash commands at https://YOUR-HOST/slack/events.
+    In your Slack app's settings, point Event Subscriptions (app_mention), Interactivity
+    (buttons) and the slash commands at https://YOUR-HOST/slack/events:
+      /ask QUESTION           an answer in the channel
+      /brief [topic|period]   a briefing with cited bullets
+      /sources [word]         the articles, newest first
+      /stats, /reload         for the users in NEWSBOT_ADMINS
     """
     from bot.frontends.slack import run
 

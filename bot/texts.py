@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 from babel import Locale
 
@@ -45,3 +46,8 @@ def message(name: str, lang: Lang) -> str:
 def reply(name: str, lang: Lang, **values: object) -> str:
     """A message for users, filled in ({name} placeholders)."""
     return message(name, lang).format(**values)
+
+
+def help_text(front_end: Literal["telegram", "slack", "terminal"], lang: Lang, articles: str) -> str:
+    """What the bot knows and how to ask it, with the commands `front_end` has."""
+    return reply("help", lang, articles=articles, commands=message(f"help_{front_end}", lang).strip())

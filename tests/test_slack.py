@@ -345,3 +345,19 @@ def test_a_rejected_token_stops_the_start_with_one_line_that_never_shows_it(sett
     assert result.returncode == 2 and "Traceback" not in log
     assert "Slack rejects SLACK_BOT_TOKEN (invalid_auth)" in log and wrong not in log
     assert "will be unused" not in log
+
+
+def test_slack_help_names_only_what_slack_has(slack, bot):
+    message = mention(slack, bot, "")
+    help_text = slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))[0]["text"]
+    assert "/sources" in help_text and "thread" in help_text
+    assert "/lang" not in help_text and "/new" not in help_text and "reply to my message" not in help_text
+
+
+def test_slack_command_help_names_every_slash_command():
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    shown = CliRunner().invoke(main, ["slack", "--help"]).output
+    assert all(command in shown for command in ("/ask", "/brief", "/sources", "/stats", "/reload"))

@@ -46,7 +46,7 @@ from bot.lang import detect_language
 from bot.operations.recorder import NO_RECORDER, Asked, Recorder
 from bot.operations.runtime import Runtime
 from bot.operations.stats import stats_text
-from bot.texts import message, reply
+from bot.texts import help_text, message, reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
@@ -273,7 +273,7 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
         return await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message)
 
     if not text:
-        await send(reply("help", language, articles=conversations.articles_summary()))
+        await send(help_text("slack", language, conversations.articles_summary()))
         return
     asked = Asked("slack", "thread", event.get("user", ""), text)
     try:
@@ -349,7 +349,7 @@ async def admin_command(
     language = detect_language(command.get("text", ""), default="en")
     if runtime is None or command["user_id"] not in runtime.settings.admin_ids():
         logger.warning("%s from Slack user %s, who is not in NEWSBOT_ADMINS", command["command"], command["user_id"])
-        help_text = reply("help", language, articles=_conversations(context).articles_summary())
+        help_text = help_text("slack", language, _conversations(context).articles_summary())
         await respond(text=help_text, response_type="ephemeral")
         return
     if command["command"] == "/stats":

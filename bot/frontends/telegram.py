@@ -61,7 +61,7 @@ from bot.lang import detect_language
 from bot.operations.recorder import NO_RECORDER, Asked, Recorder
 from bot.operations.runtime import Runtime
 from bot.operations.stats import stats_text
-from bot.texts import message, reply
+from bot.texts import help_text, message, reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
@@ -267,9 +267,7 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """What the bot knows, with examples in both languages."""
     language = context.conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)
-    await update.effective_message.reply_text(
-        reply("help", language, articles=context.conversations.articles_summary())
-    )
+    await update.effective_message.reply_text(help_text("telegram", language, context.conversations.articles_summary()))
 
 
 def _chat_language(update: Update, context: BotContext) -> Lang:

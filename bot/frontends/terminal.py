@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.errors import InputError
 from bot.frontends.conversation import Conversations, Reply, open_conversations
 from bot.frontends.render import draft_text, plain, refined_plain, stage_line
-from bot.texts import reply
+from bot.texts import help_text, reply
 from bot.types import Answer
 
 
@@ -40,7 +40,7 @@ async def _loop(conversations: Conversations) -> None:
             continue
         if command in ("/help", "/start"):
             click.echo(
-                reply("help", conversations.reply_language(key, "help"), articles=conversations.articles_summary())
+                help_text("terminal", conversations.reply_language(key, "help"), conversations.articles_summary())
             )
             continue
         try:
