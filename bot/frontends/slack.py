@@ -349,8 +349,9 @@ async def admin_command(
     language = detect_language(command.get("text", ""), default="en")
     if runtime is None or command["user_id"] not in runtime.settings.admin_ids():
         logger.warning("%s from Slack user %s, who is not in NEWSBOT_ADMINS", command["command"], command["user_id"])
-        help_text = help_text("slack", language, _conversations(context).articles_summary())
-        await respond(text=help_text, response_type="ephemeral")
+        await respond(
+            text=help_text("slack", language, _conversations(context).articles_summary()), response_type="ephemeral"
+        )
         return
     if command["command"] == "/stats":
         stats = await asyncio.to_thread(runtime.today)
