@@ -124,7 +124,7 @@ def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
         lines.pop()
     footer = _FOOTER.match(lines[-1].strip()) if lines else None
     if footer:
-        source = footer.group(1).strip().lower()
+        source = footer.group(1).strip()
         lines.pop()
     body = "\n".join(lines)
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body)]
@@ -199,7 +199,7 @@ def ninjs_article(path: Path, text: str, content_hash: str) -> Article:
         source = source.get("name", DEFAULT_SOURCE)
     return Article(
         doc_id=path.stem,
-        source=str(source).strip().lower() or DEFAULT_SOURCE,
+        source=str(source).strip() or DEFAULT_SOURCE,
         date=_ninjs_date(document),
         title=headline or split_sentences(paragraphs[0])[0],
         paragraphs=paragraphs,

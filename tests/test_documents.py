@@ -68,3 +68,17 @@ def test_control_characters_are_dropped_from_an_article_and_its_paragraphs_kept(
     )
     article = parse_article(path)
     assert article.paragraphs == ["Broen åbner[0m mandag. Kl. 10.", "Det oplyser kommunen."]
+
+
+def test_a_source_keeps_the_case_it_is_written_in(tmp_path):
+    import json
+
+    seed = tmp_path / "wire.txt"
+    seed.write_text("2024-03-01\nThe Example Wire reports a result.\n\n/Example Wire/\n", encoding="utf-8")
+    ninjs = tmp_path / "story.json"
+    ninjs.write_text(
+        json.dumps({"uri": "x", "headline": "H", "body_text": "A sentence here.", "copyrightholder": "Ritzau"}),
+        encoding="utf-8",
+    )
+    assert parse_article(seed).source == "Example Wire"
+    assert parse_article(ninjs).source == "Ritzau"

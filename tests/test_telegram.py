@@ -531,3 +531,10 @@ def test_a_webhook_on_a_busy_port_is_one_line_before_the_webhook_is_set(server, 
     assert result.returncode == 2 and "Traceback" not in log
     assert f"Can't listen on 127.0.0.1:{port} (Address already in use)" in log
     assert not server.calls_to("setWebhook")
+
+
+def test_the_bot_api_url_may_be_given_with_or_without_its_bot_path(settings):
+    from bot.frontends.telegram import _api_base
+
+    for given in ("http://127.0.0.1:8081", "http://127.0.0.1:8081/", "http://127.0.0.1:8081/bot"):
+        assert _api_base(settings.model_copy(update={"telegram_api_base_url": given})) == "http://127.0.0.1:8081/bot"

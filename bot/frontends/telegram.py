@@ -539,10 +539,9 @@ async def on_stop(application: Application) -> None:
 
 
 def _api_base(settings: Settings) -> str:
+    """The Bot API's base URL as PTB wants it (ending in /bot), given it with or without that part."""
     base = settings.telegram_api_base_url.rstrip("/")
-    if not base.endswith("/bot"):
-        raise ConfigError(f"TELEGRAM_API_BASE_URL must end in /bot (got {settings.telegram_api_base_url}).")
-    return base
+    return base if base.endswith("/bot") else f"{base}/bot"
 
 
 def _require_token(settings: Settings) -> None:
