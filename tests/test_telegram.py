@@ -375,9 +375,24 @@ def test_two_quotes_of_one_paragraph_are_one_source(server, bot):
     assert sources.count("¶12") == 1 and "[3]" not in sources, sources
 
 
-def test_the_model_warms_up_at_start_up_before_any_question(server, settings, answerer):
+def test_the_model_warms_up_at_start_up_before_any_question_and_the_bot_is_ready_after(server, settings, answerer):
+    import socket
+    import urllib.error
+    import urllib.request
+
     pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
-    openai = FakeOpenAI([FLUENT])
+    openai = FakeOpenAI([FLUENT], delay=4.0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def ready() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
     process = start_bot(
         server,
         settings,
@@ -385,11 +400,15 @@ def test_the_model_warms_up_at_start_up_before_any_question(server, settings, an
         NEWSBOT_LLM_BASE_URL=openai.base_url,
         NEWSBOT_LLM_MODEL="fake",
         NEWSBOT_WARM_UP="1",
+        NEWSBOT_METRICS_PORT=str(port),
     )
     try:
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
         server.wait_for(lambda: openai.requests, timeout=30)  # nobody has asked anything yet
         assert "Warm-up?" in openai.requests[0]["messages"][-1]["content"]
+        status, body = ready()
+        assert status == 503 and "warming up" in body
+        assert server.wait_for(lambda: ready()[0] == 200, timeout=30)
     finally:
         stop(process)
         openai.server.shutdown()

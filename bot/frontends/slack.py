@@ -485,7 +485,7 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     asyncio.run(check_token(settings))
     check_port(host, port)
     runtime = start_runtime(settings)
-    conversations = open_conversations(settings, runtime.answerer)
+    conversations = open_conversations(settings, runtime.answerer, on_warm=runtime.readiness.warmed)
     runtime.watch_queue(lambda: conversations.waiting)
     in_flight = InFlight()
     app = build_app(settings, conversations, runtime, in_flight)

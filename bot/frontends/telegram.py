@@ -633,7 +633,7 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
     runtime = start_runtime(settings)
     if not settings.allowed_users.strip():
         logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot (set it to * to say so).")
-    conversations = open_conversations(settings, runtime.answerer)
+    conversations = open_conversations(settings, runtime.answerer, on_warm=runtime.readiness.warmed)
     runtime.watch_queue(lambda: conversations.waiting)
     application = build_application(settings, conversations)
     application.bot_data.update(
