@@ -776,7 +776,14 @@ def _logged_failure() -> Iterator[None]:
 def _log_path(settings: Settings) -> Path:
     from bot.operations.answer_log import LOG_FILE
 
-    return settings.data_dir / LOG_FILE
+    path = settings.data_dir / LOG_FILE
+    if not path.exists():
+        _fail(
+            f"there is no answer log at {path}. The bots write it under their NEWSBOT_DATA_DIR: run this "
+            "with their settings (on a systemd host, as the newsbot user with /etc/newsbot/newsbot.env; "
+            "see docs/deployment.md)."
+        )
+    return path
 
 
 @main.command(name="model-file")
