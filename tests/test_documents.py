@@ -74,7 +74,7 @@ def test_a_source_keeps_the_case_it_is_written_in(tmp_path):
     import json
 
     seed = tmp_path / "wire.txt"
-    seed.write_text("2024-03-01\nThe Example Wire reports a result.\n\n/Example Wire/\n", encoding="utf-8")
+    seed.write_text("date 2024-03-01 The Example Wire reports a result.\n\n/Example Wire/\n", encoding="utf-8")
     ninjs = tmp_path / "story.json"
     ninjs.write_text(
         json.dumps({"uri": "x", "headline": "H", "body_text": "A sentence here.", "copyrightholder": "Ritzau"}),
