@@ -77,6 +77,7 @@ def mention(slack: FakeSlack, url: str, text: str, thread_ts: str | None = None)
     return message
 
 
+@pytest.mark.smoke
 def test_a_mention_is_answered_in_its_thread_with_quote_and_source(slack, bot):
     started = time.perf_counter()
     message = mention(slack, bot, "Who sent troops to Kazakhstan?")

@@ -62,6 +62,7 @@ def test_commands_are_registered_in_english_and_danish(server, bot):
     assert names >= {"start", "help", "ask", "sources", "lang"}
 
 
+@pytest.mark.smoke
 def test_private_question_in_english_is_answered_as_a_reply_with_sources_and_button(server, bot):
     question = server.message("Who sent troops to Kazakhstan?")
     server.push(question)
