@@ -248,6 +248,7 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
     """
     from bot.archive import Archive
     from bot.frontends.archive_watch import followed
+    from bot.texts import printable
 
     if not sources and not removals:
         _fail("give articles, folders or feed URLs to ingest, or --remove ID.")
@@ -262,11 +263,12 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
             _notify(str(error))
     for reference in sources:
         for outcome in archive.ingest(reference, replace=replace):
+            said = printable(outcome.message)  # names what a feed or file calls its items
             if outcome.ok:
-                click.echo(outcome.message)
+                click.echo(said)
             else:
                 failed += 1
-                _notify(outcome.message)
+                _notify(said)
     if archive.changed and followed(settings.index_dir):
         click.echo(
             f"A running bot follows {settings.index_dir}: it indexes the changes within NEWSBOT_WATCH_SECONDS "
@@ -763,8 +765,10 @@ def answer_log(since: datetime | None, outcome: str | None, as_json: bool) -> No
     """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from bot.operations.answer_log import read_entries
+    from bot.texts import printable
 
     entries = read_entries(_log_path(_settings()), since.timestamp() if since else 0.0, outcome)
     if as_json:
@@ -780,8 +784,9 @@ def answer_log(since: datetime | None, outcome: str | None, as_json: bool) -> No
             entry.language,
             f"{entry.timings_ms.get('total', 0):.0f}",
             f"{entry.up}/{entry.down}",
-            entry.question if entry.question is not None else "(not kept)",
-            entry.fallback or entry.reason,
+            # Users' words as text, never as rich markup or terminal escapes.
+            Text(printable(entry.question)) if entry.question is not None else "(not kept)",
+            Text(printable(entry.fallback or entry.reason)),
         )
     Console().print(table)
 

@@ -191,6 +191,28 @@ def test_newsbot_log_lists_entries_filtered_by_outcome_as_json(kept_log):
     assert bad.returncode == 2 and b"%Y-%m-%d" in bad.stderr
 
 
+HOSTILE = "Who is [/bold] the [link=https://evil.example]president[/link]?\x1b[2J\x1b]8;;https://evil.example\x07"
+
+
+@pytest.fixture
+def hostile_log(settings, tmp_path):
+    """A log whose questions hold rich markup and terminal escapes, as a user may send them."""
+    log = AnswerLog(tmp_path / LOG_FILE)
+    log.record(entry("h1", "declined", HOSTILE), user_id="1")
+    log.record(entry("h2", "declined", HOSTILE), user_id="2")
+    log.close()
+    return newsbot_env(settings, NEWSBOT_DATA_DIR=str(tmp_path), COLUMNS="200")
+
+
+@pytest.mark.parametrize("command", [["log"], ["stats"]])
+def test_markup_and_escapes_in_a_question_print_as_text(hostile_log, command):
+    result = run_newsbot(command, hostile_log)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert "[/bold] the [link=https://evil.example]president[/link]" in out
+    assert "\x1b" not in out and "\x07" not in out
+
+
 def test_newsbot_feedback_export_writes_the_file_to_review(kept_log, tmp_path):
     target = tmp_path / "review.jsonl"
     result = run_newsbot(["feedback", "export", str(target)], kept_log)
