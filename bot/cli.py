@@ -413,11 +413,14 @@ def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool, ablation:
 
 
 def _print_result(result: ItemResult, answer: Answer, item: dict[str, Any]) -> None:
+    from bot.texts import one_line
+
     verdict = (
         ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
     )
     facts = "" if not result.answerable else ("facts " if result.expect_hit else "NO-FACTS ")
-    click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {item['question']}")
+    question = one_line(str(item["question"]))  # a question from real use may hold line breaks and escapes
+    click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {question}")
     if result.answerable and not result.expect_hit:
         click.echo(f"{'':15}→ {answer.answer[:200]}")
     if result.declined == result.answerable and answer.reason:  # a wrong decision: say why
