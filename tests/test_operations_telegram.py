@@ -408,3 +408,13 @@ def test_no_question_is_kept_in_the_chat_history_when_questions_are_not_logged(g
     ask(guarded, "Og hvorfor?", chat_id=member, user_id=member)  # a follow-up still works, from memory
     kept = b"".join(path.read_bytes() for path in guarded.data.glob("conversations.sqlite3*"))
     assert "regeringen præcis".encode() not in kept and f"telegram:{member}".encode() not in kept
+
+
+def test_a_json_log_line_stays_one_line_for_every_reader_whatever_the_message_holds():
+    import logging
+
+    from bot.operations.logs import JsonFormatter
+
+    message = f"/stats\u2028{FORGED}\u2029\n\x1b[2J"
+    line = JsonFormatter().format(logging.LogRecord("newsbot", logging.INFO, __file__, 1, message, None, None))
+    assert len(line.splitlines()) == 1 and json.loads(line)["message"] == message

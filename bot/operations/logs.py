@@ -37,7 +37,9 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        # json escapes control characters; U+2028 and U+2029 too, which some readers take for line ends
+        text = json.dumps(line, ensure_ascii=False, default=str)
+        return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 class TextFormatter(logging.Formatter):
