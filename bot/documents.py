@@ -117,7 +117,7 @@ def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
         lines.pop()
     footer = _FOOTER.match(lines[-1].strip()) if lines else None
     if footer:
-        source = footer.group(1).strip().lower()
+        source = footer.group(1).strip()
         lines.pop()
     body = "\n".join(lines)
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body)]
@@ -194,7 +194,7 @@ def ninjs_article(path: Path, text: str, content_hash: str) -> Article:
     uri = printable(str(document.get("uri", "")))
     return Article(
         doc_id=path.stem,
-        source=printable(str(source)).strip().lower() or DEFAULT_SOURCE,
+        source=printable(str(source)).strip() or DEFAULT_SOURCE,
         date=_ninjs_date(document),
         title=headline or split_sentences(paragraphs[0])[0],
         paragraphs=paragraphs,

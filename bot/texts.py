@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 from babel import Locale
 
@@ -61,3 +62,8 @@ def one_line(text: str) -> str:
     """`text` with every control character and line separator written as its escape (`\\n`,
     `\\x1b`): what someone else's words may look like inside one log line."""
     return _LINE_BREAKING.sub(lambda match: repr(match.group())[1:-1], text)
+
+
+def help_text(front_end: Literal["telegram", "slack", "terminal"], lang: Lang, articles: str) -> str:
+    """What the bot knows and how to ask it, with the commands `front_end` has."""
+    return reply("help", lang, articles=articles, commands=message(f"help_{front_end}", lang).strip())

@@ -241,3 +241,10 @@ def test_newsbot_feedback_export_writes_the_file_to_review(kept_log, tmp_path):
     result = run_newsbot(["feedback", "export", str(target)], kept_log)
     assert result.returncode == 0 and b"2 question(s)" in result.stdout
     assert [i["review"] for i in load_qa(target)] == ["thumbs-down", "declined"]
+
+
+def test_log_and_stats_without_the_bots_data_folder_say_where_to_look(settings, tmp_path):
+    env = newsbot_env(settings, NEWSBOT_DATA_DIR=str(tmp_path / "elsewhere"))
+    for command in (["log"], ["stats"]):
+        result = run_newsbot(command, env)
+        assert result.returncode == 2 and b"no answer log at" in result.stderr and b"NEWSBOT_DATA_DIR" in result.stderr

@@ -82,3 +82,17 @@ def test_escapes_written_as_json_escapes_in_a_ninjs_article_are_dropped_once_dec
     shown = [article.title, article.byline, article.source, article.url, *article.paragraphs]
     assert not any(c in text for text in shown for c in "\x1b\x9b\x07")
     assert article.title == "Storm[2J over31m Fyn" and article.paragraphs == ["Stormen [2Jlukker broen."]
+
+
+def test_a_source_keeps_the_case_it_is_written_in(tmp_path):
+    import json
+
+    seed = tmp_path / "wire.txt"
+    seed.write_text("date 2024-03-01 The Example Wire reports a result.\n\n/Example Wire/\n", encoding="utf-8")
+    ninjs = tmp_path / "story.json"
+    ninjs.write_text(
+        json.dumps({"uri": "x", "headline": "H", "body_text": "A sentence here.", "copyrightholder": "Ritzau"}),
+        encoding="utf-8",
+    )
+    assert parse_article(seed).source == "Example Wire"
+    assert parse_article(ninjs).source == "Ritzau"

@@ -399,3 +399,31 @@ def test_briefings_count_against_the_rate_limit_as_on_telegram(hostile_app):
     texts = [slack.responses[i][0]["text"] for i in ids if slack.responses.get(i)]
     assert sum(t.startswith("Briefing") or t.startswith("Overblik") for t in texts) == 3
     assert sum("Slow down" in t or "farten" in t for t in texts) == 1
+
+
+def test_a_rejected_token_stops_the_start_with_one_line_that_never_shows_it(settings, slack):
+    from tests.conftest import run_newsbot
+
+    wrong = "xoxb-0000-wrong-token"
+    env = newsbot_env(settings, SLACK_BOT_TOKEN=wrong, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.base_url)
+    result = run_newsbot(["slack", "--port", str(free_port())], env)
+    log = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in log
+    assert "Slack rejects SLACK_BOT_TOKEN (invalid_auth)" in log and wrong not in log
+    assert "will be unused" not in log
+
+
+def test_slack_help_names_only_what_slack_has(slack, bot):
+    message = mention(slack, bot, "")
+    help_text = slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))[0]["text"]
+    assert "/sources" in help_text and "thread" in help_text
+    assert "/lang" not in help_text and "/new" not in help_text and "reply to my message" not in help_text
+
+
+def test_slack_command_help_names_every_slash_command():
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    shown = CliRunner().invoke(main, ["slack", "--help"]).output
+    assert all(command in shown for command in ("/ask", "/brief", "/sources", "/stats", "/reload"))

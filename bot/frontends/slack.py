@@ -23,11 +23,13 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, cast
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -36,6 +38,7 @@ from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, open_conversations
+from bot.frontends.listening import check_port, port_refusal
 from bot.frontends.render import (
     slack_brief_blocks,
     slack_escape,
@@ -47,7 +50,7 @@ from bot.lang import detect_language
 from bot.operations.recorder import NO_RECORDER, Asked, Recorder
 from bot.operations.runtime import Runtime
 from bot.operations.stats import stats_text
-from bot.texts import message, reply
+from bot.texts import help_text, message, reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
@@ -291,7 +294,7 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
         return await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=slack_escape(message))
 
     if not text:
-        await send(reply("help", language, articles=conversations.articles_summary()))
+        await send(help_text("slack", language, conversations.articles_summary()))
         return
     asked = Asked("slack", "thread", event.get("user", ""), text)
     try:
@@ -369,8 +372,8 @@ async def admin_command(
     language = detect_language(command.get("text", ""), default="en")
     if runtime is None or command["user_id"] not in runtime.settings.admin_ids():
         logger.warning("%s from Slack user %s, who is not in NEWSBOT_ADMINS", command["command"], command["user_id"])
-        help_text = reply("help", language, articles=_conversations(context).articles_summary())
-        await respond(text=slack_escape(help_text), response_type="ephemeral")
+        help_shown = help_text("slack", language, _conversations(context).articles_summary())
+        await respond(text=slack_escape(help_shown), response_type="ephemeral")
         return
     if command["command"] == "/stats":
         stats = await asyncio.to_thread(runtime.today)
@@ -412,7 +415,7 @@ def build_app(
     """All wiring in one place."""
     _require_credentials(settings)
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    app = AsyncApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret, client=client)
+    app = AsyncApp(signing_secret=settings.slack_signing_secret, client=client)  # the client carries the token
     seen, pacer, in_flight = SeenEvents(), Pacer(), in_flight or InFlight()
 
     async def share_state(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
@@ -500,8 +503,11 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     from bot.operations.runtime import start_runtime
 
     _require_credentials(settings)
+    # The token and the port first: a typo shouldn't cost the wait for the index and model.
+    asyncio.run(check_token(settings))
+    check_port(host, port)
     runtime = start_runtime(settings)
-    conversations = open_conversations(settings, runtime.answerer)
+    conversations = open_conversations(settings, runtime.answerer, on_warm=runtime.readiness.warmed)
     runtime.watch_queue(lambda: conversations.waiting)
     in_flight = InFlight()
     app = build_app(settings, conversations, runtime, in_flight)
@@ -515,12 +521,26 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)
     try:
         web.run_app(web_app, host=host, port=port, print=None)
-    except OSError as error:
+    except OSError as error:  # taken between the check and the start
         if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             raise
-        raise ConfigError(
-            f"Can't listen on {host}:{port} ({error.strerror}): another process may use the port; "
-            "choose another with --port, or --host."
-        ) from error
+        raise port_refusal(host, port, error) from error
     finally:  # the web application has finished the requests in flight: write what the answer log holds
         runtime.close()
+
+
+async def check_token(settings: Settings) -> None:
+    """Ask Slack who the token belongs to (auth.test), so a wrong token stops the start with one line."""
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    try:
+        await client.auth_test()
+    except SlackApiError as error:
+        code = error.response.get("error", "an error")
+        raise ConfigError(
+            f"Slack rejects SLACK_BOT_TOKEN ({code}); copy the Bot User OAuth Token (xoxb-…) "
+            "from your Slack app's OAuth & Permissions page."
+        ) from None
+    except (OSError, aiohttp.ClientError) as error:
+        raise ConfigError(
+            f"Can't reach the Slack API at {settings.slack_api_url} ({error}); check the network and SLACK_API_URL."
+        ) from None

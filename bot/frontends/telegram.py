@@ -49,6 +49,7 @@ from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, Reply, open_conversations
+from bot.frontends.listening import check_port
 from bot.frontends.render import (
     brief_telegram_html,
     sources_telegram_html,
@@ -62,7 +63,7 @@ from bot.lang import detect_language
 from bot.operations.recorder import NO_RECORDER, Asked, Recorder
 from bot.operations.runtime import Runtime
 from bot.operations.stats import stats_text
-from bot.texts import message, reply
+from bot.texts import help_text, message, reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
@@ -285,9 +286,7 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """What the bot knows, with examples in both languages."""
     language = context.conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)
-    await update.effective_message.reply_text(
-        reply("help", language, articles=context.conversations.articles_summary())
-    )
+    await update.effective_message.reply_text(help_text("telegram", language, context.conversations.articles_summary()))
 
 
 def _chat_language(update: Update, context: BotContext) -> Lang:
@@ -565,10 +564,9 @@ async def on_stop(application: Application) -> None:
 
 
 def _api_base(settings: Settings) -> str:
+    """The Bot API's base URL as PTB wants it (ending in /bot), given it with or without that part."""
     base = settings.telegram_api_base_url.rstrip("/")
-    if not base.endswith("/bot"):
-        raise ConfigError(f"TELEGRAM_API_BASE_URL must end in /bot (got {settings.telegram_api_base_url}).")
-    return base
+    return base if base.endswith("/bot") else f"{base}/bot"
 
 
 def _require_token(settings: Settings) -> None:
@@ -656,10 +654,12 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
     loop.run_until_complete(
         reach_bot_api(Bot(settings.telegram_bot_token, base_url=_api_base(settings)), settings.telegram_api_base_url)
     )
+    if webhook_url:  # PTB registers the webhook before it listens: a busy port must stop the start first
+        check_port(listen, port)
     runtime = start_runtime(settings)
     if not settings.allowed_users.strip():
         logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot (set it to * to say so).")
-    conversations = open_conversations(settings, runtime.answerer)
+    conversations = open_conversations(settings, runtime.answerer, on_warm=runtime.readiness.warmed)
     runtime.watch_queue(lambda: conversations.waiting)
     application = build_application(settings, conversations)
     application.bot_data.update(

@@ -60,20 +60,29 @@ def _indented(text: str) -> str:
     return "\n".join("    " + one_line(line) for line in text.split("\n"))
 
 
-class RedactingFormatter(logging.Formatter):
-    """Formats with `inner`, then replaces every secret (as written and URL-encoded)."""
+class Redactor:
+    """Replaces every secret in a text, as written and URL-encoded, whatever its case."""
 
-    def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
-        super().__init__()
-        self.inner = inner
+    def __init__(self, secrets: list[str]) -> None:
         forms = {form for secret in secrets for form in (secret, urllib.parse.quote(secret, safe=""))}
         # Case-insensitive: libraries lower-case error descriptions (PTB does), URLs and all.
         alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
         self.pattern = re.compile(alternatives, re.IGNORECASE) if alternatives else None
 
-    def format(self, record: logging.LogRecord) -> str:
-        text = self.inner.format(record)
+    def __call__(self, text: str) -> str:
         return self.pattern.sub(REDACTED, text) if self.pattern else text
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with `inner`, then redacts every secret."""
+
+    def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.redact = Redactor(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.inner.format(record))
 
 
 def configure_logging(log_format: str, secrets: list[str], level: int = logging.INFO) -> None:
