@@ -260,6 +260,7 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
     """
     from bot.archive import Archive
     from bot.frontends.archive_watch import followed
+    from bot.texts import printable
 
     if not sources and not removals:
         _fail("give articles, folders or feed URLs to ingest, or --remove ID.")
@@ -274,11 +275,12 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
             _notify(str(error))
     for reference in sources:
         for outcome in archive.ingest(reference, replace=replace):
+            said = printable(outcome.message)  # names what a feed or file calls its items
             if outcome.ok:
-                click.echo(outcome.message)
+                click.echo(said)
             else:
                 failed += 1
-                _notify(outcome.message)
+                _notify(said)
     if archive.changed and followed(settings.index_dir):
         click.echo(
             f"A running bot follows {settings.index_dir}: it indexes the changes within NEWSBOT_WATCH_SECONDS "
@@ -423,11 +425,14 @@ def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool, ablation:
 
 
 def _print_result(result: ItemResult, answer: Answer, item: dict[str, Any]) -> None:
+    from bot.texts import one_line
+
     verdict = (
         ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
     )
     facts = "" if not result.answerable else ("facts " if result.expect_hit else "NO-FACTS ")
-    click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {item['question']}")
+    question = one_line(str(item["question"]))  # a question from real use may hold line breaks and escapes
+    click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {question}")
     if result.answerable and not result.expect_hit:
         click.echo(f"{'':15}→ {answer.answer[:200]}")
     if result.declined == result.answerable and answer.reason:  # a wrong decision: say why
@@ -823,8 +828,10 @@ def answer_log(since: datetime | None, outcome: str | None, as_json: bool) -> No
     """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from bot.operations.answer_log import read_entries
+    from bot.texts import printable
 
     entries = read_entries(_log_path(_settings()), since.timestamp() if since else 0.0, outcome)
     if as_json:
@@ -840,8 +847,9 @@ def answer_log(since: datetime | None, outcome: str | None, as_json: bool) -> No
             entry.language,
             f"{entry.timings_ms.get('total', 0):.0f}",
             f"{entry.up}/{entry.down}",
-            entry.question if entry.question is not None else "(not kept)",
-            entry.fallback or entry.reason,
+            # Users' words as text, never as rich markup or terminal escapes.
+            Text(printable(entry.question)) if entry.question is not None else "(not kept)",
+            Text(printable(entry.fallback or entry.reason)),
         )
     Console().print(table)
 

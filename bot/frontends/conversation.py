@@ -271,9 +271,15 @@ class Conversations:
 def open_conversations(
     settings: Settings, answerer: Answerer, rate_limit: int | None = None, on_warm: Callable[[], None] = lambda: None
 ) -> Conversations:
-    """Conversations with the persistent history under NEWSBOT_DATA_DIR, the model warming up
-    in the background (NEWSBOT_WARM_UP; `on_warm` is called when it is over)."""
-    history = History(settings.data_dir / "conversations.sqlite3", settings.history_turns)
+    """Conversations with the history under NEWSBOT_DATA_DIR (kept as long as the answer log, and
+    on disk only where the log keeps questions), the model warming up in the background
+    (NEWSBOT_WARM_UP; `on_warm` is called when it is over)."""
+    history = History(
+        settings.data_dir / "conversations.sqlite3",
+        settings.history_turns,
+        days=settings.log_days or None,
+        on_disk=settings.log_questions and settings.log_days > 0,
+    )
     conversations = Conversations(
         answerer, settings.allowed_user_ids(), RateLimiter(rate_limit or settings.rate_limit), history
     )

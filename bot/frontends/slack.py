@@ -5,6 +5,10 @@ Bolt verifies every request's signature (a bad or stale one gets 401 and runs no
 as `process_before_response` is off, acknowledges first and answers after — inside Slack's
 3 seconds however slow the answer. A retried event (X-Slack-Retry-Num) whose first delivery
 we already took is acknowledged and dropped. Works against any Web API at SLACK_API_URL.
+
+Every `text` the app sends is mrkdwn as much as the blocks are (Slack shows it in notifications
+and where blocks can't be shown), so whatever users or articles wrote goes through `slack_escape`
+there too: a `<!channel>` typed or quoted never notifies anyone.
 """
 
 from __future__ import annotations
@@ -148,7 +152,8 @@ def _with_feedback(blocks: list[dict], answer: Answer, answer_id: str) -> list[d
 async def _allowed(
     conversations: Conversations, user: str, language: Lang, send: Callable[[str], Awaitable[Any]]
 ) -> bool:
-    """The per-user rate limit; says so once when someone hits it."""
+    """The per-user rate limit, which questions and briefings count against alike; says so once
+    when someone hits it."""
     allowed, warn = conversations.rate.allow(user)
     if not allowed and warn:
         await send(reply("rate_limited", language, limit=conversations.rate.limit))
@@ -171,7 +176,7 @@ async def ask_command(
     try:
         question = conversations.check(text)
     except InputError as error:
-        await respond(text=str(error), response_type="ephemeral")
+        await respond(text=slack_escape(str(error)), response_type="ephemeral")
         _recorder(context).refused(asked, "refused", language, str(error))
         return
     if not await _allowed(
@@ -193,13 +198,18 @@ async def ask_command(
                 continue
             blocks = _with_feedback([asker, *slack_reply_blocks(view)], view.answer, asked.id)
             if shown is None:
-                await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel")
+                await respond(text=slack_escape(view.answer.answer), blocks=blocks, response_type="in_channel")
                 pacer.posted(channel)
                 asked.reply_sent()
                 first = view.answer
             elif blocks != shown:
                 await pacer.wait(channel)
-                await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel", replace_original=True)
+                await respond(
+                    text=slack_escape(view.answer.answer),
+                    blocks=blocks,
+                    response_type="in_channel",
+                    replace_original=True,
+                )
             shown, last = blocks, view.answer
         if first is not None and last is not None:
             _recorder(context).answered(asked, first, last if last is not first else None)
@@ -211,11 +221,18 @@ async def brief_command(
     """/brief [topic or period | da | en] — 3–5 cited bullets on the newest articles, or those about
     a topic or of a period; in the language of the topic (English by default), or as asked with da or en."""
     await ack()
+    conversations = _conversations(context)
     text = " ".join(command.get("text", "").split())
     choice = text.lower()
     language = cast(Lang, choice) if choice in ("da", "en") else detect_language(text, default="en")
-    briefing = await _conversations(context).brief(language, "" if choice in ("da", "en") else text)
-    await respond(text=briefing.header, blocks=slack_brief_blocks(briefing), response_type="in_channel")
+    if not await _allowed(
+        conversations, command["user_id"], language, lambda t: respond(text=t, response_type="ephemeral")
+    ):
+        asked = Asked("slack", "command", command["user_id"], text)
+        _recorder(context).refused(asked, "rate-limited", language, "over the rate limit")
+        return
+    briefing = await conversations.brief(language, "" if choice in ("da", "en") else text)
+    await respond(text=slack_escape(briefing.header), blocks=slack_brief_blocks(briefing), response_type="in_channel")
 
 
 def _sources_blocks(page: Page, language: Lang) -> list[dict]:
@@ -244,10 +261,12 @@ async def sources_command(
     try:
         page = await _conversations(context).sources(term)
     except InputError as error:
-        await respond(text=str(error), response_type="ephemeral")
+        await respond(text=slack_escape(str(error)), response_type="ephemeral")
         return
     await respond(
-        text=sources_header(page, language), blocks=_sources_blocks(page, language), response_type="ephemeral"
+        text=slack_escape(sources_header(page, language)),
+        blocks=_sources_blocks(page, language),
+        response_type="ephemeral",
     )
 
 
@@ -259,7 +278,9 @@ async def sources_page(
     number, language, term = body["actions"][0]["value"].split(":", 2)
     page = await _conversations(context).sources(term, int(number))
     lang: Lang = "da" if language == "da" else "en"
-    await respond(text=sources_header(page, lang), blocks=_sources_blocks(page, lang), replace_original=True)
+    await respond(
+        text=slack_escape(sources_header(page, lang)), blocks=_sources_blocks(page, lang), replace_original=True
+    )
 
 
 async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -269,8 +290,8 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
     text = " ".join(MENTION.sub(" ", event.get("text", "")).split())
     language = detect_language(text)
 
-    async def send(message: str) -> Any:
-        return await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message)
+    async def send(message: str) -> Any:  # the help names headlines; an error may quote the question
+        return await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=slack_escape(message))
 
     if not text:
         await send(help_text("slack", language, conversations.articles_summary()))
@@ -310,14 +331,16 @@ async def _post_reply(
         blocks = _with_feedback(slack_reply_blocks(view), view.answer, asked.id)
         if posted is None:
             posted = await client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=view.answer.answer, blocks=blocks
+                channel=channel, thread_ts=thread_ts, text=slack_escape(view.answer.answer), blocks=blocks
             )
             pacer.posted(channel)
             asked.reply_sent()
             first = view.answer
         elif blocks != shown:
             await pacer.wait(channel)
-            await client.chat_update(channel=channel, ts=posted["ts"], text=view.answer.answer, blocks=blocks)
+            await client.chat_update(
+                channel=channel, ts=posted["ts"], text=slack_escape(view.answer.answer), blocks=blocks
+            )
         shown, last = blocks, view.answer
     if first is not None and last is not None:
         recorder.answered(asked, first, last if last is not first else None)
@@ -349,18 +372,17 @@ async def admin_command(
     language = detect_language(command.get("text", ""), default="en")
     if runtime is None or command["user_id"] not in runtime.settings.admin_ids():
         logger.warning("%s from Slack user %s, who is not in NEWSBOT_ADMINS", command["command"], command["user_id"])
-        await respond(
-            text=help_text("slack", language, _conversations(context).articles_summary()), response_type="ephemeral"
-        )
+        help_shown = help_text("slack", language, _conversations(context).articles_summary())
+        await respond(text=slack_escape(help_shown), response_type="ephemeral")
         return
     if command["command"] == "/stats":
         stats = await asyncio.to_thread(runtime.today)
-        await respond(text=stats_text(stats, language), response_type="ephemeral")
+        await respond(text=slack_escape(stats_text(stats, language)), response_type="ephemeral")
         return
     try:
         report = await _conversations(context).run(runtime.reload)
     except NewsbotError as error:  # the index is still being written, or the seeds folder is unusable
-        await respond(text=str(error), response_type="ephemeral")
+        await respond(text=slack_escape(str(error)), response_type="ephemeral")
         return
     articles = len(runtime.answerer.index.articles)
     await respond(

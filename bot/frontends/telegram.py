@@ -26,12 +26,13 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
@@ -39,6 +40,7 @@ from telegram.ext import (
     ExtBot,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -68,6 +70,7 @@ logger = logging.getLogger(__name__)
 STARTUP_ATTEMPTS = 5  # waits of 1, 2, 4 and 8 s between them: a Bot API restarting comes back in that time
 EDIT_INTERVAL = 1.1  # seconds between edits in one chat: Telegram advises about one message a second per chat
 MAX_CALLBACK_DATA = 64  # bytes: Telegram's limit for a button's callback_data
+GONE = ("message to be replied not found", "replied message not found", "message to edit not found")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # a list of links shouldn't grow the first one's preview
 
 
@@ -137,23 +140,39 @@ def _asked(update: Update, text: str) -> Asked:
     return Asked("telegram", chat, str(update.effective_user.id if update.effective_user else ""), text)
 
 
-async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
-    """Access and rate limit; replies itself when refusing. True means go ahead."""
+async def check_access(update: Update, context: BotContext) -> None:
+    """Before any handler (group -1), for every kind of update: a user outside NEWSBOT_ALLOWED_USERS
+    gets no answer, quotes, vote, headline or inline result. A private message is told the user's
+    id; a button press or inline query is answered empty, as Telegram expects it answered."""
     user = update.effective_user
+    if context.conversations.is_allowed(user.id if user else None):
+        return
     message = update.effective_message
-    conversations = context.conversations
-    language = detect_language(text) if text else _user_language(update)
-    if not conversations.is_allowed(user.id if user else None):
+    if update.callback_query:
+        await update.callback_query.answer()
+    elif update.inline_query:
+        await update.inline_query.answer([], cache_time=5, is_personal=True)
+    elif message and message.chat.type == ChatType.PRIVATE:  # in groups, others' messages pass silently
+        text = message.text or ""
+        language = detect_language(text) if text else _user_language(update)
         await message.reply_text(reply("not_allowed", language, user_id=user.id if user else "?"))
         context.recorder.refused(_asked(update, text), "refused", language, "not an allowed user")
-        return False
+    raise ApplicationHandlerStop
+
+
+async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
+    """The rate limit, which questions, briefings and inline queries count against alike; says so
+    once when someone hits it (where there is a message to answer). True means go ahead."""
+    user = update.effective_user
+    conversations = context.conversations
     allowed, warn = conversations.rate.allow(user.id if user else 0)
-    if not allowed:
-        context.recorder.refused(_asked(update, text), "rate-limited", language, "over the rate limit")
-        if warn:
-            await message.reply_text(reply("rate_limited", language, limit=conversations.rate.limit))
-        return False
-    return True
+    if allowed:
+        return True
+    language = detect_language(text) if text else _user_language(update)
+    context.recorder.refused(_asked(update, text), "rate-limited", language, "over the rate limit")
+    if warn and update.effective_message:
+        await update.effective_message.reply_text(reply("rate_limited", language, limit=conversations.rate.limit))
+    return False
 
 
 async def _send_answer(message: Message, context: BotContext, question: str) -> None:
@@ -295,11 +314,8 @@ def _page_buttons(conversations: Conversations, page: Page, language: Lang) -> I
 
 async def sources(update: Update, context: BotContext) -> None:
     """/sources [word]: the articles newest first, a page at a time, with «Older ›» / «‹ Newer» buttons."""
-    conversations, user = context.conversations, update.effective_user
+    conversations = context.conversations
     language = _chat_language(update, context)
-    if not conversations.is_allowed(user.id if user else None):
-        await update.effective_message.reply_text(reply("not_allowed", language, user_id=user.id if user else "?"))
-        return
     try:
         page = await conversations.sources(" ".join(context.args or []))
     except InputError as error:
@@ -316,9 +332,6 @@ async def sources_page(update: Update, context: BotContext) -> None:
     """«Older ›» / «‹ Newer» under a page of the archive: the same message shows the next page."""
     query, conversations = update.callback_query, context.conversations
     language = _chat_language(update, context)
-    if not conversations.is_allowed(query.from_user.id):
-        await query.answer()
-        return
     kind, number, term = context.matches[0].groups() if context.matches else ("", "1", "")
     if kind == "#":
         term = conversations.searches.get(term)
@@ -482,13 +495,16 @@ async def inline_query(update: Update, context: BotContext) -> None:
     query = update.inline_query
     text = query.query.strip()
     conversations = context.conversations
-    if not text or not conversations.is_allowed(query.from_user.id):
+    if not text:
         await query.answer([], cache_time=5, is_personal=True)
         return
     try:
         text = conversations.check(text)
     except InputError:
         await query.answer([], cache_time=5)
+        return
+    if not await _gatekeep(update, context, text):
+        await query.answer([], cache_time=5, is_personal=True)
         return
     asked = Asked("telegram", "inline", str(query.from_user.id), text)
     answer = await conversations.answer(f"inline:{query.from_user.id}", text, follow_up=False)
@@ -503,8 +519,17 @@ async def inline_query(update: Update, context: BotContext) -> None:
     context.recorder.answered(asked, answer)
 
 
+def _gone(error: object) -> bool:
+    """Telegram's answer when the message to reply to or edit was deleted meanwhile."""
+    return isinstance(error, BadRequest) and any(phrase in error.message.lower() for phrase in GONE)
+
+
 async def on_error(update: object, context: BotContext) -> None:
-    """Log the traceback, then apologise to the user; the bot keeps running."""
+    """Log the traceback, then apologise to the user; the bot keeps running. A question deleted
+    before its reply is only noted: there is no one left to apologise to."""
+    if _gone(context.error):
+        logger.warning("A reply was not sent, its message being gone: %s", context.error)
+        return
     logger.error("Exception while handling an update", exc_info=context.error)
     context.recorder.failed("telegram")
     if isinstance(update, Update) and update.effective_message:
@@ -566,6 +591,7 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
         .build()
     )
     application.bot_data["conversations"] = conversations
+    application.add_handler(TypeHandler(Update, check_access), group=-1)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("sources", sources))

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.operations.answer_log import Entry
-from bot.texts import reply
+from bot.texts import printable, reply
 from bot.types import Lang
 
 TOP = 5
@@ -118,7 +118,7 @@ def stats_table(stats: Stats) -> RenderableType:
         top.add_column("times", justify="right")
         top.add_column("question")
         for question, count in counter.most_common(TOP):
-            top.add_row(str(count), question)
+            top.add_row(str(count), Text(printable(question)))  # a user's words: never markup or escapes
         parts.append(top)
     return console.Group(*parts)
 
