@@ -284,7 +284,7 @@ def test_a_read_only_data_folder_still_gets_answers(env, tmp_path):
 @pytest.mark.parametrize(
     ("variable", "value", "says"),
     [
-        ("NEWSBOT_ALLOWED_USERS", "abc", b"Telegram user ids"),
+        ("NEWSBOT_ALLOWED_USERS", "abc", b"Telegram and Slack user ids"),
         ("NEWSBOT_INDEX_DIR", "FILE", b"is a file, not a folder"),
         ("NEWSBOT_DATA_DIR", "FILE", b"is a file, not a folder"),
         ("NEWSBOT_RATE_LIMIT", "0", b"at least 1"),

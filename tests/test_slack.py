@@ -358,6 +358,7 @@ def hostile_app(settings, answerer, tmp_path_factory):
         NEWSBOT_SEEDS_DIR=str(seeds),
         NEWSBOT_INDEX_DIR=str(tmp_path_factory.mktemp("hostile-index")),
         NEWSBOT_RATE_LIMIT="3",
+        NEWSBOT_ALLOWED_USERS="U0EDITOR, U0LIMIT, 11111",  # Slack users and a Telegram user
     )
     yield fake, url
     stop(process)
@@ -428,3 +429,17 @@ def test_slack_command_help_names_every_slash_command():
 
     shown = CliRunner().invoke(main, ["slack", "--help"]).output
     assert all(command in shown for command in ("/ask", "/brief", "/sources", "/stats", "/reload"))
+
+
+def test_a_slack_user_outside_the_allow_list_gets_their_id_and_nothing_else(hostile_app):
+    slack, url = hostile_app
+    body, response_id = slack.slash_command("/ask", "Hvad bad borgmesteren om?", user="U0STRANGER")
+    status, text = post_signed(url, body, SECRET, FORM)
+    assert status == 200 and "U0STRANGER" in text.decode() and "adgang" in text.decode()  # asked in Danish
+    message = slack.user_message("C0NEWS", f"<@{slack.bot_user}> Hvad bad borgmesteren om?", user="U0STRANGER")
+    assert post_signed(url, slack.mention_event(message), SECRET, JSON)[0] == 200
+    mention(slack, url, "Hvad væltede stormen?")  # an allowed user's mention after it is answered …
+    slack.wait_for(lambda: slack.calls_to("chat.postMessage"))
+    time.sleep(1)
+    assert not slack.responses.get(response_id)  # … and the outsider's question never was
+    assert not slack.thread_replies("C0NEWS", message["ts"])

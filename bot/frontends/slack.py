@@ -439,7 +439,23 @@ def build_app(
             return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
         return await next()
 
+    allowed = settings.allowed_slack_users()
+
+    async def refuse_outsiders(
+        req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        user = req.context.user_id
+        if allowed is None or user is None or user in allowed:
+            return await next()
+        logger.warning("Slack user %s is not in NEWSBOT_ALLOWED_USERS", user)
+        body = req.body if isinstance(req.body, dict) else {}
+        if body.get("command"):  # the response to a slash command is shown to its user alone
+            language = detect_language(str(body.get("text", "")), default="en")
+            return BoltResponse(status=200, body=slack_escape(reply("not_allowed", language, user_id=user)))
+        return BoltResponse(status=200, body="")  # a mention or a button: nothing to show in the channel
+
     app.middleware(drop_retried_events)
+    app.middleware(refuse_outsiders)
     app.middleware(share_state)
     app.command("/ask")(ask_command)
     app.command("/brief")(brief_command)
