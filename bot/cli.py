@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.errors import NewsbotError, StoreInUse
+from bot.operations.answer_log import OUTCOMES
 from bot.types import Answer, Lang
 
 if TYPE_CHECKING:
@@ -812,7 +813,7 @@ def model_file(target: Path | None) -> None:
 @click.option("--since", type=DATE, default=None, help="Only entries from this day on (YYYY-MM-DD).")
 @click.option(
     "--outcome",
-    type=click.Choice(["answered", "declined", "refused", "rate-limited", "error"]),
+    type=click.Choice(OUTCOMES),
     default=None,
     help="Only entries with this outcome.",
 )

@@ -248,3 +248,20 @@ def test_log_and_stats_without_the_bots_data_folder_say_where_to_look(settings, 
     for command in (["log"], ["stats"]):
         result = run_newsbot(command, env)
         assert result.returncode == 2 and b"no answer log at" in result.stderr and b"NEWSBOT_DATA_DIR" in result.stderr
+
+
+def test_a_closest_quote_is_logged_counted_and_exported_as_its_own_outcome(tmp_path):
+    from bot.operations.recorder import Asked, Recorder
+    from bot.types import Answer
+
+    log = AnswerLog(tmp_path / LOG_FILE)
+    closest = Answer("Hvem er polititalsmanden?", "da", "Jeg er ikke sikker …", False, verdict="closest")
+    Recorder(log=log).answered(Asked("telegram", "private", "1", closest.question), closest)
+    log.close()
+    [logged] = read_entries(tmp_path / LOG_FILE, 0.0)
+    assert logged.outcome == "closest"
+    stats = compute([logged, entry("a2", "declined", "Hvad koster benzin?")])
+    assert stats.questions == 2 and stats.outcomes["closest"] == 1 and stats.decline_rate == 0.5
+    assert [(i["question"], i["review"], i["answerable"]) for i in qa_items([logged])] == [
+        ("Hvem er polititalsmanden?", "closest", False)
+    ]

@@ -26,8 +26,9 @@ from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
 
-Outcome = Literal["answered", "declined", "refused", "rate-limited", "error"]
-OUTCOMES: tuple[str, ...] = ("answered", "declined", "refused", "rate-limited", "error")
+# "closest": the articles' closest quote, shown under a caveat (neither an answer nor a decline).
+Outcome = Literal["answered", "closest", "declined", "refused", "rate-limited", "error"]
+OUTCOMES: tuple[str, ...] = ("answered", "closest", "declined", "refused", "rate-limited", "error")
 LOG_FILE = "answers.sqlite3"
 DAY = 86_400.0
 QUEUE_SIZE = 10_000  # entries waiting for the disk; beyond, new ones are dropped (and logged)
