@@ -68,6 +68,12 @@ def _answerer(settings: Settings, rebuild: bool = False, composer: bool = True, 
     return load_answerer(settings, rebuild=rebuild, notify=_notify, composer=composer, wait=wait)
 
 
+def _corpus_settings(settings: Settings, corpus: Path, index_parent: Path | None = None) -> Settings:
+    """Settings that answer from a question corpus's articles, indexed apart from the archive's."""
+    index_dir = (index_parent or settings.data_dir) / "corpus-index"
+    return settings.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": index_dir})
+
+
 class NewsbotGroup(click.Group):
     """Turns NewsbotError into a one-line message and exit code 2, never a traceback."""
 
@@ -374,9 +380,7 @@ def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool, ablation:
     settings = _settings()
     if corpus is not None:
         items = load_corpus(corpus)
-        settings = settings.model_copy(
-            update={"seeds_dir": corpus / "articles", "index_dir": settings.data_dir / "corpus-index"}
-        )
+        settings = _corpus_settings(settings, corpus)
     else:
         assert qa_file is not None
         items = load_qa(qa_file)
@@ -448,10 +452,7 @@ def _feature_worth(corpus: Path, as_json: bool) -> None:
     from bot.bench.training import TRAINING_SPLITS, ask_all, feature_ablation
 
     items = load_corpus(corpus)
-    settings = _settings()
-    settings = settings.model_copy(
-        update={"seeds_dir": corpus / "articles", "index_dir": settings.data_dir / "corpus-index"}
-    )
+    settings = _corpus_settings(_settings(), corpus)
     answerer, _ = _answerer(settings, composer=False)
     training = ask_all(answerer, [i for i in items if i.get("split") in TRAINING_SPLITS], _notify)
     heldout = ask_all(answerer, [i for i in items if i.get("split") == "heldout"], _notify)
@@ -571,8 +572,7 @@ def train(
         items = [i for i in items if story_of(i) in keep]
     if not items:
         _fail(f"{corpus} has no questions in the splits {', '.join(TRAINING_SPLITS)} to learn from.")
-    own = _settings()
-    settings = own.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": own.data_dir / "corpus-index"})
+    settings = _corpus_settings(_settings(), corpus)
     answerer, _ = _answerer(settings, composer=False)
     started = time.perf_counter()
     asked = ask_all(answerer, items, _notify)
@@ -691,7 +691,7 @@ def bench(
         return
     if corpus is not None:
         items = load_corpus(corpus)
-        settings = settings.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": out / "corpus-index"})
+        settings = _corpus_settings(settings, corpus, out)
     elif qa_file.is_file():
         items = load_qa(qa_file)
     else:
