@@ -572,7 +572,8 @@ def train(
         items = [i for i in items if story_of(i) in keep]
     if not items:
         _fail(f"{corpus} has no questions in the splits {', '.join(TRAINING_SPLITS)} to learn from.")
-    settings = _corpus_settings(_settings(), corpus)
+    own = _settings()
+    settings = _corpus_settings(own, corpus)
     answerer, _ = _answerer(settings, composer=False)
     started = time.perf_counter()
     asked = ask_all(answerer, items, _notify)
