@@ -210,3 +210,13 @@ def test_no_two_stories_of_the_corpus_ever_differ():
         if one.doc_id != other.doc_id and story[one.doc_id] == story[other.doc_id] and disagreement([one, other])
     ]
     assert len(versions) >= 5  # what one story's versions report differently is still shown
+
+
+def test_one_grammar_reads_every_citation_mark():
+    from bot.answering.marks import cited
+    from bot.answering.verify import cited_numbers
+
+    assert cited("A [1], B [2, 4] and C [1–3]; D [5-6] and E [7; 8].") == [1, 2, 4, 1, 2, 3, 5, 6, 7, 8]
+    assert cited_numbers("Both [1–3].", 3) == ([1, 2, 3], [])  # a range cites what lies between
+    assert cited_numbers("A typo [1–999].", 3) == ([1], [999])
+    assert cited("No marks [a] or [ ] here, a year [2024 is open.") == []

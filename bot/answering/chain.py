@@ -21,12 +21,13 @@ from typing import TypeVar
 
 from babel import Locale
 
-from bot.answering.citing import mark_numbers, merge_citations
+from bot.answering.citing import merge_citations
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer, OnText
 from bot.answering.composers.extractive import disagreement, quoted
 from bot.answering.features import QuestionAnalysis, analyse, story_names
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.learned import Models, load_models
+from bot.answering.marks import CITATION_MARK, mark_numbers
 from bot.answering.readers import ClaimJudge, ReadingCheck
 from bot.answering.retrieve import (
     MAX_CITATIONS,
@@ -37,7 +38,7 @@ from bot.answering.retrieve import (
 )
 from bot.answering.screen import Refusal, screen
 from bot.answering.thresholds import THRESHOLDS
-from bot.answering.verify import CITATION_MARK, AnswerVerifier, cited_numbers
+from bot.answering.verify import AnswerVerifier, cited_numbers
 from bot.answering.when import TimeFilter, article_span, time_filter, within
 from bot.config import Settings
 from bot.errors import BackendUnavailable, InputError

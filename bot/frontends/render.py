@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.answering.browse import Listing, Page
-from bot.answering.verify import CITATION_MARK
+from bot.answering.marks import CITATION_MARK
 from bot.texts import message, printable, reply
 from bot.types import Answer, Briefing, Citation, Lang
 
