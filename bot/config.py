@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.untrusted import FEED_DEADLINE, MAX_ARTICLE_CHARS, MAX_FEED_BYTES
+
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")  # Slack's user ids: U… (W… in Enterprise Grid)
 
 
 class Settings(BaseSettings):
@@ -64,8 +67,12 @@ class Settings(BaseSettings):
     @classmethod
     def _user_ids(cls, value: str) -> str:
         parts = [part for part in value.replace(" ", "").split(",") if part]
-        if value.strip() != "*" and not all(part.lstrip("-").isdigit() for part in parts):
-            raise ValueError("must be Telegram user ids separated by commas (e.g. 12345,67890), or * for everyone")
+        if value.strip() != "*" and not all(
+            part.lstrip("-").isdigit() or _SLACK_USER.fullmatch(part) for part in parts
+        ):
+            raise ValueError(
+                "must be Telegram and Slack user ids separated by commas (e.g. 12345,U024BE7LH), or * for everyone"
+            )
         return value
 
     @field_validator("seeds_dir", "index_dir", "data_dir")
@@ -109,4 +116,10 @@ class Settings(BaseSettings):
         raw = self.allowed_users.strip()
         if not raw or raw == "*":
             return None
-        return {int(part) for part in raw.replace(" ", "").split(",") if part}
+        return {int(part) for part in raw.replace(" ", "").split(",") if part.lstrip("-").isdigit()}
+
+    def allowed_slack_users(self) -> set[str] | None:
+        """The Slack user ids allowed to ask, or None for every member of the workspace: a list
+        that names no Slack user (only Telegram ones) leaves Slack to the workspace's membership."""
+        users = {part for part in self.allowed_users.replace(" ", "").split(",") if _SLACK_USER.fullmatch(part)}
+        return users or None

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import InputError
 from bot.lang import article_language
+from bot.texts import printable
 from bot.untrusted import (
     MAX_ARTICLE_CHARS,
     MAX_HTML_TAGS,
@@ -97,14 +98,6 @@ def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Unicode's control characters (Cc) but \t and \n
-
-
-def _printable(text: str) -> str:
-    """The text without control characters (NUL bytes, escapes), line breaks and tabs kept."""
-    return _CONTROL.sub("", text)
-
-
 def parse_article(path: Path, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
     """Read one article file; raises InputError when it is unreadable, too long, holds no text, or
     is no regular file (a link, FIFO or device)."""
@@ -125,7 +118,7 @@ def article_from(path: Path, raw: bytes, max_chars: int = MAX_ARTICLE_CHARS) -> 
         raise InputError(f"Article {path} is not valid UTF-8 (byte {error.start}).") from error
     if len(text) > max_chars:
         raise InputError(_too_long(path, len(text), max_chars, "characters"))
-    text = _printable(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = printable(text.replace("\r\n", "\n").replace("\r", "\n"))
     if path.suffix == ".json":
         return ninjs_article(path, text, hashlib.sha256(raw).hexdigest())
     lines = text.split("\n")
@@ -138,7 +131,7 @@ def article_from(path: Path, raw: bytes, max_chars: int = MAX_ARTICLE_CHARS) -> 
         lines.pop()
     footer = _FOOTER.match(lines[-1].strip()) if lines else None
     if footer:
-        source = footer.group(1).strip().lower()
+        source = footer.group(1).strip()
         lines.pop()
     body = "\n".join(lines)
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body)]
@@ -215,26 +208,28 @@ def ninjs_article(path: Path, text: str, content_hash: str) -> Article:
         paragraphs = re.split(r"\n\s*\n", str(document["body_text"]))
     else:
         paragraphs = html_paragraphs(str(document.get("body_html") or ""), f"Article {path}")
-    paragraphs = [" ".join(p.split()) for p in paragraphs]
+    # Control characters again, now that JSON escapes ("\u001b") and HTML entities are decoded.
+    paragraphs = [" ".join(printable(p).split()) for p in paragraphs]
     paragraphs = [p for p in paragraphs if any(c.isalnum() for c in p)]
     if not any(c.isalpha() for p in paragraphs for c in p):
         raise InputError(f"Article {path} has no text.")
-    headline = " ".join(str(document.get("headline") or "").split())
-    links = [str(link.get("href", "")) for link in document.get("links") or [] if isinstance(link, dict)]
+    headline = " ".join(printable(str(document.get("headline") or "")).split())
+    links = [printable(str(link.get("href", ""))) for link in document.get("links") or [] if isinstance(link, dict)]
     source = document.get("copyrightholder") or document.get("provider") or DEFAULT_SOURCE
     if isinstance(source, dict):
         source = source.get("name", DEFAULT_SOURCE)
+    uri = printable(str(document.get("uri", "")))
     return Article(
         doc_id=path.stem,
-        source=str(source).strip().lower() or DEFAULT_SOURCE,
+        source=printable(str(source)).strip() or DEFAULT_SOURCE,
         date=_ninjs_date(document),
         title=headline or split_sentences(paragraphs[0])[0],
         paragraphs=paragraphs,
         content_hash=content_hash,
         file_name=path.name,
         language=article_language(" ".join(paragraphs)),
-        byline=str(document.get("byline") or ""),
-        url=next((web_address(link) for link in links if web_address(link)), web_address(str(document.get("uri", "")))),
+        byline=printable(str(document.get("byline") or "")),
+        url=next((web_address(link) for link in links if web_address(link)), web_address(uri)),
     )
 
 

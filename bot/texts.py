@@ -3,12 +3,17 @@ as the package `bot.prompts`), the messages users read in `bot/messages/`."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 from babel import Locale
 
 from bot.types import Lang
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Unicode's control characters (Cc) but \t and \n
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # controls, and what a reader may take for a line end
 
 LANGUAGE_NAMES: dict[str, dict[str, str]] = {
     "en": {"da": "Danish", "en": "English"},
@@ -45,3 +50,20 @@ def message(name: str, lang: Lang) -> str:
 def reply(name: str, lang: Lang, **values: object) -> str:
     """A message for users, filled in ({name} placeholders)."""
     return message(name, lang).format(**values)
+
+
+def printable(text: str) -> str:
+    """`text` without control characters (NUL bytes, terminal escapes), line breaks and tabs kept:
+    what an article, or a question shown in a terminal, may hold once decoded."""
+    return _CONTROL.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character and line separator written as its escape (`\\n`,
+    `\\x1b`): what someone else's words may look like inside one log line."""
+    return _LINE_BREAKING.sub(lambda match: repr(match.group())[1:-1], text)
+
+
+def help_text(front_end: Literal["telegram", "slack", "terminal"], lang: Lang, articles: str) -> str:
+    """What the bot knows and how to ask it, with the commands `front_end` has."""
+    return reply("help", lang, articles=articles, commands=message(f"help_{front_end}", lang).strip())

@@ -43,6 +43,8 @@ class Citation:
     headline: str = ""  # the article's first words, set when several articles are indexed (labels only)
     byline: str = ""
     url: str = ""
+    # The names its article's lead gives: what tells a version of one story from another story told alike.
+    story: frozenset[str] = frozenset()
 
     @classmethod
     def from_metadata(cls, n: int, quote: str, metadata: dict[str, Any], score: float) -> Citation:
@@ -64,7 +66,7 @@ class Citation:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for label_only in ("title", "span", "headline"):
+        for label_only in ("title", "span", "headline", "story"):
             data.pop(label_only)
         data["score"] = round(self.score, 4)
         return data

@@ -21,6 +21,41 @@ DEV_QA = next(
 GATE_QA = ROOT / "tests" / "fixtures" / "gate_questions.jsonl"
 
 
+# Modules whose tests run whole processes (the bots, the CLI, ingest, benchmarks) or load a model:
+# the full suite's (`-m "slow or not slow"`). Their tests marked `smoke` stay in the quick one.
+FULL_SUITE_MODULES = {
+    "test_answer_log",
+    "test_archive",
+    "test_archive_bench",
+    "test_articles",
+    "test_brief",
+    "test_browse",
+    "test_cli",
+    "test_deploy",
+    "test_embeddings_st",
+    "test_faults",
+    "test_generator_slow",
+    "test_hostile_input",
+    "test_index",
+    "test_learned",
+    "test_milvus",
+    "test_operations_slack",
+    "test_operations_telegram",
+    "test_slack",
+    "test_telegram",
+    "test_what_users_see",
+    "test_when",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    slow = pytest.mark.slow
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in FULL_SUITE_MODULES and not item.get_closest_marker("smoke"):
+            item.add_marker(slow)
+
+
 @pytest.fixture(scope="session")
 def embeddings():
     from bot.embeddings import load_embeddings

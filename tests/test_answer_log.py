@@ -75,6 +75,17 @@ def test_entries_older_than_the_retention_are_pruned_when_the_log_opens(tmp_path
     assert [r.id for r in written(AnswerLog(tmp_path / LOG_FILE, days=30))] == ["new"]
 
 
+def test_votes_on_answers_that_are_not_in_the_log_are_pruned_after_the_retention(tmp_path):
+    log = AnswerLog(tmp_path / LOG_FILE, days=30)
+    log.vote("no-such-answer", "telegram", "1", +1)  # forged button data, or an answer never logged
+    log.close()
+    with sqlite3.connect(tmp_path / LOG_FILE) as db:  # as if pressed 31 days ago
+        db.execute("UPDATE votes SET at = ?", (time.time() - 31 * 86_400,))
+    AnswerLog(tmp_path / LOG_FILE, days=30).close()
+    with sqlite3.connect(tmp_path / LOG_FILE) as db:
+        assert db.execute("SELECT COUNT(*) FROM votes").fetchone() == (0,)
+
+
 def test_a_second_press_changes_the_vote_and_each_user_counts_once(tmp_path):
     log = AnswerLog(tmp_path / LOG_FILE)
     log.record(entry("a1"), user_id="1")
@@ -191,8 +202,66 @@ def test_newsbot_log_lists_entries_filtered_by_outcome_as_json(kept_log):
     assert bad.returncode == 2 and b"%Y-%m-%d" in bad.stderr
 
 
+HOSTILE = "Who is [/bold] the [link=https://evil.example]president[/link]?\x1b[2J\x1b]8;;https://evil.example\x07"
+
+
+@pytest.fixture
+def hostile_log(settings, tmp_path):
+    """A log whose questions hold rich markup and terminal escapes, as a user may send them."""
+    log = AnswerLog(tmp_path / LOG_FILE)
+    log.record(entry("h1", "declined", HOSTILE), user_id="1")
+    log.record(entry("h2", "declined", HOSTILE), user_id="2")
+    log.close()
+    return newsbot_env(settings, NEWSBOT_DATA_DIR=str(tmp_path), COLUMNS="200")
+
+
+@pytest.mark.parametrize("command", [["log"], ["stats"]])
+def test_markup_and_escapes_in_a_question_print_as_text(hostile_log, command):
+    result = run_newsbot(command, hostile_log)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert "[/bold] the [link=https://evil.example]president[/link]" in out
+    assert "\x1b" not in out and "\x07" not in out
+
+
+def test_a_question_holding_a_line_separator_is_exported_as_one_item_newsbot_eval_reads(settings, answerer, tmp_path):
+    log = AnswerLog(tmp_path / LOG_FILE)
+    log.record(entry("s1", "declined", "Who sent\u2028troops\u2029to Kazakhstan?\x85"), user_id="1")
+    log.close()
+    env = newsbot_env(settings, NEWSBOT_DATA_DIR=str(tmp_path))
+    target = tmp_path / "review.jsonl"
+    assert run_newsbot(["feedback", "export", str(target)], env).returncode == 0
+    result = run_newsbot(["eval", str(target), "--json"], env)
+    assert result.returncode == 0, result.stderr.decode()
+    assert json.loads(result.stdout)["questions"] == 1
+
+
 def test_newsbot_feedback_export_writes_the_file_to_review(kept_log, tmp_path):
     target = tmp_path / "review.jsonl"
     result = run_newsbot(["feedback", "export", str(target)], kept_log)
     assert result.returncode == 0 and b"2 question(s)" in result.stdout
     assert [i["review"] for i in load_qa(target)] == ["thumbs-down", "declined"]
+
+
+def test_log_and_stats_without_the_bots_data_folder_say_where_to_look(settings, tmp_path):
+    env = newsbot_env(settings, NEWSBOT_DATA_DIR=str(tmp_path / "elsewhere"))
+    for command in (["log"], ["stats"]):
+        result = run_newsbot(command, env)
+        assert result.returncode == 2 and b"no answer log at" in result.stderr and b"NEWSBOT_DATA_DIR" in result.stderr
+
+
+def test_a_closest_quote_is_logged_counted_and_exported_as_its_own_outcome(tmp_path):
+    from bot.operations.recorder import Asked, Recorder
+    from bot.types import Answer
+
+    log = AnswerLog(tmp_path / LOG_FILE)
+    closest = Answer("Hvem er polititalsmanden?", "da", "Jeg er ikke sikker …", False, verdict="closest")
+    Recorder(log=log).answered(Asked("telegram", "private", "1", closest.question), closest)
+    log.close()
+    [logged] = read_entries(tmp_path / LOG_FILE, 0.0)
+    assert logged.outcome == "closest"
+    stats = compute([logged, entry("a2", "declined", "Hvad koster benzin?")])
+    assert stats.questions == 2 and stats.outcomes["closest"] == 1 and stats.decline_rate == 0.5
+    assert [(i["question"], i["review"], i["answerable"]) for i in qa_items([logged])] == [
+        ("Hvem er polititalsmanden?", "closest", False)
+    ]

@@ -55,3 +55,20 @@ def test_newsbot_brief_is_cached_and_the_cached_call_needs_no_index(settings, tm
     assert not (tmp_path / "missing").exists()
     plain = run_newsbot(["brief"], {**env, "LC_ALL": "", "LC_MESSAGES": "", "LANG": "da_DK.UTF-8"})
     assert plain.stdout.decode().startswith("Overblik over artiklen fra ritzau (2022-01):\n• ")
+
+
+def test_a_briefing_header_says_some_bullets_are_quoted_in_danish_only_when_some_are():
+    from bot.answering.brief import Bullet, briefing_header
+    from bot.types import Citation
+
+    def bullet(text: str) -> Bullet:
+        return Bullet(text, Citation(1, text, "a", "wire", "2024-01", 1, 1.0))
+
+    danish = bullet("Regeringen har indgået en aftale om finansloven for næste år.")
+    english = bullet("The government agreed a budget for next year with two parties.")
+    assert briefing_header("en", "2 articles", [english]) == "Briefing on 2 articles:"
+    assert briefing_header("en", "2 articles", [danish]) == "Briefing on 2 articles (quoted in Danish):"
+    assert briefing_header("en", "2 articles", [danish, english]) == "Briefing on 2 articles (some quoted in Danish):"
+    assert (
+        briefing_header("da", "2 artikler", [danish, english]) == "Overblik over 2 artikler (nogle citeret på engelsk):"
+    )

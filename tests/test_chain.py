@@ -93,6 +93,7 @@ def test_citations_each_quote_the_article(answerer, seeds_dir):
             assert sentence.rstrip(".") in article
 
 
+@pytest.mark.slow
 def test_near_misses_about_one_article_are_not_presented_as_answers(answerer):
     """`newsbot eval tests/fixtures/gate_questions.jsonl`: near misses built from the seed article's
     own names, never trained on; guards against the decision silently getting worse."""

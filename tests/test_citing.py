@@ -161,10 +161,62 @@ def test_unrelated_stories_that_both_hold_numbers_never_differ():
     from bot.answering.composers.extractive import disagreement
     from bot.types import Citation
 
-    inflation = Citation(1, "Danish inflation fell to 2.1 percent in February.", "a", "wire", "2024-03", 1, 0.5)
-    herring = Citation(
-        2, "Denmark and Norway agreed a herring quota of 40,000 tonnes.", "b", "wire", "2024-04", 1, 0.45
+    story = frozenset({"statistics", "denmark"})
+    inflation = Citation(
+        1, "Danish inflation fell to 2.1 percent in February.", "a", "wire", "2024-03", 1, 0.5, story=story
     )
-    update = Citation(2, "Danish inflation fell to 1.9 percent in February.", "c", "wire", "2024-04", 1, 0.45)
+    herring = Citation(
+        2, "Denmark and Norway agreed a herring quota of 40,000 tonnes.", "b", "wire", "2024-04", 1, 0.45, story=story
+    )
+    update = Citation(
+        2, "Danish inflation fell to 1.9 percent in February.", "c", "wire", "2024-04", 1, 0.45, story=story
+    )
+    elsewhere = Citation(
+        2, "Swedish inflation fell to 1.9 percent in February.", "d", "wire", "2024-04", 1, 0.45, story={"sweden"}
+    )
     assert disagreement([inflation, herring]) == []
+    assert disagreement([inflation, elsewhere]) == []  # the same kind of fact about another story
     assert [c.doc_id for c in disagreement([inflation, update])] == ["c", "a"]  # a real update: newest first
+
+
+def test_no_two_stories_of_the_corpus_ever_differ():
+    """Every pair of sentences from two different corpus stories (a story's versions aside)."""
+    from itertools import combinations
+    from pathlib import Path
+
+    from bot.answering.composers.extractive import disagreement
+    from bot.answering.features import story_names
+    from bot.documents import load_articles, split_sentences
+    from bot.types import Citation
+
+    articles = load_articles(Path(__file__).parent / "corpus" / "articles")
+    story = {a.doc_id: a.file_name.split(".")[0].removesuffix("_v2") for a in articles}
+    quotes = [
+        Citation(1, sentence, a.doc_id, a.source, a.date, number, 0.5, story=story_names(a.paragraphs[0]))
+        for a in articles
+        for number, paragraph in enumerate(a.paragraphs, 1)
+        for sentence in split_sentences(paragraph)
+    ]
+    assert len(story) == 47 and len(quotes) > 800
+    differing = [
+        (one.quote, other.quote)
+        for one, other in combinations(quotes, 2)
+        if story[one.doc_id] != story[other.doc_id] and disagreement([one, other])
+    ]
+    assert differing == []
+    versions = [
+        (one.quote, other.quote)
+        for one, other in combinations(quotes, 2)
+        if one.doc_id != other.doc_id and story[one.doc_id] == story[other.doc_id] and disagreement([one, other])
+    ]
+    assert len(versions) >= 5  # what one story's versions report differently is still shown
+
+
+def test_one_grammar_reads_every_citation_mark():
+    from bot.answering.marks import cited
+    from bot.answering.verify import cited_numbers
+
+    assert cited("A [1], B [2, 4] and C [1–3]; D [5-6] and E [7; 8].") == [1, 2, 4, 1, 2, 3, 5, 6, 7, 8]
+    assert cited_numbers("Both [1–3].", 3) == ([1, 2, 3], [])  # a range cites what lies between
+    assert cited_numbers("A typo [1–999].", 3) == ([1], [999])
+    assert cited("No marks [a] or [ ] here, a year [2024 is open.") == []

@@ -25,6 +25,7 @@ def test_ask_json_contract(env):
     assert set(data["timings_ms"]) >= {"retrieve", "generate", "total"}
 
 
+@pytest.mark.smoke
 def test_ask_prints_a_readable_answer_with_sources(env):
     result = run_newsbot(["ask", "Hvornår faldt regeringen?"], env)
     assert result.returncode == 0
@@ -139,6 +140,7 @@ def test_an_unknown_backend_lists_the_available_ones(env):
     assert result.returncode == 2 and b"Available: auto, extractive" in result.stderr
 
 
+@pytest.mark.smoke
 def test_chat_prints_the_fuller_answer_word_by_word_as_a_draft_then_verified(env):
     pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
     from bot.testing.fake_openai import FakeOpenAI

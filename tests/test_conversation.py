@@ -62,6 +62,22 @@ def test_history_is_bounded_per_conversation(tmp_path):
     assert History(tmp_path / "h.sqlite3", turns=3).previous("slack:C1:1.0") == "question 299 " + "x" * 2000
 
 
+def test_questions_older_than_the_log_days_are_pruned_from_the_history(tmp_path):
+    import sqlite3
+    import time
+
+    from bot.frontends.history import History
+
+    History(tmp_path / "h.sqlite3").add("telegram:7", "a question from last month")
+    with sqlite3.connect(tmp_path / "h.sqlite3") as db:  # as if asked 31 days ago
+        db.execute("UPDATE turns SET at = ?", (time.time() - 31 * 86_400,))
+    history = History(tmp_path / "h.sqlite3", days=30)
+    assert history.previous("telegram:7") == ""
+    history.close()
+    with sqlite3.connect(tmp_path / "h.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM turns").fetchone() == (0,)
+
+
 def test_quotes_keep_coming_while_a_slow_model_writes_and_a_backlog_is_shed(answerer, settings, tmp_path):
     import time
 

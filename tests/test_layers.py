@@ -25,7 +25,13 @@ LAYERS: list[list[str]] = [
 # Within the answering, the stages point one way too.
 ANSWERING: list[list[str]] = [
     ["bot.answering=", "bot.answering.thresholds"],
-    ["bot.answering.matching", "bot.answering.prompting", "bot.answering.screen", "bot.answering.when"],
+    [
+        "bot.answering.marks",
+        "bot.answering.matching",
+        "bot.answering.prompting",
+        "bot.answering.screen",
+        "bot.answering.when",
+    ],
     ["bot.answering.features"],
     ["bot.answering.learned", "bot.answering.retrieve"],
     [

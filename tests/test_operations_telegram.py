@@ -295,3 +295,126 @@ def test_not_ready_while_a_configured_generator_is_not_loaded():
     assert fell_back.problems() == ["the openai generator is not loaded (extractive instead)"]
     assert Readiness(index=True, generator_wanted="openai", generator_loaded="openai").problems() == []
     assert Readiness(index=True).problems() == []  # extractive by choice
+
+
+# --- hostile users: one bot with an allow-list, a rate limit of 3, text log lines, questions not logged
+OUTSIDER = 666  # not in NEWSBOT_ALLOWED_USERS
+MEMBERS = (51, 52, 53, 54, 55, 56)  # one per test, so no test spends another's rate limit
+FORGED = "2026-01-01 00:00:00,000 CRITICAL newsbot: FORGED"
+
+
+@pytest.fixture(scope="module")
+def guarded(settings, answerer):
+    server = FakeTelegram().start()
+    data = Path(tempfile.mkdtemp(prefix="newsbot-guarded-"))
+    process = start_bot(
+        server,
+        settings,
+        NEWSBOT_DATA_DIR=str(data),
+        NEWSBOT_ALLOWED_USERS=",".join(map(str, MEMBERS)),
+        NEWSBOT_RATE_LIMIT="3",
+        NEWSBOT_LOG_QUESTIONS="false",
+    )
+    lines: list[str] = []
+    reader = read_lines(process, lines)
+    ops = Service(server, process, 0, data, lines)
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
+        yield ops
+    finally:
+        stop(process)
+        reader.join(5)
+        server.stop()
+
+
+def answered_query(server: FakeTelegram, query_id: str) -> dict:
+    return server.wait_for(
+        lambda: [a for a in server.calls_to("answerCallbackQuery") if a["callback_query_id"] == query_id]
+    )[0]
+
+
+def test_an_outsider_pressing_the_buttons_of_a_forwarded_answer_gets_no_quotes_and_no_vote(guarded):
+    server, member = guarded.server, MEMBERS[0]
+    sent = ask(guarded, "Who sent troops to Kazakhstan?", chat_id=member, user_id=member)
+    quotes, _, down = [b["callback_data"] for row in sent["reply_markup"]["inline_keyboard"] for b in row]
+    answer_id = down.rsplit(":", 1)[-1]
+    guarded.log(lambda rows: any(r.id == answer_id for r in rows))
+    before = len(replies(server, member))
+    answered_query(server, server.press(sent, quotes, user_id=OUTSIDER))
+    answered_query(server, server.press(sent, down, user_id=OUTSIDER))
+    time.sleep(1.0)  # what the presses would have sent and written by now
+    assert len(replies(server, member)) == before  # no quotes
+    assert next(r for r in read_entries(guarded.data / LOG_FILE) if r.id == answer_id).down == 0
+    assert not server.open_queries  # each press answered, as Telegram expects
+
+
+def test_an_outsider_asking_for_help_is_told_their_id_and_no_headlines(guarded):
+    reply = ask(guarded, "/help", chat_id=OUTSIDER, user_id=OUTSIDER)["text"]
+    assert str(OUTSIDER) in reply and "ritzau" not in reply and "militæralliance" not in reply
+
+
+def test_inline_queries_count_against_the_rate_limit(guarded):
+    server, member = guarded.server, MEMBERS[1]
+    for number in range(5):
+        server.push(
+            {
+                "id": f"iq-limit-{number}",
+                "from": {"id": member, "is_bot": False, "first_name": "Rita", "language_code": "en"},
+                "query": "Hvornår faldt regeringen?",
+                "offset": "",
+            },
+            kind="inline_query",
+        )
+    answered = server.wait_for(
+        lambda: len(found := [a for a in server.calls_to("answerInlineQuery") if "limit" in a["inline_query_id"]]) == 5
+        and found
+    )
+    assert sum(bool(a["results"]) for a in answered) == 3
+
+
+def test_user_text_and_callback_data_cannot_forge_a_log_line(guarded):
+    server, member = guarded.server, MEMBERS[2]
+    ask(guarded, f"/stats\n{FORGED} \x1b[2J", chat_id=member, user_id=member)  # not an admin: the help, and a log line
+    server.push(
+        {
+            "id": "forged-press",
+            "from": {"id": member, "is_bot": False, "first_name": "Rita", "language_code": "en"},
+            "chat_instance": str(member),
+            "message": server.message("an old message", chat_id=member, user_id=server.bot["id"]),
+            "data": f"vote:up:x\n{FORGED}\r\x1b[2J",
+        },
+        kind="callback_query",
+    )
+    answered_query(server, "forged-press")
+    server.wait_for(lambda: any("FORGED" in line and "vote" in line for line in guarded.lines))
+    assert sum("FORGED" in line for line in guarded.lines) == 2
+    assert not any(line.startswith(FORGED) or "\x1b" in line for line in guarded.lines)
+
+
+def test_a_question_deleted_before_the_reply_gets_no_apology_and_no_traceback(guarded):
+    server, member = guarded.server, MEMBERS[3]
+    question = server.message("Who sent troops to Kazakhstan?", chat_id=member, user_id=member)
+    del server.messages[(member, question["message_id"])]  # deleted by its sender at once
+    server.push(question)
+    server.wait_for(lambda: any("message to be replied not found" in line.lower() for line in guarded.lines))
+    time.sleep(1.0)  # an apology would follow at once
+    assert len(replies(server, member)) == 1  # the answer, refused by Telegram; no apology after it
+    assert not any("Traceback" in line for line in guarded.lines)
+
+
+def test_no_question_is_kept_in_the_chat_history_when_questions_are_not_logged(guarded):
+    member = MEMBERS[4]
+    ask(guarded, "Hvornår faldt regeringen præcis?", chat_id=member, user_id=member)
+    ask(guarded, "Og hvorfor?", chat_id=member, user_id=member)  # a follow-up still works, from memory
+    kept = b"".join(path.read_bytes() for path in guarded.data.glob("conversations.sqlite3*"))
+    assert "regeringen præcis".encode() not in kept and f"telegram:{member}".encode() not in kept
+
+
+def test_a_json_log_line_stays_one_line_for_every_reader_whatever_the_message_holds():
+    import logging
+
+    from bot.operations.logs import JsonFormatter
+
+    message = f"/stats\u2028{FORGED}\u2029\n\x1b[2J"
+    line = JsonFormatter().format(logging.LogRecord("newsbot", logging.INFO, __file__, 1, message, None, None))
+    assert len(line.splitlines()) == 1 and json.loads(line)["message"] == message

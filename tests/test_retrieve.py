@@ -1,8 +1,11 @@
+import pytest
+
 from bot.answering.retrieve import _neighbour
 from bot.store.news_index import open_index
 from bot.types import Sentence
 
 
+@pytest.mark.slow
 def test_a_sentence_leaning_back_across_a_long_split_paragraph_finds_its_last_sentence(embeddings, tmp_path):
     seeds = tmp_path / "seeds"
     seeds.mkdir()

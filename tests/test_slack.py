@@ -16,7 +16,7 @@ from bot.frontends.render import slack_blocks
 from bot.testing.fake_openai import FakeOpenAI
 from bot.testing.fake_slack import FakeSlack, block_kit_error, post_signed, wait_until_serving
 from bot.types import Answer, Citation
-from tests.conftest import ROOT, newsbot_env, stop
+from tests.conftest import ROOT, SEED, newsbot_env, stop
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 JSON, FORM = "application/json", "application/x-www-form-urlencoded"
@@ -77,6 +77,7 @@ def mention(slack: FakeSlack, url: str, text: str, thread_ts: str | None = None)
     return message
 
 
+@pytest.mark.smoke
 def test_a_mention_is_answered_in_its_thread_with_quote_and_source(slack, bot):
     started = time.perf_counter()
     message = mention(slack, bot, "Who sent troops to Kazakhstan?")
@@ -333,3 +334,112 @@ def test_brief_by_topic_or_period(slack, archive_bot):
     assert yesterday["text"] == "Overblik over 1 artikel, i går (2023-03-14):"
     period = command(slack, archive_bot, "/brief", "football last week")  # the cup final is from February
     assert period["text"].startswith("The archive has nothing about «football», last week (2023-03-06 – 2023-03-12)")
+
+
+# --- hostile text: an article that holds Slack mentions, users who type them, a rate limit of 3
+HOSTILE_ARTICLE = """ date 2023-03-10 Borgmesteren skrev <!channel> og <@U0BOSS> i kanalen om stormen.
+
+Stormen væltede fredag tre træer på Strandvejen i Vejle, oplyser kommunen. Borgmesteren bad <!channel> om at blive hjemme.
+
+/vejle-amts-folkeblad/
+"""
+RAW_MENTIONS = ("<!channel>", "<@U0BOSS>", "<!here>")
+
+
+@pytest.fixture(scope="module")
+def hostile_app(settings, answerer, tmp_path_factory):
+    seeds = tmp_path_factory.mktemp("hostile-seeds")
+    (seeds / SEED.name).write_bytes(SEED.read_bytes())
+    (seeds / "vejle.txt").write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    fake = FakeSlack().start()
+    process, url = start_slack_bot(
+        settings,
+        fake,
+        NEWSBOT_SEEDS_DIR=str(seeds),
+        NEWSBOT_INDEX_DIR=str(tmp_path_factory.mktemp("hostile-index")),
+        NEWSBOT_RATE_LIMIT="3",
+        NEWSBOT_ALLOWED_USERS="U0EDITOR, U0LIMIT, 11111",  # Slack users and a Telegram user
+    )
+    yield fake, url
+    stop(process)
+    fake.stop()
+
+
+def raw_mentions(text: str) -> list[str]:
+    return [mention for mention in RAW_MENTIONS if mention in text]
+
+
+def test_a_brief_about_typed_mentions_never_echoes_them_raw(hostile_app):
+    slack, url = hostile_app
+    shown = command(slack, url, "/brief", "<!channel> <@U0BOSS> <!here> stormen")
+    assert raw_mentions(shown["text"]) == [] and "&lt;!channel&gt;" in shown["text"]
+    mrkdwn = [str(b) for b in shown["blocks"] if b["type"] != "header"]  # a header is plain_text: never a mention
+    assert raw_mentions(" ".join(mrkdwn)) == []
+
+
+def test_mentions_in_an_article_are_escaped_in_every_text_field(hostile_app):
+    slack, url = hostile_app
+    message = mention(slack, url, "Hvad bad borgmesteren om?")
+    answer = slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))[0]
+    assert "&lt;!channel&gt;" in answer["text"] and raw_mentions(answer["text"]) == []
+    asked = command(slack, url, "/ask", "Hvad bad borgmesteren om?")
+    assert "&lt;!channel&gt;" in asked["text"] and raw_mentions(asked["text"]) == []
+    help_message = mention(slack, url, "")  # the help names the newest headlines
+    help_reply = slack.wait_for(lambda: slack.thread_replies("C0NEWS", help_message["ts"]))[0]
+    assert "Borgmesteren skrev" in help_reply["text"] and raw_mentions(help_reply["text"]) == []
+
+
+def test_briefings_count_against_the_rate_limit_as_on_telegram(hostile_app):
+    slack, url = hostile_app
+    ids = []
+    for _ in range(5):
+        body, response_id = slack.slash_command("/brief", "", user="U0LIMIT")
+        assert post_signed(url, body, SECRET, FORM)[0] == 200
+        ids.append(response_id)
+    slack.wait_for(lambda: sum(bool(slack.responses.get(i)) for i in ids) >= 4)
+    time.sleep(1.0)  # the fifth, if anything were sent for it
+    texts = [slack.responses[i][0]["text"] for i in ids if slack.responses.get(i)]
+    assert sum(t.startswith("Briefing") or t.startswith("Overblik") for t in texts) == 3
+    assert sum("Slow down" in t or "farten" in t for t in texts) == 1
+
+
+def test_a_rejected_token_stops_the_start_with_one_line_that_never_shows_it(settings, slack):
+    from tests.conftest import run_newsbot
+
+    wrong = "xoxb-0000-wrong-token"
+    env = newsbot_env(settings, SLACK_BOT_TOKEN=wrong, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.base_url)
+    result = run_newsbot(["slack", "--port", str(free_port())], env)
+    log = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in log
+    assert "Slack rejects SLACK_BOT_TOKEN (invalid_auth)" in log and wrong not in log
+    assert "will be unused" not in log
+
+
+def test_slack_help_names_only_what_slack_has(slack, bot):
+    message = mention(slack, bot, "")
+    help_text = slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))[0]["text"]
+    assert "/sources" in help_text and "thread" in help_text
+    assert "/lang" not in help_text and "/new" not in help_text and "reply to my message" not in help_text
+
+
+def test_slack_command_help_names_every_slash_command():
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    shown = CliRunner().invoke(main, ["slack", "--help"]).output
+    assert all(command in shown for command in ("/ask", "/brief", "/sources", "/stats", "/reload"))
+
+
+def test_a_slack_user_outside_the_allow_list_gets_their_id_and_nothing_else(hostile_app):
+    slack, url = hostile_app
+    body, response_id = slack.slash_command("/ask", "Hvad bad borgmesteren om?", user="U0STRANGER")
+    status, text = post_signed(url, body, SECRET, FORM)
+    assert status == 200 and "U0STRANGER" in text.decode() and "adgang" in text.decode()  # asked in Danish
+    message = slack.user_message("C0NEWS", f"<@{slack.bot_user}> Hvad bad borgmesteren om?", user="U0STRANGER")
+    assert post_signed(url, slack.mention_event(message), SECRET, JSON)[0] == 200
+    mention(slack, url, "Hvad væltede stormen?")  # an allowed user's mention after it is answered …
+    slack.wait_for(lambda: slack.calls_to("chat.postMessage"))
+    time.sleep(1)
+    assert not slack.responses.get(response_id)  # … and the outsider's question never was
+    assert not slack.thread_replies("C0NEWS", message["ts"])

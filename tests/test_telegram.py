@@ -62,6 +62,7 @@ def test_commands_are_registered_in_english_and_danish(server, bot):
     assert names >= {"start", "help", "ask", "sources", "lang"}
 
 
+@pytest.mark.smoke
 def test_private_question_in_english_is_answered_as_a_reply_with_sources_and_button(server, bot):
     question = server.message("Who sent troops to Kazakhstan?")
     server.push(question)
@@ -375,9 +376,24 @@ def test_two_quotes_of_one_paragraph_are_one_source(server, bot):
     assert sources.count("¶12") == 1 and "[3]" not in sources, sources
 
 
-def test_the_model_warms_up_at_start_up_before_any_question(server, settings, answerer):
+def test_the_model_warms_up_at_start_up_before_any_question_and_the_bot_is_ready_after(server, settings, answerer):
+    import socket
+    import urllib.error
+    import urllib.request
+
     pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed")
-    openai = FakeOpenAI([FLUENT])
+    openai = FakeOpenAI([FLUENT], delay=4.0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def ready() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
     process = start_bot(
         server,
         settings,
@@ -385,11 +401,15 @@ def test_the_model_warms_up_at_start_up_before_any_question(server, settings, an
         NEWSBOT_LLM_BASE_URL=openai.base_url,
         NEWSBOT_LLM_MODEL="fake",
         NEWSBOT_WARM_UP="1",
+        NEWSBOT_METRICS_PORT=str(port),
     )
     try:
         server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
         server.wait_for(lambda: openai.requests, timeout=30)  # nobody has asked anything yet
         assert "Warm-up?" in openai.requests[0]["messages"][-1]["content"]
+        status, body = ready()
+        assert status == 503 and "warming up" in body
+        assert server.wait_for(lambda: ready()[0] == 200, timeout=30)
     finally:
         stop(process)
         openai.server.shutdown()
@@ -493,3 +513,48 @@ def test_brief_by_topic_or_period_says_what_it_covers(server, archive_bot):
         "Try another word.</b>"
     )
     assert newest.startswith("<b>Briefing on the 5 newest of the 10 articles I have")
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_rejected_token_is_one_log_line_that_never_shows_it(server, settings, log_format):
+    from tests.conftest import run_newsbot
+
+    wrong = "123456:ABCdefWRONGtoken"
+    env = newsbot_env(
+        settings,
+        TELEGRAM_BOT_TOKEN=wrong,
+        TELEGRAM_API_BASE_URL=server.base_url,
+        NEWSBOT_LOG_FORMAT=log_format,
+    )
+    result = run_newsbot(["telegram"], env, timeout=60)
+    lines = [line for line in result.stderr.decode().splitlines() if line.strip()]
+    assert result.returncode == 2 and "Traceback" not in "\n".join(lines)
+    assert any("rejects TELEGRAM_BOT_TOKEN" in line for line in lines)
+    assert not any(wrong.lower() in line.lower() for line in lines)
+    if log_format == "json":
+        assert all(json.loads(line)["level"] for line in lines)
+
+
+def test_a_webhook_on_a_busy_port_is_one_line_before_the_webhook_is_set(server, settings):
+    import socket
+
+    from tests.conftest import run_newsbot
+
+    env = newsbot_env(settings, TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE_URL=server.base_url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        webhook = ["--webhook", "https://example.invalid/telegram", "--listen", "127.0.0.1", "--port", str(port)]
+        result = run_newsbot(["telegram", *webhook], env, timeout=60)
+    log = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in log
+    assert f"Can't listen on 127.0.0.1:{port} (Address already in use)" in log
+    assert not server.calls_to("setWebhook")
+
+
+def test_the_bot_api_url_may_be_given_with_or_without_its_bot_path(settings):
+    from bot.frontends.telegram import _api_base
+
+    for given in ("http://127.0.0.1:8081", "http://127.0.0.1:8081/", "http://127.0.0.1:8081/bot"):
+        assert _api_base(settings.model_copy(update={"telegram_api_base_url": given})) == "http://127.0.0.1:8081/bot"

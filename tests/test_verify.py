@@ -176,7 +176,8 @@ def test_a_name_given_comes_from_a_quote_that_holds_the_questions_own_names(answ
     from bot.answering.retrieve import retrieve
 
     def problems(question: str, generated: str, language: str) -> list[str]:
-        quotes = citations_from(retrieve(answerer.index, answerer.index.embeddings.embed_questions([question])[0]))
+        vector = answerer.index.embeddings.embed_questions([question])[0]
+        quotes = citations_from(retrieve(answerer.index, vector), answerer.index)
         return AnswerVerifier().verify(generated, question, language, quotes).problems
 
     assert any(

@@ -206,15 +206,15 @@ class Briefer:
                     bullet.text = re.sub(r"\s*\[\d+\]", "", fluent.answer).strip()
                 else:
                     bullet.verified = False
-        quoted = [b.text for b in bullets if b.text in b.citation.quote]
-        quoted_language = detect_language(" ".join(quoted), default="da") if quoted else language
-        if quoted_language != language:
-            header = reply(
-                "brief_header_quoted",
-                language,
-                articles=articles,
-                article_language=LANGUAGE_NAMES[language][quoted_language],
-            )
-        else:
-            header = reply("brief_header", language, articles=articles)
-        return Briefing(language, self.backend, header, bullets)
+        return Briefing(language, self.backend, briefing_header(language, articles, bullets), bullets)
+
+
+def briefing_header(language: Lang, articles: str, bullets: list[Bullet]) -> str:
+    """What the briefing covers, and in which language its bullets are quoted when that is not the
+    reader's: all of them, or some of them when the articles are in both languages."""
+    quoted = [detect_language(b.text, default="da") for b in bullets if b.text in b.citation.quote]
+    other = [q for q in quoted if q != language]
+    if not other:
+        return reply("brief_header", language, articles=articles)
+    kind = "brief_header_quoted" if len(other) == len(quoted) else "brief_header_partly_quoted"
+    return reply(kind, language, articles=articles, article_language=LANGUAGE_NAMES[language][other[0]])

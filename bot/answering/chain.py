@@ -21,12 +21,13 @@ from typing import TypeVar
 
 from babel import Locale
 
-from bot.answering.citing import mark_numbers, merge_citations
+from bot.answering.citing import merge_citations
 from bot.answering.composers import Composer, ExtractiveComposer, GeneratorComposer, OnText
 from bot.answering.composers.extractive import disagreement, quoted
-from bot.answering.features import QuestionAnalysis, analyse
+from bot.answering.features import QuestionAnalysis, analyse, story_names
 from bot.answering.gate import AnswerabilityGate, GateDecision
 from bot.answering.learned import Models, load_models
+from bot.answering.marks import CITATION_MARK, mark_numbers
 from bot.answering.readers import ClaimJudge, ReadingCheck
 from bot.answering.retrieve import (
     MAX_CITATIONS,
@@ -37,7 +38,7 @@ from bot.answering.retrieve import (
 )
 from bot.answering.screen import Refusal, screen
 from bot.answering.thresholds import THRESHOLDS
-from bot.answering.verify import CITATION_MARK, AnswerVerifier, cited_numbers
+from bot.answering.verify import AnswerVerifier, cited_numbers
 from bot.answering.when import TimeFilter, article_span, time_filter, within
 from bot.config import Settings
 from bot.errors import BackendUnavailable, InputError
@@ -71,6 +72,7 @@ class Draft:
     text: str
     language: Lang
     started: float
+    when: TimeFilter | None = None  # the time it names ("i går", "last week"), if any
     timings: dict[str, float] = field(default_factory=dict)
 
     def timed(self, stage: str, run: Callable[[], T]) -> T:
@@ -90,7 +92,7 @@ def check_question(text: str, limit: int, language: Lang = "en") -> str:
     return cleaned
 
 
-def citations_from(retrieval: Retrieval) -> list[Citation]:
+def citations_from(retrieval: Retrieval, index: NewsIndex) -> list[Citation]:
     """The best passages as numbered quotes, best first: what the generator reads and is checked on."""
     return [
         Citation(
@@ -109,6 +111,7 @@ def citations_from(retrieval: Retrieval) -> list[Citation]:
                 passage.lead.index,
                 max(s.index for s in passage.sentences if s.paragraph == passage.lead.paragraph),
             ),
+            story=story_names(index.lead(passage.lead.doc_id)),
         )
         for n, passage in enumerate(retrieval.passages[:MAX_CITATIONS], start=1)
     ]
@@ -160,7 +163,7 @@ class Answerer:
         started = time.perf_counter()
         text = check_question(question.text, self.settings.max_question_chars)
         language = question.language or detect_language(text)
-        return Draft(question, text, language, started)
+        return Draft(question, text, language, started, time_filter(text, self.settings.today or date.today()))
 
     def _query(self, draft: Draft) -> str:
         """What is searched and gated: the question, read after the earlier one it follows up —
@@ -180,7 +183,7 @@ class Answerer:
         return ranked_retrieval(self.index, vector, analysis, self.models.ranker, articles, favoured)
 
     def _compose(self, draft: Draft, retrieval: Retrieval, decision: GateDecision) -> Answer:
-        quotes = citations_from(retrieval)
+        quotes = citations_from(retrieval, self.index)
         shown: list[Citation] = []
         if decision.verdict == "answer":
             text, shown = self._cited(self.extractive.compose(draft.text, draft.language, quotes).text, quotes)
@@ -219,7 +222,8 @@ class Answerer:
             text = reply("other_language", language, language=name)
         else:
             language = draft.language
-            text = reply("not_a_question", language, articles=self.articles_phrase(language))
+            kind = "greeting" if refusal.reason == "greeting" else "not_a_question"
+            text = reply(kind, language, articles=self.articles_phrase(language))
         return Answer(
             question=draft.text,
             language=language,
@@ -277,7 +281,9 @@ class Answerer:
         draft = self.draft(question)
         if not self.index.articles:  # every article taken out of the archive: nothing to quote
             return self._no_articles(draft)
-        refusal = screen(draft.text, draft.language, self._in_archive, draft.question.context)
+        refusal = screen(
+            draft.text, draft.language, self._in_archive, draft.question.context, names_a_time=draft.when is not None
+        )
         if refusal is not None:
             return self._refused(draft, refusal)
         search = self.search_for(draft)
@@ -292,7 +298,7 @@ class Answerer:
     def search_for(self, draft: Draft) -> Search | Answer:
         """What to search for a checked question: its analysis and where to look; or, for a period
         the archive holds nothing from, the reply that says so."""
-        when = time_filter(draft.text, self.settings.today or date.today())
+        when = draft.when
         articles = self._articles_of(when)
         strict = when is not None and when.strict
         if when is not None and strict and not articles:
@@ -344,7 +350,7 @@ class Answerer:
     def quotes(self, question: str) -> list[Citation]:
         """The passages retrieval ranks best for a question, whatever the gate makes of them."""
         text = check_question(question, self.settings.max_question_chars)
-        return citations_from(self._retrieve(analyse(text, detect_language(text))))
+        return citations_from(self._retrieve(analyse(text, detect_language(text))), self.index)
 
     def answers(self, question: str | Question) -> Iterator[Answer]:
         """The quick (extractive) answer, then the refined one when it changes what is shown."""

@@ -14,11 +14,10 @@ import itertools
 import re
 from dataclasses import replace
 
-from bot.answering.verify import CITATION_MARK
+from bot.answering.marks import CITATION_MARK, mark_numbers
 from bot.types import Citation
 
 HEADLINE_WORDS = 6
-_RANGE = re.compile(r"(\d+)\s*[–-]\s*(\d+)|(\d+)")
 
 
 def headline(title: str, words: int = HEADLINE_WORDS) -> str:
@@ -37,14 +36,6 @@ def headlines(citations: list[Citation]) -> dict[str, str]:
         while any(headline(r, words) == headline(c.title, words) for r in rivals) and words < len(c.title.split()):
             words += 1
         found[c.doc_id] = headline(c.title, words)
-    return found
-
-
-def mark_numbers(group: str) -> list[int]:
-    """The numbers of one [n] mark: "1", "1, 3" or a range "1–3"."""
-    found: list[int] = []
-    for start, end, single in _RANGE.findall(group):
-        found += range(int(start), int(end) + 1) if start else [int(single)]
     return found
 
 

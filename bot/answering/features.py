@@ -9,6 +9,7 @@ a feature added or renamed here fails the model check until the models are train
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -114,6 +115,12 @@ def version_key(text: str) -> frozenset[str]:
     related story told with other names."""
     words = _LETTERS.findall(text)
     return frozenset(w.lower() for n, w in enumerate(words) if n == 0 or not w[0].isupper())
+
+
+@functools.lru_cache(maxsize=4096)
+def story_names(lead: str) -> frozenset[str]:
+    """The names an article's lead gives (capitalised away from a sentence's start), lower-cased."""
+    return frozenset(t.lower for t in content_terms(lead, "da") if t.is_name and not t.is_number)
 
 
 _SECOND_QUESTION = re.compile(

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from bot.answering.marks import CITATION_MARK, cited
 from bot.answering.matching import answer_type, asks_for_name, says_not, says_unknown, term_match
 from bot.answering.thresholds import THRESHOLDS
 from bot.lang import Term, content_terms, detect_language, numbers_in, passage_terms, word_language_confidence
@@ -36,7 +37,6 @@ from bot.names import names_all, same_name
 from bot.texts import LANGUAGE_NAMES
 from bot.types import Citation, Lang
 
-CITATION_MARK = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 CLAUSE_BREAK = re.compile(
     r"[;:,.!?]|\b(?:because|due to|since|as a result|after|while|but|and|fordi|på grund af|efter|mens|men|og)\b",
     re.IGNORECASE,
@@ -57,11 +57,9 @@ class Verdict:
 
 def cited_numbers(text: str, given: int) -> tuple[list[int], list[int]]:
     """The [n] the answer cites, split into those among the `given` sentences and those not."""
-    cited: list[int] = []
-    for group in CITATION_MARK.findall(text):
-        cited += [int(n) for n in re.findall(r"\d+", group)]
-    valid = sorted({n for n in cited if 1 <= n <= given})
-    invalid = sorted({n for n in cited if not 1 <= n <= given})
+    numbers = cited(text)
+    valid = sorted({n for n in numbers if 1 <= n <= given})
+    invalid = sorted({n for n in numbers if not 1 <= n <= given})
     return valid, invalid
 
 

@@ -53,7 +53,7 @@ def no_gate(answerer: Answerer):
     def run(question: str) -> Answer:
         vector = answerer.index.embeddings.embed_questions([question])[0]
         retrieval = retrieve(answerer.index, vector)
-        citations = citations_from(retrieval)
+        citations = citations_from(retrieval, answerer.index)
         language = detect_language(question)
         text = answerer.extractive.compose(question, language, citations).text
         return Answer(question, language, text, True, citations)

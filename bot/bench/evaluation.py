@@ -17,8 +17,8 @@ from bot.types import Answer, Citation
 
 def load_qa(path: Path) -> list[dict[str, Any]]:
     """The questions of a QA file; raises InputError on a missing file or a bad line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+    try:  # JSON Lines end at "\n" alone: U+2028 and the like may stand in a question, unescaped
+        lines = path.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"Can't read QA file {path}: {error}.") from error
     items = []

@@ -192,7 +192,7 @@ def decide_rows(asked: Sequence[Asked], ranker: LinearModel, columns: Sequence[i
         order = np.argsort(-probabilities, kind="stable")
         retrieval = ranked(a.answerer.index, a.found, probabilities)
         gate = a.answerer.gate.features(a.search.analysis, retrieval)
-        quotes = citations_from(retrieval)
+        quotes = citations_from(retrieval, a.answerer.index)
         shown = disagreement(quotes) or shown_citations(quotes, asks_two_things(a.search.analysis.text))
         evidence = a.item.get("evidence") or []
         hit = a.answerable and bool(evidence) and groups_hit(evidence, " ".join(c.quote for c in shown))

@@ -228,15 +228,15 @@ class Conversations:
         finally:
             self._refining -= 1
 
-    def warm_up(self) -> None:
+    def warm_up(self, on_warm: Callable[[], None] = lambda: None) -> None:
         """Queue the model's one tiny completion in the generation thread, where the first fuller
-        answer waits for it rather than competing with it; the log says when the model is warm.
-        A model that fails is logged, and answers still come."""
+        answer waits for it rather than competing with it; the log says when the model is warm,
+        and `on_warm` is called once it is over. A model that fails is logged, and answers still come."""
         if self.answerer.composer.fluent:
             log.info("Warming up the %s model …", self.answerer.composer.name)
-            self._generator.submit(self._warm_up)
+            self._generator.submit(self._warm_up, on_warm)
 
-    def _warm_up(self) -> None:
+    def _warm_up(self, on_warm: Callable[[], None]) -> None:
         started = time.perf_counter()
         try:
             self.answerer.warm_up()
@@ -246,6 +246,8 @@ class Conversations:
         except Exception:  # nobody awaits this job: a bug must still reach the log
             log.exception("Warming up the %s model failed", self.answerer.composer.name)
             return
+        finally:
+            on_warm()
         log.info("The %s model is warm (%.1f s).", self.answerer.composer.name, time.perf_counter() - started)
 
     @property
@@ -266,13 +268,21 @@ class Conversations:
         return f"{named}; … +{more} (/sources)" if more > 0 else named
 
 
-def open_conversations(settings: Settings, answerer: Answerer, rate_limit: int | None = None) -> Conversations:
-    """Conversations with the persistent history under NEWSBOT_DATA_DIR, the model warming up
-    in the background (NEWSBOT_WARM_UP)."""
-    history = History(settings.data_dir / "conversations.sqlite3", settings.history_turns)
+def open_conversations(
+    settings: Settings, answerer: Answerer, rate_limit: int | None = None, on_warm: Callable[[], None] = lambda: None
+) -> Conversations:
+    """Conversations with the history under NEWSBOT_DATA_DIR (kept as long as the answer log, and
+    on disk only where the log keeps questions), the model warming up in the background
+    (NEWSBOT_WARM_UP; `on_warm` is called when it is over)."""
+    history = History(
+        settings.data_dir / "conversations.sqlite3",
+        settings.history_turns,
+        days=settings.log_days or None,
+        on_disk=settings.log_questions and settings.log_days > 0,
+    )
     conversations = Conversations(
         answerer, settings.allowed_user_ids(), RateLimiter(rate_limit or settings.rate_limit), history
     )
     if settings.warm_up:
-        conversations.warm_up()
+        conversations.warm_up(on_warm)
     return conversations

@@ -3,6 +3,10 @@ chat or thread, in SQLite under NEWSBOT_DATA_DIR (one file, WAL mode, bounded pe
 
 Keys name a conversation: `telegram:<chat>`, `slack:<channel>:<thread_ts>`, `terminal`.
 
+Questions are user data, kept as the answer log's settings say: turns older than NEWSBOT_LOG_DAYS
+are pruned when the history opens and daily after; with NEWSBOT_LOG_QUESTIONS=false (or no log,
+NEWSBOT_LOG_DAYS=0) the history is kept in memory only, and a file left from before is removed.
+
 History is a convenience, never a reason not to answer: a damaged file is kept aside (renamed)
 and a fresh one started; a file deleted while running is started anew; a folder that can't be
 written keeps the history in memory. Each of these is said once, in the log.
@@ -29,20 +33,42 @@ CREATE INDEX IF NOT EXISTS turns_by_key ON turns (key, at);
 CREATE TABLE IF NOT EXISTS chats (key TEXT PRIMARY KEY, language TEXT);
 """
 IN_MEMORY = ":memory:"
+DAY = 86_400.0
 
 
 class History:
     """Thread-safe; every write is its own transaction, so a crash loses at most the last turn."""
 
-    def __init__(self, path: Path, turns: int = 6) -> None:
+    def __init__(self, path: Path, turns: int = 6, days: float | None = None, on_disk: bool = True) -> None:
         self.path = path
         self.turns = max(1, turns)
+        self.days = days  # None: turns are kept whatever their age
+        self.on_disk = on_disk
         self._lock = threading.Lock()
         self._warned: set[str] = set()
+        self._pruned = 0.0
+        if not on_disk:
+            self._remove_file()
         self._db, self._inode = self._open()
 
     # --- opening, and what can go wrong with the file ------------------------------
+    def _remove_file(self) -> None:
+        """The questions a history kept on disk before it was told not to."""
+        removed = False
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                self.path.with_name(self.path.name + suffix).unlink()
+                removed = True
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                logger.warning("Can't remove the chat history %s (%s); it holds earlier questions.", self.path, error)
+        if removed:
+            logger.info("Removed the chat history %s: questions are not to be kept.", self.path)
+
     def _open(self) -> tuple[sqlite3.Connection, int | None]:
+        if not self.on_disk:
+            return self._connect(IN_MEMORY), None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return self._connect(str(self.path)), self.path.stat().st_ino
@@ -100,11 +126,19 @@ class History:
             self._db.close()
             self._db, self._inode = self._open()
 
+    def _prune(self) -> None:
+        """Drop turns older than the retention: at the first use, then daily."""
+        if self.days is None or time.time() - self._pruned < DAY:
+            return
+        self._db.execute("DELETE FROM turns WHERE at < ?", (time.time() - self.days * DAY,))
+        self._pruned = time.time()
+
     def _run(self, what: str, action: Callable[[sqlite3.Connection], T], default: T) -> T:
         """Run one statement group; a failure is logged once per kind and `default` returned."""
         with self._lock:
             try:
                 self._reopen_if_deleted()
+                self._prune()
                 return action(self._db)
             except sqlite3.Error as error:
                 if what not in self._warned:

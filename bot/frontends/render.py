@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.answering.browse import Listing, Page
-from bot.answering.verify import CITATION_MARK
-from bot.texts import message, reply
+from bot.answering.marks import CITATION_MARK
+from bot.texts import message, printable, reply
 from bot.types import Answer, Briefing, Citation, Lang
 
 if TYPE_CHECKING:
@@ -53,7 +53,8 @@ def source_mrkdwn(citation: Citation) -> str:
 
 
 def plain(answer: Answer) -> str:
-    """The answer and its sources as plain text (terminal)."""
+    """The answer and its sources as plain text for a terminal (control characters, as a model
+    may write them, left out)."""
     lines = [answer.answer]
     if answer.citations:
         lines.append("")
@@ -61,7 +62,7 @@ def plain(answer: Answer) -> str:
         for c in answer.citations:
             address = f" {web_address(c)}" if web_address(c) else ""
             lines.append(f"[{c.n}] {source_label(c)}: «{c.quote}»{address}")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def refined_plain(final: Answer, first: Answer) -> str | None:
@@ -69,8 +70,8 @@ def refined_plain(final: Answer, first: Answer) -> str | None:
     if not final.replaces(first):
         return None if final.verified else reply("unverified", first.language)
     if final.answerable != first.answerable:
-        return f"({final.backend} read the quotes) " + (plain(final) if final.answerable else final.answer)
-    return f"{final.answer}  ({final.backend}, verified)"
+        return printable(f"({final.backend} read the quotes) " + (plain(final) if final.answerable else final.answer))
+    return printable(f"{final.answer}  ({final.backend}, verified)")
 
 
 def brief_plain(briefing: Briefing) -> str:
@@ -78,7 +79,7 @@ def brief_plain(briefing: Briefing) -> str:
     lines = [briefing.header]
     for n, b in enumerate(briefing.bullets, start=1):
         lines.append(f"• {b.text} [{n}] ({source_label(b.citation)})")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def brief_telegram_html(briefing: Briefing) -> str:
@@ -115,7 +116,8 @@ def headline(listing: Listing) -> str:
 def listing_plain(listing: Listing) -> str:
     """An article on one line for a terminal: date, source, id, headline, byline and link."""
     line = f"{listing.date:<16}  {listing.source:<12} {listing.doc_id}  {headline(listing)}"
-    return line + (f" — {listing.byline}" if listing.byline else "") + (f"  {listing.url}" if listing.url else "")
+    line += (f" — {listing.byline}" if listing.byline else "") + (f"  {listing.url}" if listing.url else "")
+    return printable(line)
 
 
 def sources_telegram_html(page: Page, language: Lang) -> str:
@@ -141,8 +143,9 @@ def in_view(citation: Citation) -> str:
 
 
 def draft_text(draft: str) -> str:
-    """A draft as shown: its [n] left out, as they are renumbered once it is checked."""
-    return " ".join(_CITATION_MARK.sub("", draft).split())
+    """A draft as shown: its [n] left out, as they are renumbered once it is checked (and control
+    characters a model may write)."""
+    return " ".join(_CITATION_MARK.sub("", printable(draft)).split())
 
 
 def stage_line(shown: Reply) -> str:

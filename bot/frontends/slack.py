@@ -5,6 +5,10 @@ Bolt verifies every request's signature (a bad or stale one gets 401 and runs no
 as `process_before_response` is off, acknowledges first and answers after — inside Slack's
 3 seconds however slow the answer. A retried event (X-Slack-Retry-Num) whose first delivery
 we already took is acknowledged and dropped. Works against any Web API at SLACK_API_URL.
+
+Every `text` the app sends is mrkdwn as much as the blocks are (Slack shows it in notifications
+and where blocks can't be shown), so whatever users or articles wrote goes through `slack_escape`
+there too: a `<!channel>` typed or quoted never notifies anyone.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, cast
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -32,6 +38,7 @@ from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, open_conversations
+from bot.frontends.listening import check_port, port_refusal
 from bot.frontends.render import (
     slack_brief_blocks,
     slack_escape,
@@ -43,7 +50,7 @@ from bot.lang import detect_language
 from bot.operations.recorder import NO_RECORDER, Asked, Recorder
 from bot.operations.runtime import Runtime
 from bot.operations.stats import stats_text
-from bot.texts import message, reply
+from bot.texts import help_text, message, reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
@@ -145,7 +152,8 @@ def _with_feedback(blocks: list[dict], answer: Answer, answer_id: str) -> list[d
 async def _allowed(
     conversations: Conversations, user: str, language: Lang, send: Callable[[str], Awaitable[Any]]
 ) -> bool:
-    """The per-user rate limit; says so once when someone hits it."""
+    """The per-user rate limit, which questions and briefings count against alike; says so once
+    when someone hits it."""
     allowed, warn = conversations.rate.allow(user)
     if not allowed and warn:
         await send(reply("rate_limited", language, limit=conversations.rate.limit))
@@ -168,7 +176,7 @@ async def ask_command(
     try:
         question = conversations.check(text)
     except InputError as error:
-        await respond(text=str(error), response_type="ephemeral")
+        await respond(text=slack_escape(str(error)), response_type="ephemeral")
         _recorder(context).refused(asked, "refused", language, str(error))
         return
     if not await _allowed(
@@ -190,13 +198,18 @@ async def ask_command(
                 continue
             blocks = _with_feedback([asker, *slack_reply_blocks(view)], view.answer, asked.id)
             if shown is None:
-                await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel")
+                await respond(text=slack_escape(view.answer.answer), blocks=blocks, response_type="in_channel")
                 pacer.posted(channel)
                 asked.reply_sent()
                 first = view.answer
             elif blocks != shown:
                 await pacer.wait(channel)
-                await respond(text=view.answer.answer, blocks=blocks, response_type="in_channel", replace_original=True)
+                await respond(
+                    text=slack_escape(view.answer.answer),
+                    blocks=blocks,
+                    response_type="in_channel",
+                    replace_original=True,
+                )
             shown, last = blocks, view.answer
         if first is not None and last is not None:
             _recorder(context).answered(asked, first, last if last is not first else None)
@@ -208,11 +221,18 @@ async def brief_command(
     """/brief [topic or period | da | en] — 3–5 cited bullets on the newest articles, or those about
     a topic or of a period; in the language of the topic (English by default), or as asked with da or en."""
     await ack()
+    conversations = _conversations(context)
     text = " ".join(command.get("text", "").split())
     choice = text.lower()
     language = cast(Lang, choice) if choice in ("da", "en") else detect_language(text, default="en")
-    briefing = await _conversations(context).brief(language, "" if choice in ("da", "en") else text)
-    await respond(text=briefing.header, blocks=slack_brief_blocks(briefing), response_type="in_channel")
+    if not await _allowed(
+        conversations, command["user_id"], language, lambda t: respond(text=t, response_type="ephemeral")
+    ):
+        asked = Asked("slack", "command", command["user_id"], text)
+        _recorder(context).refused(asked, "rate-limited", language, "over the rate limit")
+        return
+    briefing = await conversations.brief(language, "" if choice in ("da", "en") else text)
+    await respond(text=slack_escape(briefing.header), blocks=slack_brief_blocks(briefing), response_type="in_channel")
 
 
 def _sources_blocks(page: Page, language: Lang) -> list[dict]:
@@ -241,10 +261,12 @@ async def sources_command(
     try:
         page = await _conversations(context).sources(term)
     except InputError as error:
-        await respond(text=str(error), response_type="ephemeral")
+        await respond(text=slack_escape(str(error)), response_type="ephemeral")
         return
     await respond(
-        text=sources_header(page, language), blocks=_sources_blocks(page, language), response_type="ephemeral"
+        text=slack_escape(sources_header(page, language)),
+        blocks=_sources_blocks(page, language),
+        response_type="ephemeral",
     )
 
 
@@ -256,7 +278,9 @@ async def sources_page(
     number, language, term = body["actions"][0]["value"].split(":", 2)
     page = await _conversations(context).sources(term, int(number))
     lang: Lang = "da" if language == "da" else "en"
-    await respond(text=sources_header(page, lang), blocks=_sources_blocks(page, lang), replace_original=True)
+    await respond(
+        text=slack_escape(sources_header(page, lang)), blocks=_sources_blocks(page, lang), replace_original=True
+    )
 
 
 async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -266,11 +290,11 @@ async def app_mention(event: dict, client: AsyncWebClient, context: AsyncBoltCon
     text = " ".join(MENTION.sub(" ", event.get("text", "")).split())
     language = detect_language(text)
 
-    async def send(message: str) -> Any:
-        return await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message)
+    async def send(message: str) -> Any:  # the help names headlines; an error may quote the question
+        return await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=slack_escape(message))
 
     if not text:
-        await send(reply("help", language, articles=conversations.articles_summary()))
+        await send(help_text("slack", language, conversations.articles_summary()))
         return
     asked = Asked("slack", "thread", event.get("user", ""), text)
     try:
@@ -307,14 +331,16 @@ async def _post_reply(
         blocks = _with_feedback(slack_reply_blocks(view), view.answer, asked.id)
         if posted is None:
             posted = await client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=view.answer.answer, blocks=blocks
+                channel=channel, thread_ts=thread_ts, text=slack_escape(view.answer.answer), blocks=blocks
             )
             pacer.posted(channel)
             asked.reply_sent()
             first = view.answer
         elif blocks != shown:
             await pacer.wait(channel)
-            await client.chat_update(channel=channel, ts=posted["ts"], text=view.answer.answer, blocks=blocks)
+            await client.chat_update(
+                channel=channel, ts=posted["ts"], text=slack_escape(view.answer.answer), blocks=blocks
+            )
         shown, last = blocks, view.answer
     if first is not None and last is not None:
         recorder.answered(asked, first, last if last is not first else None)
@@ -346,17 +372,17 @@ async def admin_command(
     language = detect_language(command.get("text", ""), default="en")
     if runtime is None or command["user_id"] not in runtime.settings.admin_ids():
         logger.warning("%s from Slack user %s, who is not in NEWSBOT_ADMINS", command["command"], command["user_id"])
-        help_text = reply("help", language, articles=_conversations(context).articles_summary())
-        await respond(text=help_text, response_type="ephemeral")
+        help_shown = help_text("slack", language, _conversations(context).articles_summary())
+        await respond(text=slack_escape(help_shown), response_type="ephemeral")
         return
     if command["command"] == "/stats":
         stats = await asyncio.to_thread(runtime.today)
-        await respond(text=stats_text(stats, language), response_type="ephemeral")
+        await respond(text=slack_escape(stats_text(stats, language)), response_type="ephemeral")
         return
     try:
         report = await _conversations(context).run(runtime.reload)
     except NewsbotError as error:  # the index is still being written, or the seeds folder is unusable
-        await respond(text=str(error), response_type="ephemeral")
+        await respond(text=slack_escape(str(error)), response_type="ephemeral")
         return
     articles = len(runtime.answerer.index.articles)
     await respond(
@@ -389,7 +415,7 @@ def build_app(
     """All wiring in one place."""
     _require_credentials(settings)
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    app = AsyncApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret, client=client)
+    app = AsyncApp(signing_secret=settings.slack_signing_secret, client=client)  # the client carries the token
     seen, pacer, in_flight = SeenEvents(), Pacer(), in_flight or InFlight()
 
     async def share_state(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
@@ -413,7 +439,23 @@ def build_app(
             return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
         return await next()
 
+    allowed = settings.allowed_slack_users()
+
+    async def refuse_outsiders(
+        req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        user = req.context.user_id
+        if allowed is None or user is None or user in allowed:
+            return await next()
+        logger.warning("Slack user %s is not in NEWSBOT_ALLOWED_USERS", user)
+        body = req.body if isinstance(req.body, dict) else {}
+        if body.get("command"):  # the response to a slash command is shown to its user alone
+            language = detect_language(str(body.get("text", "")), default="en")
+            return BoltResponse(status=200, body=slack_escape(reply("not_allowed", language, user_id=user)))
+        return BoltResponse(status=200, body="")  # a mention or a button: nothing to show in the channel
+
     app.middleware(drop_retried_events)
+    app.middleware(refuse_outsiders)
     app.middleware(share_state)
     app.command("/ask")(ask_command)
     app.command("/brief")(brief_command)
@@ -477,8 +519,11 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     from bot.operations.runtime import start_runtime
 
     _require_credentials(settings)
+    # The token and the port first: a typo shouldn't cost the wait for the index and model.
+    asyncio.run(check_token(settings))
+    check_port(host, port)
     runtime = start_runtime(settings)
-    conversations = open_conversations(settings, runtime.answerer)
+    conversations = open_conversations(settings, runtime.answerer, on_warm=runtime.readiness.warmed)
     runtime.watch_queue(lambda: conversations.waiting)
     in_flight = InFlight()
     app = build_app(settings, conversations, runtime, in_flight)
@@ -492,12 +537,26 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)
     try:
         web.run_app(web_app, host=host, port=port, print=None)
-    except OSError as error:
+    except OSError as error:  # taken between the check and the start
         if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             raise
-        raise ConfigError(
-            f"Can't listen on {host}:{port} ({error.strerror}): another process may use the port; "
-            "choose another with --port, or --host."
-        ) from error
+        raise port_refusal(host, port, error) from error
     finally:  # the web application has finished the requests in flight: write what the answer log holds
         runtime.close()
+
+
+async def check_token(settings: Settings) -> None:
+    """Ask Slack who the token belongs to (auth.test), so a wrong token stops the start with one line."""
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    try:
+        await client.auth_test()
+    except SlackApiError as error:
+        code = error.response.get("error", "an error")
+        raise ConfigError(
+            f"Slack rejects SLACK_BOT_TOKEN ({code}); copy the Bot User OAuth Token (xoxb-…) "
+            "from your Slack app's OAuth & Permissions page."
+        ) from None
+    except (OSError, aiohttp.ClientError) as error:
+        raise ConfigError(
+            f"Can't reach the Slack API at {settings.slack_api_url} ({error}); check the network and SLACK_API_URL."
+        ) from None

@@ -26,12 +26,13 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
@@ -39,6 +40,7 @@ from telegram.ext import (
     ExtBot,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -47,6 +49,7 @@ from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
 from bot.frontends.conversation import Conversations, Reply, open_conversations
+from bot.frontends.listening import check_port
 from bot.frontends.render import (
     brief_telegram_html,
     sources_telegram_html,
@@ -60,13 +63,14 @@ from bot.lang import detect_language
 from bot.operations.recorder import NO_RECORDER, Asked, Recorder
 from bot.operations.runtime import Runtime
 from bot.operations.stats import stats_text
-from bot.texts import message, reply
+from bot.texts import help_text, message, reply
 from bot.types import Answer, Lang
 
 logger = logging.getLogger(__name__)
 STARTUP_ATTEMPTS = 5  # waits of 1, 2, 4 and 8 s between them: a Bot API restarting comes back in that time
 EDIT_INTERVAL = 1.1  # seconds between edits in one chat: Telegram advises about one message a second per chat
 MAX_CALLBACK_DATA = 64  # bytes: Telegram's limit for a button's callback_data
+GONE = ("message to be replied not found", "replied message not found", "message to edit not found")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # a list of links shouldn't grow the first one's preview
 
 
@@ -136,23 +140,39 @@ def _asked(update: Update, text: str) -> Asked:
     return Asked("telegram", chat, str(update.effective_user.id if update.effective_user else ""), text)
 
 
-async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
-    """Access and rate limit; replies itself when refusing. True means go ahead."""
+async def check_access(update: Update, context: BotContext) -> None:
+    """Before any handler (group -1), for every kind of update: a user outside NEWSBOT_ALLOWED_USERS
+    gets no answer, quotes, vote, headline or inline result. A private message is told the user's
+    id; a button press or inline query is answered empty, as Telegram expects it answered."""
     user = update.effective_user
+    if context.conversations.is_allowed(user.id if user else None):
+        return
     message = update.effective_message
-    conversations = context.conversations
-    language = detect_language(text) if text else _user_language(update)
-    if not conversations.is_allowed(user.id if user else None):
+    if update.callback_query:
+        await update.callback_query.answer()
+    elif update.inline_query:
+        await update.inline_query.answer([], cache_time=5, is_personal=True)
+    elif message and message.chat.type == ChatType.PRIVATE:  # in groups, others' messages pass silently
+        text = message.text or ""
+        language = detect_language(text) if text else _user_language(update)
         await message.reply_text(reply("not_allowed", language, user_id=user.id if user else "?"))
         context.recorder.refused(_asked(update, text), "refused", language, "not an allowed user")
-        return False
+    raise ApplicationHandlerStop
+
+
+async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
+    """The rate limit, which questions, briefings and inline queries count against alike; says so
+    once when someone hits it (where there is a message to answer). True means go ahead."""
+    user = update.effective_user
+    conversations = context.conversations
     allowed, warn = conversations.rate.allow(user.id if user else 0)
-    if not allowed:
-        context.recorder.refused(_asked(update, text), "rate-limited", language, "over the rate limit")
-        if warn:
-            await message.reply_text(reply("rate_limited", language, limit=conversations.rate.limit))
-        return False
-    return True
+    if allowed:
+        return True
+    language = detect_language(text) if text else _user_language(update)
+    context.recorder.refused(_asked(update, text), "rate-limited", language, "over the rate limit")
+    if warn and update.effective_message:
+        await update.effective_message.reply_text(reply("rate_limited", language, limit=conversations.rate.limit))
+    return False
 
 
 async def _send_answer(message: Message, context: BotContext, question: str) -> None:
@@ -266,9 +286,7 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """What the bot knows, with examples in both languages."""
     language = context.conversations.language(_chat_key(update.effective_chat.id)) or _user_language(update)
-    await update.effective_message.reply_text(
-        reply("help", language, articles=context.conversations.articles_summary())
-    )
+    await update.effective_message.reply_text(help_text("telegram", language, context.conversations.articles_summary()))
 
 
 def _chat_language(update: Update, context: BotContext) -> Lang:
@@ -296,11 +314,8 @@ def _page_buttons(conversations: Conversations, page: Page, language: Lang) -> I
 
 async def sources(update: Update, context: BotContext) -> None:
     """/sources [word]: the articles newest first, a page at a time, with «Older ›» / «‹ Newer» buttons."""
-    conversations, user = context.conversations, update.effective_user
+    conversations = context.conversations
     language = _chat_language(update, context)
-    if not conversations.is_allowed(user.id if user else None):
-        await update.effective_message.reply_text(reply("not_allowed", language, user_id=user.id if user else "?"))
-        return
     try:
         page = await conversations.sources(" ".join(context.args or []))
     except InputError as error:
@@ -317,9 +332,6 @@ async def sources_page(update: Update, context: BotContext) -> None:
     """«Older ›» / «‹ Newer» under a page of the archive: the same message shows the next page."""
     query, conversations = update.callback_query, context.conversations
     language = _chat_language(update, context)
-    if not conversations.is_allowed(query.from_user.id):
-        await query.answer()
-        return
     kind, number, term = context.matches[0].groups() if context.matches else ("", "1", "")
     if kind == "#":
         term = conversations.searches.get(term)
@@ -483,13 +495,16 @@ async def inline_query(update: Update, context: BotContext) -> None:
     query = update.inline_query
     text = query.query.strip()
     conversations = context.conversations
-    if not text or not conversations.is_allowed(query.from_user.id):
+    if not text:
         await query.answer([], cache_time=5, is_personal=True)
         return
     try:
         text = conversations.check(text)
     except InputError:
         await query.answer([], cache_time=5)
+        return
+    if not await _gatekeep(update, context, text):
+        await query.answer([], cache_time=5, is_personal=True)
         return
     asked = Asked("telegram", "inline", str(query.from_user.id), text)
     answer = await conversations.answer(f"inline:{query.from_user.id}", text, follow_up=False)
@@ -504,8 +519,17 @@ async def inline_query(update: Update, context: BotContext) -> None:
     context.recorder.answered(asked, answer)
 
 
+def _gone(error: object) -> bool:
+    """Telegram's answer when the message to reply to or edit was deleted meanwhile."""
+    return isinstance(error, BadRequest) and any(phrase in error.message.lower() for phrase in GONE)
+
+
 async def on_error(update: object, context: BotContext) -> None:
-    """Log the traceback, then apologise to the user; the bot keeps running."""
+    """Log the traceback, then apologise to the user; the bot keeps running. A question deleted
+    before its reply is only noted: there is no one left to apologise to."""
+    if _gone(context.error):
+        logger.warning("A reply was not sent, its message being gone: %s", context.error)
+        return
     logger.error("Exception while handling an update", exc_info=context.error)
     context.recorder.failed("telegram")
     if isinstance(update, Update) and update.effective_message:
@@ -540,10 +564,9 @@ async def on_stop(application: Application) -> None:
 
 
 def _api_base(settings: Settings) -> str:
+    """The Bot API's base URL as PTB wants it (ending in /bot), given it with or without that part."""
     base = settings.telegram_api_base_url.rstrip("/")
-    if not base.endswith("/bot"):
-        raise ConfigError(f"TELEGRAM_API_BASE_URL must end in /bot (got {settings.telegram_api_base_url}).")
-    return base
+    return base if base.endswith("/bot") else f"{base}/bot"
 
 
 def _require_token(settings: Settings) -> None:
@@ -568,6 +591,7 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
         .build()
     )
     application.bot_data["conversations"] = conversations
+    application.add_handler(TypeHandler(Update, check_access), group=-1)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("sources", sources))
@@ -630,10 +654,12 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
     loop.run_until_complete(
         reach_bot_api(Bot(settings.telegram_bot_token, base_url=_api_base(settings)), settings.telegram_api_base_url)
     )
+    if webhook_url:  # PTB registers the webhook before it listens: a busy port must stop the start first
+        check_port(listen, port)
     runtime = start_runtime(settings)
     if not settings.allowed_users.strip():
         logger.warning("NEWSBOT_ALLOWED_USERS is not set: everyone may use this bot (set it to * to say so).")
-    conversations = open_conversations(settings, runtime.answerer)
+    conversations = open_conversations(settings, runtime.answerer, on_warm=runtime.readiness.warmed)
     runtime.watch_queue(lambda: conversations.waiting)
     application = build_application(settings, conversations)
     application.bot_data.update(

@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.errors import InputError
 from bot.frontends.conversation import Conversations, Reply, open_conversations
 from bot.frontends.render import draft_text, plain, refined_plain, stage_line
-from bot.texts import reply
+from bot.texts import help_text, printable, reply
 from bot.types import Answer
 
 
@@ -39,9 +39,9 @@ async def _loop(conversations: Conversations) -> None:
                 click.echo(reply("lang_usage", conversations.reply_language(key, text)))
             continue
         if command in ("/help", "/start"):
-            click.echo(
-                reply("help", conversations.reply_language(key, "help"), articles=conversations.articles_summary())
-            )
+            language = conversations.reply_language(key, "help")
+            # the headlines as an index built from older files may hold them, escapes and all
+            click.echo(printable(help_text("terminal", language, conversations.articles_summary())))
             continue
         try:
             question = conversations.check(text)

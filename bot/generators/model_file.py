@@ -43,7 +43,11 @@ def parts_installed() -> bool:
 
 def default_model_path(data_dir: Path, notify: Callable[[str], None] = lambda message: None) -> Path:
     """The joined model file under `data_dir/models`, assembled and verified on first use."""
-    target = data_dir / "models" / FILE_NAME
+    return assembled_model(data_dir / "models" / FILE_NAME, notify)
+
+
+def assembled_model(target: Path, notify: Callable[[str], None] = lambda message: None) -> Path:
+    """The embedded model joined into `target` and verified, unless a verified copy is there already."""
     verified_marker = target.with_suffix(".sha256")
     if target.exists() and verified_marker.exists() and verified_marker.read_text().strip() == SHA256:
         return target

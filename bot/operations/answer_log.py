@@ -26,8 +26,9 @@ from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
 
-Outcome = Literal["answered", "declined", "refused", "rate-limited", "error"]
-OUTCOMES: tuple[str, ...] = ("answered", "declined", "refused", "rate-limited", "error")
+# "closest": the articles' closest quote, shown under a caveat (neither an answer nor a decline).
+Outcome = Literal["answered", "closest", "declined", "refused", "rate-limited", "error"]
+OUTCOMES: tuple[str, ...] = ("answered", "closest", "declined", "refused", "rate-limited", "error")
 LOG_FILE = "answers.sqlite3"
 DAY = 86_400.0
 QUEUE_SIZE = 10_000  # entries waiting for the disk; beyond, new ones are dropped (and logged)
@@ -218,11 +219,14 @@ class AnswerLog:
         return self._db
 
     def prune(self, db: sqlite3.Connection) -> None:
-        """Drop entries (and their votes) older than the retention."""
+        """Drop entries and votes older than the retention: an entry's votes with it, and votes on
+        answers the log doesn't hold (forged button data, or an answer never logged) by their own age."""
         cutoff = time.time() - self.days * DAY
         with db:
             db.execute("BEGIN")
-            db.execute("DELETE FROM votes WHERE answer_id IN (SELECT id FROM answers WHERE at < ?)", (cutoff,))
+            db.execute(
+                "DELETE FROM votes WHERE at < ? OR answer_id IN (SELECT id FROM answers WHERE at < ?)", (cutoff, cutoff)
+            )
             db.execute("DELETE FROM answers WHERE at < ?", (cutoff,))
         self._pruned = time.time()
 

@@ -14,10 +14,10 @@ from bot.operations.answer_log import Entry
 
 
 def needs_review(entry: Entry) -> str:
-    """Why an editor should look at this entry ("thumbs-down", "declined"), or ''."""
+    """Why an editor should look at this entry ("thumbs-down", "declined", "closest"), or ''."""
     if entry.down > entry.up:
         return "thumbs-down"
-    return "declined" if entry.outcome == "declined" else ""
+    return entry.outcome if entry.outcome in ("declined", "closest") else ""
 
 
 def qa_items(entries: Iterable[Entry]) -> list[dict[str, Any]]:

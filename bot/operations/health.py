@@ -28,12 +28,18 @@ class Readiness:
     index: bool = False
     generator_wanted: str = ""  # the configured backend when it isn't extractive
     generator_loaded: str = ""  # the backend that loaded
+    warming: bool = False  # the model's warm-up completion is running (a question now waits for it)
+
+    def warmed(self) -> None:
+        self.warming = False
 
     def problems(self) -> list[str]:
         found = [] if self.index else ["the index is not loaded yet"]
         if self.generator_wanted and self.generator_loaded != self.generator_wanted:
             loaded = self.generator_loaded or "nothing yet"
             found.append(f"the {self.generator_wanted} generator is not loaded ({loaded} instead)")
+        if self.warming:
+            found.append("the model is warming up")
         return found
 
 

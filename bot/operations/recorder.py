@@ -46,7 +46,7 @@ class Recorder:
     def answered(self, asked: Asked, first: Answer, final: Answer | None = None) -> None:
         """A question answered or declined: `first` is the quick answer, `final` the refined one if any."""
         answer = final or first
-        outcome: Outcome = "answered" if answer.answerable else "declined"
+        outcome: Outcome = "answered" if answer.answerable else "closest" if answer.verdict == "closest" else "declined"
         reply_ms = (asked.replied - asked.received) * 1000 if asked.replied is not None else None
         if self.metrics is not None:
             m = self.metrics

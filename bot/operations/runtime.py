@@ -118,6 +118,7 @@ def start_runtime(settings: Settings) -> Runtime:
     answerer, _ = load_answerer(settings, notify=logger.warning, progress=log_progress)
     readiness.index = True
     readiness.generator_loaded = answerer.composer.name
+    readiness.warming = settings.warm_up and answerer.composer.fluent
     runtime = Runtime(settings, answerer, open_recorder(settings, metrics, answerer.composer.name), metrics, readiness)
     runtime._indexed()
     return runtime

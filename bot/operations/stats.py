@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.operations.answer_log import Entry
-from bot.texts import reply
+from bot.texts import printable, reply
 from bot.types import Lang
 
 TOP = 5
@@ -36,7 +36,7 @@ class Stats:
 
     @property
     def questions(self) -> int:
-        return self.outcomes["answered"] + self.outcomes["declined"]
+        return self.outcomes["answered"] + self.outcomes["closest"] + self.outcomes["declined"]
 
     @property
     def decline_rate(self) -> float:
@@ -57,7 +57,7 @@ def compute(entries: Iterable[Entry]) -> Stats:
         stats.outcomes[entry.outcome] += 1
         stats.up += entry.up
         stats.down += entry.down
-        if entry.outcome not in ("answered", "declined"):
+        if entry.outcome not in ("answered", "closest", "declined"):
             continue
         day = datetime.fromtimestamp(entry.at).strftime("%Y-%m-%d")
         stats.per_day[day] = stats.per_day.get(day, 0) + 1
@@ -98,6 +98,7 @@ def stats_table(stats: Stats) -> RenderableType:
     rows = [
         ("questions", str(stats.questions)),
         ("answered", str(stats.outcomes["answered"])),
+        ("closest quote shown", str(stats.outcomes["closest"])),
         ("declined", f"{stats.outcomes['declined']} ({stats.decline_rate:.0%})"),
         ("refused / rate-limited", f"{stats.outcomes['refused']} / {stats.outcomes['rate-limited']}"),
         ("generated", str(stats.generated)),
@@ -118,7 +119,7 @@ def stats_table(stats: Stats) -> RenderableType:
         top.add_column("times", justify="right")
         top.add_column("question")
         for question, count in counter.most_common(TOP):
-            top.add_row(str(count), question)
+            top.add_row(str(count), Text(printable(question)))  # a user's words: never markup or escapes
         parts.append(top)
     return console.Group(*parts)
 

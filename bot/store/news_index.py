@@ -88,6 +88,11 @@ class NewsIndex:
             "url": article.url,
         }
 
+    def lead(self, doc_id: str) -> str:
+        """The article's first paragraph (or its first part), "" for an article not indexed."""
+        found = self.chunks.get_by_ids([f"{doc_id}:p1.0"])
+        return found[0].page_content if found else ""
+
     def _add_terms(self, chunks: list[Document], article: Article) -> None:
         """Embed the article's new content words once, for cross-lingual term matching."""
         words: dict[str, str] = {}

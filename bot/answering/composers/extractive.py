@@ -28,6 +28,9 @@ def shown_citations(citations: list[Citation], two_things: bool = False) -> list
 
 
 SAME_WORDING = 0.5  # share of the shorter quote's words (names and numbers aside) the other one holds
+# Share of the fewer names two articles' leads have in common. One story's versions share all of
+# them; stories told alike (two court cases, two share prices) share a place word at most.
+SAME_STORY = 0.75
 
 
 def _wording_overlap(one: str, other: str) -> float:
@@ -36,16 +39,27 @@ def _wording_overlap(one: str, other: str) -> float:
     return len(a & b) / max(min(len(a), len(b)), 1)
 
 
+def _same_story(one: Citation, other: Citation) -> bool:
+    shared = len(one.story & other.story)
+    return shared > 0 and shared >= SAME_STORY * min(len(one.story), len(other.story))
+
+
 def disagreement(citations: list[Citation]) -> list[Citation]:
-    """When another article's quote among the best says the same in nearly the same words
-    (`SAME_WORDING`, names and numbers aside: a wire update or a follow-up) with other numbers, the
-    best quote of each article, newest first; otherwise []. Unrelated stories that both hold
-    numbers never differ."""
+    """When another article's quote among the best is a version of the best one (the same story,
+    `SAME_STORY`, in nearly the same words, `SAME_WORDING`, names and numbers aside: a wire update)
+    with other numbers, the best quote of each article, newest first; otherwise []. Other stories
+    that tell the same kind of fact with other numbers never differ."""
     if not citations:
         return []
     best = citations[0]
     rival = next(
-        (c for c in citations[1:] if c.doc_id != best.doc_id and _wording_overlap(c.quote, best.quote) >= SAME_WORDING),
+        (
+            c
+            for c in citations[1:]
+            if c.doc_id != best.doc_id
+            and _same_story(c, best)
+            and _wording_overlap(c.quote, best.quote) >= SAME_WORDING
+        ),
         None,
     )
     if rival is None:
