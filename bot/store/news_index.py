@@ -32,6 +32,7 @@ from bot.lang import content_terms
 from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
 
 MANIFEST_VERSION = 7
+WRITE_FAILED = ".write-failed"  # the last update couldn't be written; holds the system's reason
 logger = logging.getLogger(__name__)
 Notify = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -239,9 +240,42 @@ def _build_lock(index_dir: Path, wait: Callable[[], None]) -> Iterator[None]:
 
 
 def _commit(index_dir: Path, index: NewsIndex, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> None:
-    """Persist the generation, then switch the manifest to it, then drop the old ones."""
+    """Persist the generation, then switch the manifest to it, then drop the old ones. A write that
+    fails leaves the old generation live and is noted in the folder (see `_write_failed`)."""
+    try:
+        _switch(index_dir, index, embeddings, backend)
+    except OSError as error:
+        _note_failed_write(index_dir, error)
+        raise
+    (index_dir / WRITE_FAILED).unlink(missing_ok=True)
+    backend.drop_except(index_dir, index.generation)
+
+
+def _note_failed_write(index_dir: Path, error: OSError) -> None:
+    """Best effort, as the folder may be full: an empty file takes no data block, its text one."""
+    try:
+        (index_dir / WRITE_FAILED).touch()
+        (index_dir / WRITE_FAILED).write_text(f"{error.strerror}\n", encoding="utf-8")
+    except OSError:
+        pass
+
+
+def _write_failed(index_dir: Path) -> str | None:
+    """Why the last update of the index couldn't be written ("" when that wasn't noted), or None
+    when it could. A process that only reads answers from the old generation then, rather than
+    embedding the same changes again and failing the same way at every start."""
+    path = index_dir / WRITE_FAILED
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return ""
+
+
+def _switch(index_dir: Path, index: NewsIndex, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> None:
+    """Write the generation, then make it live by replacing the manifest."""
     generation = backend.persist(index, index_dir)
-    index.generation = generation
     write_json_atomically(
         index_dir / "manifest.json",
         {
@@ -255,7 +289,7 @@ def _commit(index_dir: Path, index: NewsIndex, embeddings: NewsbotEmbeddings, ba
             "files": backend.checksums(index_dir, generation),
         },
     )
-    backend.drop_except(index_dir, generation)
+    index.generation = generation
 
 
 class _Busy(Exception):
@@ -289,31 +323,16 @@ def open_index(
     index = _usable(index_dir, embeddings, backend, notify, quiet=True) if lock_free else None
     if index is None or not _current(index, articles):
         fallback: NewsIndex | None = index
-
-        def busy() -> None:
-            if fallback is not None and not wait:
-                raise _Busy
-            notify(f"Waiting for another process that is building the index in {index_dir} …")
-
-        try:
-            with _build_lock(index_dir, busy):
-                index = _update(index_dir, articles, embeddings, backend, rebuild, notify, progress, report)
-        except _Busy:
+        failed = _write_failed(index_dir) if fallback is not None and not wait else None
+        if failed is not None:
             index, report.action = fallback, "stale"
             notify(
-                f"Another process is updating the index in {index_dir}; "
-                "answering from its last complete version until it is done."
+                f"The last update of the index in {index_dir} could not be written ({failed or 'see the log'}); "
+                "answering from the index as it is. Free space, then run `newsbot index`."
             )
-        except OSError as error:
-            if fallback is None:
-                raise InputError(
-                    f"Can't write the index folder {index_dir} ({error.strerror}); "
-                    "check NEWSBOT_INDEX_DIR and its permissions."
-                ) from error
-            index, report.action = fallback, "stale"
-            notify(
-                f"The index folder {index_dir} can't be written ({error.strerror}); "
-                "answering from the index as it is, without the latest changes to the seeds folder."
+        else:
+            index = _update_or_fall_back(
+                index_dir, articles, embeddings, backend, rebuild, notify, progress, report, fallback, wait
             )
     assert index is not None  # built, or the fallback; else raised above
     report.chunks, report.sentences = len(index.chunks), len(index.sentences)
@@ -321,6 +340,51 @@ def open_index(
     if not len(index.chunks):
         raise InputError(f"The seeds folder {seeds_dir} holds no article text to index.")
     return index, report
+
+
+def _update_or_fall_back(
+    index_dir: Path,
+    articles: dict[str, Article],
+    embeddings: NewsbotEmbeddings,
+    backend: StoreBackend,
+    rebuild: bool,
+    notify: Notify,
+    progress: Progress,
+    report: BuildReport,
+    fallback: NewsIndex | None,
+    wait: bool,
+) -> NewsIndex:
+    """The index updated under the build lock; or, when another process holds the lock (unless
+    `wait`) or the folder can't be written, `fallback` with a line saying so. The commands whose
+    job is the index (`wait`: index, ingest) fail with that line instead."""
+
+    def busy() -> None:
+        if fallback is not None and not wait:
+            raise _Busy
+        notify(f"Waiting for another process that is building the index in {index_dir} …")
+
+    try:
+        with _build_lock(index_dir, busy):
+            return _update(index_dir, articles, embeddings, backend, rebuild, notify, progress, report)
+    except _Busy:
+        notify(
+            f"Another process is updating the index in {index_dir}; "
+            "answering from its last complete version until it is done."
+        )
+    except OSError as error:
+        if fallback is None or wait:
+            still = "the index as it was still answers; " if fallback is not None else ""
+            raise InputError(
+                f"Can't write the index in {index_dir} ({error.strerror}); {still}"
+                "free space or make NEWSBOT_INDEX_DIR writable, then run `newsbot index`."
+            ) from None
+        notify(
+            f"The index folder {index_dir} can't be written ({error.strerror}); "
+            "answering from the index as it is, without the latest changes to the seeds folder."
+        )
+    assert fallback is not None  # _Busy is raised only with one; without one, an OSError raised above
+    report.action = "stale"
+    return fallback
 
 
 def _update(
