@@ -17,6 +17,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, cast
 
 from aiohttp import web
@@ -354,7 +355,7 @@ async def admin_command(
         await respond(text=stats_text(stats, language), response_type="ephemeral")
         return
     try:
-        report = await _conversations(context).run(runtime.reload)
+        report = await runtime.update(_conversations(context).run)
     except NewsbotError as error:  # the index is still being written, or the seeds folder is unusable
         await respond(text=str(error), response_type="ephemeral")
         return
@@ -483,7 +484,7 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     in_flight = InFlight()
     app = build_app(settings, conversations, runtime, in_flight)
     web_app = build_web_app(app, settings.slack_signing_secret)
-    follow_archive(web_app, ArchiveWatch(settings, conversations.run, runtime.reload))
+    follow_archive(web_app, ArchiveWatch(settings, partial(runtime.update, conversations.run)))
 
     async def drain(web_app: web.Application) -> None:  # SIGTERM: the answers being written go out first
         await in_flight.drain()

@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 import uuid
+from functools import partial
 from typing import Any, cast
 
 from telegram import (
@@ -450,11 +451,11 @@ async def admin_stats(update: Update, context: BotContext) -> None:
 
 
 async def admin_reload(update: Update, context: BotContext) -> None:
-    """/reload (admins only): re-read the articles now, between two answers."""
+    """/reload (admins only): re-read the articles now, answering meanwhile."""
     runtime = context.runtime
     if runtime is not None:
         try:
-            report = await context.conversations.run(runtime.reload)
+            report = await runtime.update(context.conversations.run)
         except NewsbotError as error:  # the index is still being written, or the seeds folder is unusable
             await update.effective_message.reply_text(str(error))
             return
@@ -639,7 +640,7 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
     application.bot_data.update(
         recorder=runtime.recorder,
         runtime=runtime,
-        archive_watch=ArchiveWatch(settings, conversations.run, runtime.reload),
+        archive_watch=ArchiveWatch(settings, partial(runtime.update, conversations.run)),
     )
     try:
         _serve(application, settings, webhook_url, listen, port)

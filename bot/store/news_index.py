@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from langchain_core.documents import Document
 
 from bot.documents import MAX_ARTICLE_CHARS, Article, chunk_article, load_articles, newest_key
@@ -50,6 +51,18 @@ class BuildReport:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class Embedded:
+    """One article ready to go into the index: its paragraphs, sentences and new words, each with
+    their vectors."""
+
+    doc_id: str
+    metadata: dict
+    chunks: tuple[list[Document], np.ndarray]
+    sentences: tuple[list[Document], np.ndarray]
+    terms: tuple[list[Document], np.ndarray]
+
+
 class NewsIndex:
     """The three stores plus the articles' metadata; what retrieval searches."""
 
@@ -69,11 +82,69 @@ class NewsIndex:
         chunks, sentences, terms = (backend.create(embeddings, generation, name) for name in STORES)
         return cls(embeddings, chunks, sentences, terms, articles={}, generation=generation)
 
-    def _add_passages(self, article: Article) -> None:
+    def embed(self, article: Article) -> Embedded:
+        """The slow part of adding an article: its passages and its new content words embedded.
+        Reads only which words the index knows, so it may run beside searches (an update apart
+        from the answering thread); `put_in` then adds the result."""
         chunks, sentences = chunk_article(article)
-        self.chunks.add_documents(chunks)
-        self.sentences.add_documents(sentences)
-        self._add_terms(chunks, article)
+        words = self._new_words(chunks)
+        return Embedded(
+            article.doc_id,
+            self._metadata(article),
+            (chunks, self.embeddings.embed_passages([d.page_content for d in chunks])),
+            (sentences, self.embeddings.embed_passages([d.page_content for d in sentences])),
+            (words, self.embeddings.embed_questions([d.page_content for d in words])),
+        )
+
+    def _new_words(self, chunks: list[Document]) -> list[Document]:
+        """The article's content words the terms store lacks, for cross-lingual term matching."""
+        words: dict[str, str] = {}
+        for chunk in chunks:
+            for term in content_terms(chunk.page_content, "da"):
+                if not term.is_number:
+                    words.setdefault(term.lower, term.stem)
+        known = {d.id for d in self.terms.get_by_ids(list(words))}
+        return [Document(id=w, page_content=w, metadata={"stem": stem}) for w, stem in words.items() if w not in known]
+
+    def put_in(self, embedded: Embedded) -> None:
+        """Add an embedded article, whole or not at all (never its paragraphs without its sentences),
+        and list it: quick, as nothing is embedded here."""
+        try:
+            for store, (documents, vectors) in (
+                (self.chunks, embedded.chunks),
+                (self.sentences, embedded.sentences),
+                (self.terms, embedded.terms),
+            ):
+                if documents:
+                    store.add_vectors(vectors, documents)
+        except BaseException:
+            try:
+                self._remove_passages(embedded.doc_id)
+            except Exception as error:  # the first failure is the one to report
+                logger.warning("Taking out the half-added %s failed too (%s).", embedded.doc_id, error)
+            raise
+        # a new listing swapped in: a front end may be going through the old one
+        self.articles = {**self.articles, embedded.doc_id: embedded.metadata}
+
+    def take_out(self, doc_ids: list[str]) -> None:
+        """Take articles out (gone, or about to be added in a new version). One whose removal fails
+        halfway stays listed, so that it is taken out again next time."""
+        listed = dict(self.articles)
+        try:
+            for doc_id in doc_ids:
+                self._remove_passages(doc_id)
+                del listed[doc_id]
+        finally:
+            self.articles = listed
+
+    def changes(self, articles: dict[str, Article]) -> tuple[list[str], list[str]]:
+        """What bringing the index in step with `articles` takes: the articles to take out (gone or
+        changed) and those to add (new or changed)."""
+        stale = [
+            d for d, meta in self.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash
+        ]
+        changed = set(stale)
+        return stale, [d for d in articles if d not in self.articles or d in changed]
 
     @staticmethod
     def _metadata(article: Article) -> dict:
@@ -87,19 +158,6 @@ class NewsIndex:
             "byline": article.byline,
             "url": article.url,
         }
-
-    def _add_terms(self, chunks: list[Document], article: Article) -> None:
-        """Embed the article's new content words once, for cross-lingual term matching."""
-        words: dict[str, str] = {}
-        for chunk in chunks:
-            for term in content_terms(chunk.page_content, "da"):
-                if not term.is_number:
-                    words.setdefault(term.lower, term.stem)
-        known = {d.id for d in self.terms.get_by_ids(list(words))}
-        new = [w for w in words if w not in known]
-        if new:
-            vectors = self.embeddings.embed_questions(new)
-            self.terms.add_vectors(vectors, [Document(id=w, page_content=w, metadata={"stem": words[w]}) for w in new])
 
     def close(self) -> None:
         """Release the stores' connections (a bot stopping)."""
@@ -116,39 +174,21 @@ class NewsIndex:
             store.delete([d.id for d in store.documents_of(doc_id)])
 
     def follow(self, articles: dict[str, Article], progress: Progress = lambda stage, done, total: None) -> BuildReport:
-        """Bring the index in step with `articles` (the seeds folder as it is now): take out the
-        articles gone or changed, add the new and changed ones."""
-        report = BuildReport(action="loaded")
-        stale = [
-            d for d, meta in self.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash
-        ]
-        changed = set(stale)
-        fresh = [d for d in articles if d not in self.articles or d in changed]
-        listed = dict(self.articles)  # changed aside and then swapped in: a front end may be listing them
-        try:
-            for doc_id in stale:  # a removal that fails halfway stays listed, so it is done again next time
-                self._remove_passages(doc_id)
-                del listed[doc_id]
-            for done, doc_id in enumerate(fresh, start=1):
-                progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
-                try:
-                    self._add_passages(articles[doc_id])
-                except BaseException:  # never half an article: its paragraphs without its sentences
-                    try:
-                        self._remove_passages(doc_id)
-                    except Exception as error:  # the first failure is the one to report
-                        logger.warning("Taking out the half-added %s failed too (%s).", doc_id, error)
-                    raise
-                listed[doc_id] = self._metadata(articles[doc_id])
-                progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
-        finally:  # what the stores hold, also when an update fails; the next one takes up the rest
-            self.articles = listed
-        if stale or fresh:
-            report.action = "updated"
-        report.added = fresh
-        report.removed = [d for d in stale if d not in articles]
-        report.chunks, report.sentences = len(self.chunks), len(self.sentences)
-        return report
+        """Bring the index in step with `articles` (the seeds folder as it is now), in this thread.
+        An update that fails partway keeps what it finished: the removals and the articles added."""
+        stale, fresh = self.changes(articles)
+        self.take_out(stale)
+        for done, doc_id in enumerate(fresh, start=1):
+            progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
+            self.put_in(self.embed(articles[doc_id]))
+            progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
+        return self.report(articles, stale, fresh)
+
+    def report(self, articles: dict[str, Article], stale: list[str], fresh: list[str]) -> BuildReport:
+        """What an update that took out `stale` and added `fresh` did."""
+        removed = [d for d in stale if d not in articles]
+        action = "updated" if stale or fresh else "loaded"
+        return BuildReport(action, fresh, removed, len(self.chunks), len(self.sentences))
 
 
 def _read_manifest(index_dir: Path) -> dict | None:
@@ -315,7 +355,7 @@ def open_index(
     the last complete generation is answered from, and `notify` says so."""
     backend = backend or FaissBackend()
     started = time.perf_counter()
-    articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars)}
+    articles = read_seeds(seeds_dir, notify, max_article_chars)
     report = BuildReport()
     # Lock-free reading needs generations that never change once written: FAISS folders. Milvus
     # updates its live collections in place, so it is read under the build lock, as it is written.
@@ -337,8 +377,7 @@ def open_index(
     assert index is not None  # built, or the fallback; else raised above
     report.chunks, report.sentences = len(index.chunks), len(index.sentences)
     report.seconds = time.perf_counter() - started
-    if not len(index.chunks):
-        raise InputError(f"The seeds folder {seeds_dir} holds no article text to index.")
+    check_not_empty(index, seeds_dir)
     return index, report
 
 
@@ -410,6 +449,30 @@ def _update(
     return index
 
 
+def read_seeds(seeds_dir: Path, notify: Notify, max_article_chars: int = MAX_ARTICLE_CHARS) -> dict[str, Article]:
+    """The articles of the seeds folder as it is now, by doc_id."""
+    return {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars)}
+
+
+def check_not_empty(index: NewsIndex, seeds_dir: Path) -> None:
+    """An index with no text answers nothing: say which folder to fill."""
+    if not len(index.chunks):
+        raise InputError(f"The seeds folder {seeds_dir} holds no article text to index.")
+
+
+def committer(index: NewsIndex, index_dir: Path, backend: StoreBackend, notify: Notify) -> Callable[[], None]:
+    """The commit that persists a running bot's updated `index` as a new generation, without
+    reading the index folder back. Writing a generation of thousands of articles takes seconds:
+    the caller may run it off the answering thread, as long as the index doesn't change before
+    it is done."""
+
+    def commit() -> None:
+        with _build_lock(index_dir, lambda: notify(f"Waiting for another process that is building {index_dir} …")):
+            _commit(index_dir, index, index.embeddings, backend)
+
+    return commit
+
+
 def follow_seeds(
     index: NewsIndex,
     seeds_dir: Path,
@@ -420,25 +483,12 @@ def follow_seeds(
     notify: Notify = lambda message: None,
     progress: Progress = lambda stage, done, total: None,
 ) -> tuple[BuildReport, Callable[[], None] | None]:
-    """A running bot's update: `index`, the one it answers from, brought in step with the seeds
-    folder in place (call it between answers), without reading the index folder back. Returns
-    what changed and the commit that persists it as a new generation, or None when nothing did.
-
-    Re-reading a whole generation takes seconds at thousands of articles, and so does writing
-    one; the caller answers from the updated index at once and may commit off the answering
-    thread, as long as the index doesn't change again before the commit is done."""
-    backend = backend or FaissBackend()
+    """`index` brought in step with the seeds folder in place, in this thread. Returns what changed
+    and the commit that persists it (see `committer`), or None when nothing did."""
     started = time.perf_counter()
-    articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars)}
-    report = index.follow(articles, progress)
+    report = index.follow(read_seeds(seeds_dir, notify, max_article_chars), progress)
     report.seconds = time.perf_counter() - started
     if report.action == "loaded":
         return report, None
-    if not len(index.chunks):
-        raise InputError(f"The seeds folder {seeds_dir} holds no article text to index.")
-
-    def commit() -> None:
-        with _build_lock(index_dir, lambda: notify(f"Waiting for another process that is building {index_dir} …")):
-            _commit(index_dir, index, index.embeddings, backend)
-
-    return report, commit
+    check_not_empty(index, seeds_dir)
+    return report, committer(index, index_dir, backend or FaissBackend(), notify)
