@@ -4,6 +4,8 @@ API calls recorded by the local fake Slack server (which checks token, thread an
 from __future__ import annotations
 
 import itertools
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -333,3 +335,23 @@ def test_brief_by_topic_or_period(slack, archive_bot):
     assert yesterday["text"] == "Overblik over 1 artikel, i går (2023-03-14):"
     period = command(slack, archive_bot, "/brief", "football last week")  # the cup final is from February
     assert period["text"].startswith("The archive has nothing about «football», last week (2023-03-06 – 2023-03-12)")
+
+
+def test_sigterm_with_many_mentions_queued_exits_within_the_shutdown_budget_and_logs_what_it_dropped(
+    slack, settings, answerer
+):
+    process, url = start_slack_bot(settings, slack, NEWSBOT_SHUTDOWN_SECONDS="1", NEWSBOT_RATE_LIMIT="1000")
+    try:
+        for n in range(60):
+            mention(slack, url, f"Who sent troops to Kazakhstan, {n}?")
+        process.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        assert process.wait(40) == 0
+        took = time.monotonic() - stopping
+    finally:
+        process.kill()
+    log = process.stdout.read().decode() if process.stdout else ""
+    assert took < 1 + 10, log[-3000:]  # the budget, and the reply in progress
+    dropped = re.search(r"dropped (\d+) question", log)
+    assert dropped and int(dropped[1]) > 0 and "NEWSBOT_SHUTDOWN_SECONDS" in log, log[-3000:]
+    assert "Traceback" not in log

@@ -32,7 +32,7 @@ from bot.answering.browse import Page
 from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
-from bot.frontends.conversation import Conversations, open_conversations
+from bot.frontends.conversation import Conversations, InFlight, open_conversations
 from bot.frontends.render import (
     slack_brief_blocks,
     slack_escape,
@@ -51,7 +51,6 @@ logger = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 # Slack caps a message at 40,000 characters; an event carrying one, with its blocks, stays far below.
 MAX_BODY_BYTES = 1 << 20
-DRAIN_SECONDS = 60.0  # how long a stopping app waits for the answers being written
 UPDATE_INTERVAL = 1.1  # seconds between updates of one message: Slack allows about one a second per channel
 
 
@@ -95,28 +94,6 @@ def _conversations(context: AsyncBoltContext) -> Conversations:
 
 def _pacer(context: AsyncBoltContext) -> Pacer:
     return context["pacer"]
-
-
-class InFlight:
-    """The answers being written, so that a stopping app finishes them (SIGTERM drains)."""
-
-    def __init__(self) -> None:
-        self.tasks: set[asyncio.Task] = set()
-
-    @contextlib.asynccontextmanager
-    async def track(self) -> AsyncIterator[None]:
-        task = asyncio.current_task()
-        if task is not None:
-            self.tasks.add(task)
-        try:
-            yield
-        finally:
-            self.tasks.discard(task)
-
-    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
-        if self.tasks:
-            logger.info("Finishing %d answer(s) before stopping …", len(self.tasks))
-            await asyncio.wait(set(self.tasks), timeout=timeout)
 
 
 def _in_flight(context: AsyncBoltContext) -> InFlight:
@@ -487,7 +464,7 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     follow_archive(web_app, ArchiveWatch(settings, partial(runtime.update, conversations.run)))
 
     async def drain(web_app: web.Application) -> None:  # SIGTERM: the answers being written go out first
-        await in_flight.drain()
+        await in_flight.drain(settings.shutdown_seconds)
 
     web_app.on_shutdown.append(drain)
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)

@@ -10,6 +10,7 @@ import asyncio
 import html
 import logging
 import secrets
+import signal
 import time
 import uuid
 from functools import partial
@@ -47,7 +48,7 @@ from bot.answering.browse import Page
 from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
-from bot.frontends.conversation import Conversations, Reply, open_conversations
+from bot.frontends.conversation import Conversations, InFlight, Reply, open_conversations
 from bot.frontends.render import (
     brief_telegram_html,
     sources_telegram_html,
@@ -114,6 +115,10 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
         return self.application.bot_data["conversations"]
 
     @property
+    def in_flight(self) -> InFlight:
+        return self.application.bot_data["in_flight"]
+
+    @property
     def recorder(self) -> Recorder:
         return self.application.bot_data.get("recorder", NO_RECORDER)
 
@@ -158,6 +163,11 @@ async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
 
 async def _send_answer(message: Message, context: BotContext, question: str) -> None:
     """Answer `question` as a reply to `message`: extractive first, edited into a fluent one if any."""
+    async with context.in_flight.track():  # a stopping bot finishes it, or drops it (see `InFlight`)
+        await _answer_with_replies(message, context, question)
+
+
+async def _answer_with_replies(message: Message, context: BotContext, question: str) -> None:
     conversations = context.conversations
     asked = Asked("telegram", message.chat.type, str(message.from_user.id if message.from_user else ""), question)
     try:
@@ -526,18 +536,33 @@ async def register_commands(application: Application) -> None:
 
 
 async def on_start(application: Application) -> None:
-    """Register the commands, and follow the archive while the bot runs (`ArchiveWatch`). A plain
-    task rather than `Application.create_task`, whose tasks `stop()` would wait for forever."""
+    """Register the commands, stop on SIGTERM or SIGINT within the shutdown budget (`stop`), and
+    follow the archive while the bot runs (`ArchiveWatch`). A plain task rather than
+    `Application.create_task`, whose tasks `stop()` would wait for forever."""
     await register_commands(application)
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop_signal, stop, application)
     watch: ArchiveWatch | None = application.bot_data.get("archive_watch")
     if watch is not None:
         application.bot_data["archive_task"] = asyncio.create_task(watch.run(), name="archive-watch")
 
 
+def stop(application: Application) -> None:
+    """Stop taking updates; the questions in flight and those already fetched go on for
+    NEWSBOT_SHUTDOWN_SECONDS, and the rest are dropped (python-telegram-bot's own stop would wait
+    for every one of them, however long the queue)."""
+    if "draining" not in application.bot_data:
+        budget = application.bot_data["conversations"].answerer.settings.shutdown_seconds
+        application.bot_data["draining"] = asyncio.ensure_future(application.bot_data["in_flight"].drain(budget))
+    application.stop_running()
+
+
 async def on_stop(application: Application) -> None:
-    task = application.bot_data.get("archive_task")
-    if task is not None:
-        task.cancel()
+    for name in ("archive_task", "draining"):  # the drain has nothing left to do once the handlers are done
+        task = application.bot_data.get(name)
+        if task is not None:
+            task.cancel()
 
 
 def _api_base(settings: Settings) -> str:
@@ -568,7 +593,7 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
         .post_stop(on_stop)
         .build()
     )
-    application.bot_data["conversations"] = conversations
+    application.bot_data.update(conversations=conversations, in_flight=InFlight())
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("sources", sources))
@@ -659,6 +684,7 @@ def _serve(application: Application, settings: Settings, webhook_url: str | None
             webhook_url=webhook_url,
             secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
+            stop_signals=None,  # `on_start` installs `stop`
         )
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None)
