@@ -237,15 +237,12 @@ def test_the_watch_tries_a_failed_reread_again_only_when_the_archive_changes_aga
     local = settings.model_copy(update={"seeds_dir": seeds, "index_dir": tmp_path / "index"})
     calls = []
 
-    def reload():
+    async def update():
         calls.append(1)
         raise InputError("nothing usable")
 
-    async def run(function):
-        return function()
-
     async def scenario() -> list[bool]:
-        watch = ArchiveWatch(local, run, reload)
+        watch = ArchiveWatch(local, update)
         (seeds / "a.txt").write_text("Noget tekst.", encoding="utf-8")
         first = await watch.check()
         again = await watch.check()  # nothing changed since: no second re-read
