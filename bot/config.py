@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     history_turns: int = 6
     today: date | None = None  # what "i går" and "last week" count from; the clock's date when unset
     watch_seconds: float = 2.0  # how often running bots look for changed articles; 0 turns it off
+    shutdown_seconds: float = (
+        30.0  # on SIGTERM, how long the bots go on answering; well under the units' TimeoutStopSec=90
+    )
     warm_up: bool = True  # the bots run one tiny completion at start-up, so the first question finds the model warm
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None  # /healthz, /readyz and /metrics; off when unset

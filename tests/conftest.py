@@ -142,10 +142,11 @@ def run_newsbot(
 # leaving that file with the first half of its bytes, as a power cut would; no clean-up code runs.
 _KILLED_AT_WRITE = """
 import os, pathlib, signal, sys
-import faiss
+
+import bot.store.faiss_store
 
 crash_at, writes = int(sys.argv[1]), 0
-write_index, write_text = faiss.write_index, pathlib.Path.write_text
+write_index, write_text = bot.store.faiss_store._write_index, pathlib.Path.write_text
 
 
 def written(path):
@@ -170,7 +171,7 @@ def killing_write_text(self, *args, **kwargs):
     return result
 
 
-faiss.write_index, pathlib.Path.write_text = killing_write_index, killing_write_text
+bot.store.faiss_store._write_index, pathlib.Path.write_text = killing_write_index, killing_write_text
 
 from bot.store.faiss_store import FaissVectorStore
 
@@ -197,6 +198,41 @@ def run_killed_at_write(
         env=env,
         timeout=timeout,
         cwd=ROOT,
+    )
+
+
+# Python run before the `newsbot` command in `run_on_a_full_disk`: every index file faiss writes
+# fails as on a full file system (ENOSPC), and each update of the index says on stderr how many
+# articles it embedded ("embedded N articles"), so a test sees whether a process embedded any.
+_FULL_DISK = """
+import errno, os, sys
+import faiss
+
+def no_space(index, path):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+faiss.write_index = no_space
+
+from bot.store.news_index import NewsIndex
+
+follow = NewsIndex.follow
+
+def counted(self, articles, *args, **kwargs):
+    report = follow(self, articles, *args, **kwargs)
+    print(f"embedded {len(report.added)} articles", file=sys.stderr, flush=True)
+    return report
+
+NewsIndex.follow = counted
+sys.argv[0] = "newsbot"
+from bot.cli import main
+main()
+"""
+
+
+def run_on_a_full_disk(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    """`newsbot args` in a process whose index writes fail with ENOSPC (see `_FULL_DISK`)."""
+    return subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, *args], capture_output=True, env=env, timeout=timeout, cwd=ROOT
     )
 
 

@@ -159,7 +159,7 @@ def test_newsbot_sources_prints_a_page_and_says_which(small_archive):
     code, out, err = run(small_archive, "sources", "VINDMØLLER")
     assert err.strip() == "Articles with «VINDMØLLER»: 1–1 of 1, newest first:"
     assert out.strip() == (
-        "2023-03-14 09:42  dagbladet    800_wind_law  Folketinget vedtager ny lov om vindmøller — Mette Holm"
+        "2023-03-14 09:42  Dagbladet    800_wind_law  Folketinget vedtager ny lov om vindmøller — Mette Holm"
         "  https://example.org/nyheder/vindloven"
     )
     code, out, err = run(small_archive, "sources", "cricket")

@@ -311,3 +311,23 @@ def test_a_byte_order_mark_on_a_stdin_line_is_no_part_of_the_question(env):
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout.splitlines()[0])
     assert answer["question"] == "Who sent troops to Kazakhstan?" and answer["answerable"] is True
+
+
+def test_an_index_write_that_fails_for_space_keeps_the_old_index_answering_without_re_embedding(built, tmp_path):
+    from tests.conftest import run_on_a_full_disk
+
+    article = tmp_path / "001_new.txt"
+    article.write_text(" date 2023-03 Folketinget vedtog tirsdag en ny lov om vindmøller.\n\n/dpa/\n", encoding="utf-8")
+    ingest = run_on_a_full_disk(["ingest", str(article)], built)
+    assert ingest.returncode == 2, ingest.stderr
+    said = [line for line in ingest.stderr.decode().splitlines() if not line.startswith("embedded ")]
+    assert len(said) == 1 and "No space left on device" in said[0] and "newsbot index" in said[0], said
+    # The disk is still full: the next command answers from the old generation at once, embedding nothing.
+    ask = run_on_a_full_disk(["ask", "--json", "Who sent troops to Kazakhstan?"], built)
+    assert ask.returncode == 0, ask.stderr
+    assert json.loads(ask.stdout)["answerable"] is True
+    assert b"embedded" not in ask.stderr and b"Traceback" not in ask.stderr
+    assert b"could not be written" in ask.stderr
+    # Space freed: `newsbot index` writes the update, and the new article is answered.
+    assert run_newsbot(["index"], built).returncode == 0
+    assert b"vindm" in run_newsbot(["ask", "Hvad vedtog Folketinget tirsdag?"], built).stdout

@@ -126,6 +126,18 @@ def _runtime(embeddings, tmp_path):
     return Runtime(local, Answerer(local, index), open_recorder(local, None, "extractive"), None, Readiness())
 
 
+async def _here(function, *args):
+    """The answering thread of these tests: the test's own."""
+    return function(*args)
+
+
+def _update(runtime):
+    """A running bot's update of its index (`Runtime.update`), waited for."""
+    import asyncio
+
+    return asyncio.run(runtime.update(_here))
+
+
 def _drop_article(seeds, name: str, text: str) -> None:
     (seeds / f"{name}.txt").write_text(f" date 2023-02 {text}\n\n/dpa/\n", encoding="utf-8")
 
@@ -147,7 +159,7 @@ def test_a_bot_whose_index_write_fails_answers_from_memory_and_follows_the_next_
 
     monkeypatch.setattr(news_index, "_commit", full_disk)
     _drop_article(seeds, "budget", "Regeringen i Danmark har fremlagt et nyt finanslovsforslag.")
-    assert runtime.reload().added == ["budget"]
+    assert _update(runtime).added == ["budget"]
     runtime._writing.result()
     assert "Writing the updated index failed (RuntimeError: No space left on device)" in caplog.text
     assert "finanslovsforslag" in runtime.answerer.ask("Hvem har fremlagt et finanslovsforslag?").answer
@@ -155,7 +167,7 @@ def test_a_bot_whose_index_write_fails_answers_from_memory_and_follows_the_next_
 
     monkeypatch.setattr(news_index, "_commit", real_commit)
     _drop_article(seeds, "bridge", "Kommunen åbner en ny cykelbro over havnen i Vejle.")
-    assert runtime.reload().added == ["bridge"]  # the failed write doesn't stop the next update
+    assert _update(runtime).added == ["bridge"]  # the failed write doesn't stop the next update
     runtime.close()
     assert {"budget", "bridge"} <= set(json.loads((index_dir / "manifest.json").read_text())["articles"])
     assert len(list(index_dir.glob("gen-*"))) == 1
@@ -164,6 +176,7 @@ def test_a_bot_whose_index_write_fails_answers_from_memory_and_follows_the_next_
 def test_a_change_while_the_last_update_is_still_written_is_taken_up_on_the_next_look(embeddings, tmp_path):
     import asyncio
     from concurrent.futures import Future
+    from functools import partial
 
     from bot.errors import IndexBusy
     from bot.frontends.archive_watch import ArchiveWatch
@@ -173,13 +186,10 @@ def test_a_change_while_the_last_update_is_still_written_is_taken_up_on_the_next
     runtime._writing = writing  # another process's build holds the write back
     _drop_article(runtime.settings.seeds_dir, "budget", "Regeringen har fremlagt et nyt finanslovsforslag.")
     with pytest.raises(IndexBusy):
-        runtime.reload()
-
-    async def run(function):
-        return function()
+        _update(runtime)
 
     async def scenario() -> list[bool]:
-        watch = ArchiveWatch(runtime.settings.model_copy(update={"watch_seconds": 1}), run, runtime.reload)
+        watch = ArchiveWatch(runtime.settings.model_copy(update={"watch_seconds": 1}), partial(runtime.update, _here))
         watch.seen = ()
         first = await watch.check()
         writing.set_result(None)
@@ -233,8 +243,7 @@ def test_an_update_that_fails_partway_leaves_the_index_as_its_article_list_says(
     _drop_article(
         seeds, "zz_broken", "Kommunen åbner en ny svømmehal i Vejle.\n\nSvømmehallen koster BREAKS 90 millioner."
     )
-    # its paragraphs are stored, then embedding its sentences fails
-    monkeypatch.setattr(index.sentences, "_embedding", _Breaking(embeddings, "BREAKS"))
+    monkeypatch.setattr(index, "embeddings", _Breaking(embeddings, "BREAKS"))
     with pytest.raises(RuntimeError):
         follow_seeds(index, seeds, runtime.settings.index_dir)
     # what was added before the failure is listed and searchable; the broken article is neither
@@ -256,17 +265,14 @@ def test_the_watch_keeps_following_when_a_reread_fails_unexpectedly(embeddings, 
     runtime = _runtime(embeddings, tmp_path)
     calls: list[str] = []
 
-    def reload():
-        calls.append("reload")
+    async def update():
+        calls.append("update")
         if len(calls) == 1:
             raise RuntimeError("the model failed")
-        return runtime.reload()
-
-    async def run(function):
-        return function()
+        return await runtime.update(_here)
 
     async def scenario() -> list[bool]:
-        watch = ArchiveWatch(runtime.settings.model_copy(update={"watch_seconds": 1}), run, reload)
+        watch = ArchiveWatch(runtime.settings.model_copy(update={"watch_seconds": 1}), update)
         _drop_article(runtime.settings.seeds_dir, "budget", "Regeringen har fremlagt et nyt finanslovsforslag.")
         first = await watch.check()
         _drop_article(runtime.settings.seeds_dir, "bridge", "Kommunen åbner en ny cykelbro over havnen i Vejle.")
@@ -276,3 +282,71 @@ def test_the_watch_keeps_following_when_a_reread_fails_unexpectedly(embeddings, 
     assert "Re-reading the articles failed (RuntimeError: the model failed)" in caplog.text
     assert {"budget", "bridge"} <= set(runtime.answerer.index.articles)
     runtime.close()
+
+
+def test_a_running_bot_answers_while_many_new_articles_are_embedded(settings, answerer, tmp_path):
+    """Articles dropped into the seeds folder are embedded apart from the answering thread: a
+    question asked meanwhile is answered from the index as it is, before the update is done."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from bot.testing.fake_telegram import FakeTelegram
+    from tests.conftest import ROOT, newsbot_env, stop
+
+    seeds, index_dir = tmp_path / "seeds", tmp_path / "index"
+    shutil.copytree(settings.seeds_dir, seeds)
+    shutil.copytree(settings.index_dir, index_dir)  # the session's index of the same seeds: loaded, not built
+    server = FakeTelegram().start()
+    env = newsbot_env(
+        settings,
+        NEWSBOT_SEEDS_DIR=str(seeds),
+        NEWSBOT_INDEX_DIR=str(index_dir),
+        NEWSBOT_DATA_DIR=str(tmp_path / "data"),
+        NEWSBOT_WATCH_SECONDS="1",
+        NEWSBOT_WARM_UP="0",
+        TELEGRAM_BOT_TOKEN=server.token,
+        TELEGRAM_API_BASE_URL=server.base_url,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    log: list[tuple[float, str]] = []  # (when, line)
+    assert process.stdout is not None
+    reader = threading.Thread(
+        target=lambda: log.extend((time.monotonic(), line.decode()) for line in process.stdout), daemon=True
+    )
+    reader.start()
+
+    def logged(text: str) -> float | None:
+        return next((when for when, line in list(log) if text in line), None)
+
+    def wait_until(predicate, timeout: float = 180):
+        deadline = time.monotonic() + timeout
+        while not (found := predicate()) and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        return found
+
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=120)
+        for n in range(40):
+            (seeds / f"100_{n:03}.txt").write_text(
+                f" date 2023-03 Kommune nummer {n} åbner en ny cykelsti langs fjorden.\n\n/dpa/\n", encoding="utf-8"
+            )
+        assert wait_until(lambda: logged("Index: embedding 100_001.txt")), "".join(line for _, line in log)[-3000:]
+        asked = time.monotonic()
+        server.push(server.message("Who sent troops to Kazakhstan?", chat_id=7))
+        sent = server.wait_for(lambda: [p for p in server.calls_to("sendMessage") if int(p["chat_id"]) == 7], 180)
+        replied = time.monotonic()
+        assert "Kasakhstan" in sent[0]["text"]
+        done = wait_until(lambda: logged("Articles re-read"))
+        assert done is not None and replied < done, "the reply waited for the update"
+        assert replied - asked < 10  # about a second on a quiet machine
+        server.push(server.message("Hvad åbner kommune nummer 39 langs fjorden?", chat_id=8))
+        new = server.wait_for(lambda: [p for p in server.calls_to("sendMessage") if int(p["chat_id"]) == 8], 60)
+        assert "cykelsti" in new[0]["text"]
+    finally:
+        stop(process)
+        server.stop()
+    assert "Traceback" not in "".join(line for _, line in log)

@@ -4,6 +4,8 @@ API calls recorded by the local fake Slack server (which checks token, thread an
 from __future__ import annotations
 
 import itertools
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -304,7 +306,7 @@ def test_sources_pages_through_the_archive_and_the_buttons_replace_the_message(s
     lines = sections(first)
     assert lines[0] == "*Articles 1–8 of 10, newest first:*" and len(lines) == 9
     assert (
-        "*2023-03-14 09:42* · _dagbladet_ (Mette Holm) · "
+        "*2023-03-14 09:42* · _Dagbladet_ (Mette Holm) · "
         "<https://example.org/nyheder/vindloven|Folketinget vedtager ny lov om vindmøller>" in lines
     )
     assert first["blocks"][-2]["elements"][0]["text"] == "Page 1 of 2"
@@ -443,3 +445,23 @@ def test_a_slack_user_outside_the_allow_list_gets_their_id_and_nothing_else(host
     time.sleep(1)
     assert not slack.responses.get(response_id)  # … and the outsider's question never was
     assert not slack.thread_replies("C0NEWS", message["ts"])
+
+
+def test_sigterm_with_many_mentions_queued_exits_within_the_shutdown_budget_and_logs_what_it_dropped(
+    slack, settings, answerer
+):
+    process, url = start_slack_bot(settings, slack, NEWSBOT_SHUTDOWN_SECONDS="1", NEWSBOT_RATE_LIMIT="1000")
+    try:
+        for n in range(60):
+            mention(slack, url, f"Who sent troops to Kazakhstan, {n}?")
+        process.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        assert process.wait(40) == 0
+        took = time.monotonic() - stopping
+    finally:
+        process.kill()
+    log = process.stdout.read().decode() if process.stdout else ""
+    assert took < 1 + 10, log[-3000:]  # the budget, and the reply in progress
+    dropped = re.search(r"dropped (\d+) question", log)
+    assert dropped and int(dropped[1]) > 0 and "NEWSBOT_SHUTDOWN_SECONDS" in log, log[-3000:]
+    assert "Traceback" not in log

@@ -136,3 +136,14 @@ def test_a_search_narrowed_to_articles_finds_them_in_an_approximate_store(monkey
     # an article's 8 vectors lie in lists a question far from them never probes
     found = store.similarity_search_by_vector_with_score(-vectors[7], 20, {"doc_id": ["a7"]})
     assert sorted(d.id for d, _ in found) == sorted(f"d{i}" for i in range(7, 2400, 300))
+
+
+def test_an_index_file_whose_last_bytes_cant_be_written_is_an_error_not_a_cut_off_file():
+    from pathlib import Path
+
+    from bot.store.faiss_store import _write_index
+
+    index = faiss.IndexFlatIP(4)
+    index.add(np.ones((3, 4), dtype=np.float32))
+    with pytest.raises(OSError, match="No space left on device"):  # /dev/full takes nothing, even on close
+        _write_index(index, Path("/dev/full"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -458,7 +459,7 @@ def test_sources_pages_through_the_archive_by_editing_its_message(server, archiv
     assert lines[0] == "<b>Articles 1–8 of 10, newest first:</b>" and lines[-1] == "<i>Page 1 of 2</i>"
     assert len(lines) == 10 and lines[1].startswith("2023-03-16 · <i>vejrbladet</i> · Stormen lukkede")
     assert (
-        '2023-03-14 09:42 · <i>dagbladet</i> (Mette Holm) · <a href="https://example.org/nyheder/vindloven">'
+        '2023-03-14 09:42 · <i>Dagbladet</i> (Mette Holm) · <a href="https://example.org/nyheder/vindloven">'
         "Folketinget vedtager ny lov om vindmøller</a>" in lines
     )
     assert first["link_preview_options"]["is_disabled"] is True
@@ -558,3 +559,34 @@ def test_the_bot_api_url_may_be_given_with_or_without_its_bot_path(settings):
 
     for given in ("http://127.0.0.1:8081", "http://127.0.0.1:8081/", "http://127.0.0.1:8081/bot"):
         assert _api_base(settings.model_copy(update={"telegram_api_base_url": given})) == "http://127.0.0.1:8081/bot"
+
+
+def test_sigterm_with_many_mentions_queued_exits_within_the_shutdown_budget_and_logs_what_it_dropped(
+    server, settings, answerer
+):
+    import time
+
+    process = start_bot(server, settings, NEWSBOT_SHUTDOWN_SECONDS="5", NEWSBOT_RATE_LIMIT="1000")
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+        for n in range(60):
+            server.push(
+                server.message(
+                    f"@newsbot_test_bot who sent troops to Kazakhstan, {n}?",
+                    chat_id=-100,
+                    chat_type="supergroup",
+                    user_id=n,
+                )
+            )
+        server.wait_for(lambda: server.calls_to("sendChatAction"), timeout=60)  # answering has begun
+        process.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        assert process.wait(40) == 0
+        took = time.monotonic() - stopping
+    finally:
+        process.kill()
+    log = process.stdout.read().decode() if process.stdout else ""
+    assert took < 5 + 10, log[-3000:]  # the budget, and the reply in progress
+    dropped = re.search(r"dropped (\d+) question", log)
+    assert dropped and int(dropped[1]) > 0 and "NEWSBOT_SHUTDOWN_SECONDS" in log, log[-3000:]
+    assert len(replies(server, -100)) + int(dropped[1]) <= 60 and "Traceback" not in log

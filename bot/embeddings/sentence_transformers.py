@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.embeddings.base import NewsbotEmbeddings, normalise
+from bot.embeddings.base import NewsbotEmbeddings, Turns, normalise
 from bot.errors import BackendUnavailable, missing_extra
 
 
 class SentenceTransformerEmbeddings(NewsbotEmbeddings):
     """Loads offline only: a model that isn't on disk (path or local cache) fails with a message."""
+
+    batch_size = 32
 
     def __init__(self, name_or_path: str, device: str = "cpu") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -33,6 +35,7 @@ class SentenceTransformerEmbeddings(NewsbotEmbeddings):
                 "Give a local model folder, or a name already in the Hugging Face cache; nothing is downloaded.",
             ) from error
         label = str(Path(name_or_path).resolve()) if Path(name_or_path).exists() else name_or_path
+        self.turns = Turns()
         self.model_id = f"sentence-transformers:{label}"
         dimension = (
             getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
@@ -45,8 +48,12 @@ class SentenceTransformerEmbeddings(NewsbotEmbeddings):
     def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(texts, prompt=prompt, normalize_embeddings=True, convert_to_numpy=True)
-        return normalise(vectors)
+        batches = range(0, len(texts), self.batch_size)
+        return normalise(np.vstack([self._batch(texts[i : i + self.batch_size], prompt) for i in batches]))
+
+    def _batch(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        with self.turns.turn():
+            return self._model.encode(texts, prompt=prompt, normalize_embeddings=True, convert_to_numpy=True)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._passage_prompt)

@@ -3,9 +3,9 @@ picked up without a restart.
 
 Every few seconds the folder's listing (names, sizes, modification times) is compared with the
 last one seen; on a change that the next look finds the same (no file still being written) the
-articles are re-read (`Runtime.reload`: the
-bot's own index updated in place, its new generation written in the background) in the
-answering thread, so it never runs beside an answer.
+articles are re-read (`Runtime.update`: the changed articles embedded apart from the answering
+thread, each put into the bot's own index between two answers, the new generation written in the
+background), so questions are answered meanwhile.
 
 A following bot holds a shared lock on `index/.following`, so that `newsbot ingest` knows to
 store the articles and leave the index to it, rather than read and write the whole index too.
@@ -29,7 +29,7 @@ from bot.store.news_index import BuildReport
 logger = logging.getLogger(__name__)
 Listing = tuple[tuple[str, int, int], ...]
 FOLLOWING = ".following"
-RunInAnsweringThread = Callable[[Callable[[], BuildReport]], Awaitable[BuildReport]]
+Update = Callable[[], Awaitable[BuildReport]]
 
 
 def listing(seeds_dir: Path) -> Listing:
@@ -90,12 +90,11 @@ def followed(index_dir: Path, attempts: int = 5) -> bool:
 
 
 class ArchiveWatch:
-    """Polls one seeds folder and index; `reload` re-reads them, run through `run`."""
+    """Polls one seeds folder and index; `update` re-reads them."""
 
-    def __init__(self, settings: Settings, run: RunInAnsweringThread, reload: Callable[[], BuildReport]) -> None:
+    def __init__(self, settings: Settings, update: Update) -> None:
         self.settings = settings
-        self.run_in_answering_thread = run
-        self.reload = reload
+        self.update = update
         self.seen = listing(settings.seeds_dir)
         self.settling: Listing | None = None  # a changed listing, taken up when the next look finds it the same
 
@@ -122,7 +121,7 @@ class ArchiveWatch:
         # fails is tried again when the folder changes, not on every tick.
         before, self.seen = self.seen, now
         try:
-            await self.run_in_answering_thread(self.reload)
+            await self.update()
         except IndexBusy as busy:  # the last update is still being written: look again next tick
             self.seen = before
             logger.info("Not yet: %s.", busy)

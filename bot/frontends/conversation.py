@@ -35,6 +35,8 @@ GENERATION_NICENESS = 10
 MAX_CONTEXT_CHARS = 400  # how much of a conversation's running question is kept as context
 MAX_WAITING_REFINEMENTS = 2  # generated answers queued at most; beyond, the quotes stand
 ARTICLES_IN_HELP = 5  # the newest articles the help names; /sources lists them all
+SETTLED_SECONDS = 1.0  # a stopping bot with nothing in flight for this long has nothing left to answer
+SETTLE_POLL = 0.1
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,51 @@ class Conversations:
         named = "; ".join(f"{m['source']} {m['date']}: {m['title']}" for m in items[:ARTICLES_IN_HELP])
         more = len(items) - ARTICLES_IN_HELP
         return f"{named}; … +{more} (/sources)" if more > 0 else named
+
+
+class InFlight:
+    """The questions being answered (each handler's task), so that a stopping bot finishes what
+    it can within its shutdown budget and drops the rest: SIGTERM must end the process well within
+    systemd's TimeoutStopSec, however many questions are queued for the answering thread or for
+    their turn under the chat API's rate limits."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task] = set()
+
+    @contextlib.asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)
+        try:
+            yield
+        finally:
+            self.tasks.discard(task)
+
+    async def drain(self, budget: float) -> int:
+        """Let the questions in flight, and any taken up meanwhile, go on for up to `budget`
+        seconds; then cancel those still unanswered (a job queued for the answering thread is then
+        never run) and log how many were dropped. Returns once nothing has been in flight for a
+        moment (a handler may start just after the signal), or at the deadline."""
+        loop = asyncio.get_running_loop()
+        deadline, settled = loop.time() + budget, 0.0
+        while (left := deadline - loop.time()) > 0 and settled < SETTLED_SECONDS:
+            if pending := {task for task in self.tasks if not task.done()}:
+                settled = 0.0
+                await asyncio.wait(pending, timeout=left)
+            else:
+                await asyncio.sleep(SETTLE_POLL)
+                settled += SETTLE_POLL
+        dropped = [task for task in self.tasks if not task.done()]
+        for task in dropped:
+            task.cancel()
+        log.log(
+            logging.WARNING if dropped else logging.INFO,
+            "Stopping: dropped %d question(s) that could not be answered within NEWSBOT_SHUTDOWN_SECONDS (%g s).",
+            len(dropped),
+            budget,
+        )
+        return len(dropped)
 
 
 def open_conversations(

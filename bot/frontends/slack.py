@@ -21,6 +21,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, cast
 
 import aiohttp
@@ -37,7 +38,7 @@ from bot.answering.browse import Page
 from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
-from bot.frontends.conversation import Conversations, open_conversations
+from bot.frontends.conversation import Conversations, InFlight, open_conversations
 from bot.frontends.listening import check_port, port_refusal
 from bot.frontends.render import (
     slack_brief_blocks,
@@ -57,7 +58,6 @@ logger = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 # Slack caps a message at 40,000 characters; an event carrying one, with its blocks, stays far below.
 MAX_BODY_BYTES = 1 << 20
-DRAIN_SECONDS = 60.0  # how long a stopping app waits for the answers being written
 UPDATE_INTERVAL = 1.1  # seconds between updates of one message: Slack allows about one a second per channel
 
 
@@ -101,28 +101,6 @@ def _conversations(context: AsyncBoltContext) -> Conversations:
 
 def _pacer(context: AsyncBoltContext) -> Pacer:
     return context["pacer"]
-
-
-class InFlight:
-    """The answers being written, so that a stopping app finishes them (SIGTERM drains)."""
-
-    def __init__(self) -> None:
-        self.tasks: set[asyncio.Task] = set()
-
-    @contextlib.asynccontextmanager
-    async def track(self) -> AsyncIterator[None]:
-        task = asyncio.current_task()
-        if task is not None:
-            self.tasks.add(task)
-        try:
-            yield
-        finally:
-            self.tasks.discard(task)
-
-    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
-        if self.tasks:
-            logger.info("Finishing %d answer(s) before stopping …", len(self.tasks))
-            await asyncio.wait(set(self.tasks), timeout=timeout)
 
 
 def _in_flight(context: AsyncBoltContext) -> InFlight:
@@ -380,7 +358,7 @@ async def admin_command(
         await respond(text=slack_escape(stats_text(stats, language)), response_type="ephemeral")
         return
     try:
-        report = await _conversations(context).run(runtime.reload)
+        report = await runtime.update(_conversations(context).run)
     except NewsbotError as error:  # the index is still being written, or the seeds folder is unusable
         await respond(text=slack_escape(str(error)), response_type="ephemeral")
         return
@@ -528,10 +506,10 @@ def run(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> None:
     in_flight = InFlight()
     app = build_app(settings, conversations, runtime, in_flight)
     web_app = build_web_app(app, settings.slack_signing_secret)
-    follow_archive(web_app, ArchiveWatch(settings, conversations.run, runtime.reload))
+    follow_archive(web_app, ArchiveWatch(settings, partial(runtime.update, conversations.run)))
 
     async def drain(web_app: web.Application) -> None:  # SIGTERM: the answers being written go out first
-        await in_flight.drain()
+        await in_flight.drain(settings.shutdown_seconds)
 
     web_app.on_shutdown.append(drain)
     logger.info("Slack app listening on http://%s:%d/slack/events", host, port)

@@ -10,8 +10,10 @@ import asyncio
 import html
 import logging
 import secrets
+import signal
 import time
 import uuid
+from functools import partial
 from typing import Any, cast
 
 from telegram import (
@@ -48,7 +50,7 @@ from bot.answering.browse import Page
 from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
-from bot.frontends.conversation import Conversations, Reply, open_conversations
+from bot.frontends.conversation import Conversations, InFlight, Reply, open_conversations
 from bot.frontends.listening import check_port
 from bot.frontends.render import (
     brief_telegram_html,
@@ -117,6 +119,10 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
         return self.application.bot_data["conversations"]
 
     @property
+    def in_flight(self) -> InFlight:
+        return self.application.bot_data["in_flight"]
+
+    @property
     def recorder(self) -> Recorder:
         return self.application.bot_data.get("recorder", NO_RECORDER)
 
@@ -177,6 +183,11 @@ async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
 
 async def _send_answer(message: Message, context: BotContext, question: str) -> None:
     """Answer `question` as a reply to `message`: extractive first, edited into a fluent one if any."""
+    async with context.in_flight.track():  # a stopping bot finishes it, or drops it (see `InFlight`)
+        await _answer_with_replies(message, context, question)
+
+
+async def _answer_with_replies(message: Message, context: BotContext, question: str) -> None:
     conversations = context.conversations
     asked = Asked("telegram", message.chat.type, str(message.from_user.id if message.from_user else ""), question)
     try:
@@ -462,11 +473,11 @@ async def admin_stats(update: Update, context: BotContext) -> None:
 
 
 async def admin_reload(update: Update, context: BotContext) -> None:
-    """/reload (admins only): re-read the articles now, between two answers."""
+    """/reload (admins only): re-read the articles now, answering meanwhile."""
     runtime = context.runtime
     if runtime is not None:
         try:
-            report = await context.conversations.run(runtime.reload)
+            report = await runtime.update(context.conversations.run)
         except NewsbotError as error:  # the index is still being written, or the seeds folder is unusable
             await update.effective_message.reply_text(str(error))
             return
@@ -549,18 +560,33 @@ async def register_commands(application: Application) -> None:
 
 
 async def on_start(application: Application) -> None:
-    """Register the commands, and follow the archive while the bot runs (`ArchiveWatch`). A plain
-    task rather than `Application.create_task`, whose tasks `stop()` would wait for forever."""
+    """Register the commands, stop on SIGTERM or SIGINT within the shutdown budget (`stop`), and
+    follow the archive while the bot runs (`ArchiveWatch`). A plain task rather than
+    `Application.create_task`, whose tasks `stop()` would wait for forever."""
     await register_commands(application)
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop_signal, stop, application)
     watch: ArchiveWatch | None = application.bot_data.get("archive_watch")
     if watch is not None:
         application.bot_data["archive_task"] = asyncio.create_task(watch.run(), name="archive-watch")
 
 
+def stop(application: Application) -> None:
+    """Stop taking updates; the questions in flight and those already fetched go on for
+    NEWSBOT_SHUTDOWN_SECONDS, and the rest are dropped (python-telegram-bot's own stop would wait
+    for every one of them, however long the queue)."""
+    if "draining" not in application.bot_data:
+        budget = application.bot_data["conversations"].answerer.settings.shutdown_seconds
+        application.bot_data["draining"] = asyncio.ensure_future(application.bot_data["in_flight"].drain(budget))
+    application.stop_running()
+
+
 async def on_stop(application: Application) -> None:
-    task = application.bot_data.get("archive_task")
-    if task is not None:
-        task.cancel()
+    for name in ("archive_task", "draining"):  # the drain has nothing left to do once the handlers are done
+        task = application.bot_data.get(name)
+        if task is not None:
+            task.cancel()
 
 
 def _api_base(settings: Settings) -> str:
@@ -590,7 +616,7 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
         .post_stop(on_stop)
         .build()
     )
-    application.bot_data["conversations"] = conversations
+    application.bot_data.update(conversations=conversations, in_flight=InFlight())
     application.add_handler(TypeHandler(Update, check_access), group=-1)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
@@ -665,7 +691,7 @@ def run(settings: Settings, webhook_url: str | None = None, listen: str = "127.0
     application.bot_data.update(
         recorder=runtime.recorder,
         runtime=runtime,
-        archive_watch=ArchiveWatch(settings, conversations.run, runtime.reload),
+        archive_watch=ArchiveWatch(settings, partial(runtime.update, conversations.run)),
     )
     try:
         _serve(application, settings, webhook_url, listen, port)
@@ -684,6 +710,7 @@ def _serve(application: Application, settings: Settings, webhook_url: str | None
             webhook_url=webhook_url,
             secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
+            stop_signals=None,  # `on_start` installs `stop`
         )
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None)

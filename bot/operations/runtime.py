@@ -3,13 +3,18 @@ loads, the answerer loaded, the answer log opened — and the articles re-read o
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from bot.answering.chain import Answerer
 from bot.config import Settings
+from bot.embeddings.base import embed_in_background
 from bot.errors import IndexBusy
 from bot.generators import expected_backend
 from bot.operations.answer_log import LOG_FILE, read_entries
@@ -20,9 +25,10 @@ from bot.operations.recorder import Recorder, open_recorder
 from bot.operations.stats import Stats, compute, start_of_today
 from bot.service import load_answerer, log_progress
 from bot.store.backends import store_backend
-from bot.store.news_index import BuildReport, follow_seeds
+from bot.store.news_index import BuildReport, committer, read_seeds
 
 logger = logging.getLogger(__name__)
+InAnsweringThread = Callable[..., Awaitable[Any]]  # runs a function with its arguments in the answering thread
 
 
 @dataclass
@@ -32,11 +38,14 @@ class Runtime:
     recorder: Recorder
     metrics: Metrics | None
     readiness: Readiness
-    # Writing a generation of thousands of articles takes seconds: it happens here, while the
-    # answering thread answers from the updated index already.
-    _writer: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer")
+    # Reading, embedding and writing an update: never in the answering thread, so that questions
+    # are answered meanwhile (see `update`).
+    _updater: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="index-update", initializer=embed_in_background
+        )
     )
+    _updating: asyncio.Lock = field(default_factory=asyncio.Lock)  # the watch and /reload: one update at a time
     _writing: Future[None] | None = None
 
     def watch_queue(self, depth: Callable[[], float]) -> None:
@@ -44,47 +53,63 @@ class Runtime:
         if self.metrics is not None:
             self.metrics.watch_queue(depth)
 
-    def reload(self) -> BuildReport:
-        """Re-read the seeds folder and answer from the index brought in step with it, at once
-        (run in the answering thread); the new generation is written in the background."""
-        if self._writing is not None and not self._writing.done():
-            # The write reads the index that is about to change; it may wait for another process's
-            # build (`newsbot index --rebuild`), and answers must not wait with it.
-            raise IndexBusy("the updated index is still being written; the change is taken up when it is done")
-        index = self.answerer.index
-        backend = store_backend(self.settings.vector_store, self.settings.milvus_uri, self.settings.index_dir)
-        try:
-            report, commit = follow_seeds(
-                index,
-                self.settings.seeds_dir,
-                self.settings.index_dir,
-                backend=backend,
-                max_article_chars=self.settings.max_article_chars,
-                secrets=self.settings.secrets(),
-                notify=logger.warning,
-                progress=log_progress,
+    async def update(self, answering: InAnsweringThread) -> BuildReport:
+        """Re-read the seeds folder and bring the index answered from in step with it. The articles
+        are read and embedded in the update thread while questions are answered from the index as
+        it is; `answering` (the answering thread) takes out the changed articles and puts in each
+        embedded one between two answers, a quick job, so that each is answered from at once. The
+        new generation is then written in the update thread."""
+        async with self._updating:
+            if self._writing is not None and not self._writing.done():
+                # The write reads the index that is about to change; it may wait for another process's
+                # build (`newsbot index --rebuild`), and answers must not wait with it.
+                raise IndexBusy("the updated index is still being written; the change is taken up when it is done")
+            settings, index = self.settings, self.answerer.index
+            started = time.perf_counter()
+            loop = asyncio.get_running_loop()
+            articles = await loop.run_in_executor(
+                self._updater,
+                partial(
+                    read_seeds,
+                    settings.seeds_dir,
+                    logger.warning,
+                    settings.max_article_chars,
+                    settings.secrets(),
+                    allow_none=True,  # every article taken out: the bot quotes none of them
+                ),
             )
-        except Exception:  # the articles updated before the failure are answered from, and counted
-            self.answerer.use_index(index)
-            self._indexed()
-            raise
-        if commit is None:
-            self._indexed()
-        else:
-            self.answerer.use_index(index)
-            if backend.writes_generations:
-                self._writing = self._writer.submit(self._write, commit)
-            else:  # Milvus has the vectors already; the commit is the manifest, written here and now
-                self._write(commit)
-        logger.info(
-            "Articles re-read: index %s, %d article(s), %d chunks", report.action, len(index.articles), report.chunks
-        )
-        return report
+            stale, fresh = index.changes(articles)
+            try:
+                if stale:
+                    await answering(index.take_out, stale)
+                for done, doc_id in enumerate(fresh):
+                    log_progress(f"embedding {articles[doc_id].file_name}", done, len(fresh))
+                    await answering(
+                        index.put_in, await loop.run_in_executor(self._updater, index.embed, articles[doc_id])
+                    )
+            finally:  # what was put in is answered from and counted, also when an update fails partway
+                if stale or fresh:
+                    await answering(self.answerer.use_index, index)
+                    self._indexed()
+            report = index.report(articles, stale, fresh)
+            report.seconds = time.perf_counter() - started
+            if report.action != "loaded":
+                backend = store_backend(settings.vector_store, settings.milvus_uri, settings.index_dir)
+                self._writing = self._updater.submit(
+                    self._write, committer(index, settings.index_dir, backend, logger.warning)
+                )
+            logger.info(
+                "Articles re-read: index %s, %d article(s), %d chunks",
+                report.action,
+                len(index.articles),
+                report.chunks,
+            )
+            return report
 
     def _write(self, commit: Callable[[], None]) -> None:
         try:
             commit()
-        except Exception as error:  # a full disk, a Milvus error: answered from memory; a restart re-indexes
+        except Exception as error:  # a full disk, a Milvus error: answered from memory; the next change writes again
             logger.warning(
                 "Writing the updated index failed (%s: %s); it is answered from memory.", type(error).__name__, error
             )
@@ -101,7 +126,7 @@ class Runtime:
 
     def close(self) -> None:
         """Finish writing the index and what the answer log still holds; call once the front end has stopped."""
-        self._writer.shutdown(wait=True)
+        self._updater.shutdown(wait=True)
         self.answerer.index.close()
         self.recorder.close()
 

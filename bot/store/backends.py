@@ -29,7 +29,6 @@ def new_generation() -> str:
 
 class StoreBackend(Protocol):
     name: str  # recorded in the manifest
-    writes_generations: bool  # a commit writes the whole index anew (slow at size), not just the manifest
 
     def create(self, embeddings: NewsbotEmbeddings, generation: str, store: str): ...
     def load(self, index_dir: Path, generation: str, store: str, embeddings: NewsbotEmbeddings): ...
@@ -47,7 +46,6 @@ class FaissBackend:
     """Each commit writes a whole new generation folder; the manifest switch makes it live."""
 
     name = "faiss"
-    writes_generations = True
 
     def create(self, embeddings: NewsbotEmbeddings, generation: str, store: str) -> FaissVectorStore:
         return FaissVectorStore(embeddings, embeddings.dimension)
@@ -84,7 +82,6 @@ class MilvusBackend:
         self.uri = uri
         self.prefix = prefix
         self.name = f"milvus:{uri}"
-        self.writes_generations = False
 
     def _collection(self, generation: str, store: str) -> str:
         return f"{self.prefix}_{generation.replace('-', '_')}_{store}"

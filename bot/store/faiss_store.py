@@ -102,6 +102,14 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _write_index(index: faiss.Index, path: Path) -> None:
+    """faiss's format, written through a Python file so that a failed write or close (a full disk,
+    a quota) raises OSError: faiss's own file writer only prints a failed close, leaving the file
+    cut off."""
+    with open(path, "wb") as stream:
+        faiss.write_index(index, faiss.PyCallbackIOWriter(stream.write))  # type: ignore[attr-defined]  # SWIG
+
+
 class FaissVectorStore(VectorStore):
     """Documents with string ids, searched by cosine similarity; supports delete for incremental ingest."""
 
@@ -274,7 +282,7 @@ class FaissVectorStore(VectorStore):
         """Write `name.faiss` (faiss's own format) and `name.jsonl` (a header line, then one
         document a line), each atomically."""
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(folder / f"{name}.faiss", lambda tmp: faiss.write_index(self.index, str(tmp)))
+        write_atomically(folder / f"{name}.faiss", lambda tmp: _write_index(self.index, tmp))
         write_atomically(folder / f"{name}.jsonl", self._write_documents)
 
     def _write_documents(self, path: Path) -> None:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from langchain_core.documents import Document
 
 from bot.documents import Article, chunk_article, load_articles, newest_key
@@ -33,6 +34,7 @@ from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generatio
 from bot.untrusted import MAX_ARTICLE_CHARS
 
 MANIFEST_VERSION = 7
+WRITE_FAILED = ".write-failed"  # the last update couldn't be written; holds the system's reason
 logger = logging.getLogger(__name__)
 Notify = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -48,6 +50,18 @@ class BuildReport:
     chunks: int = 0
     sentences: int = 0
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """One article ready to go into the index: its paragraphs, sentences and new words, each with
+    their vectors."""
+
+    doc_id: str
+    metadata: dict
+    chunks: tuple[list[Document], np.ndarray]
+    sentences: tuple[list[Document], np.ndarray]
+    terms: tuple[list[Document], np.ndarray]
 
 
 class NewsIndex:
@@ -69,11 +83,69 @@ class NewsIndex:
         chunks, sentences, terms = (backend.create(embeddings, generation, name) for name in STORES)
         return cls(embeddings, chunks, sentences, terms, articles={}, generation=generation)
 
-    def _add_passages(self, article: Article) -> None:
+    def embed(self, article: Article) -> Embedded:
+        """The slow part of adding an article: its passages and its new content words embedded.
+        Reads only which words the index knows, so it may run beside searches (an update apart
+        from the answering thread); `put_in` then adds the result."""
         chunks, sentences = chunk_article(article)
-        self.chunks.add_documents(chunks)
-        self.sentences.add_documents(sentences)
-        self._add_terms(chunks, article)
+        words = self._new_words(chunks)
+        return Embedded(
+            article.doc_id,
+            self._metadata(article),
+            (chunks, self.embeddings.embed_passages([d.page_content for d in chunks])),
+            (sentences, self.embeddings.embed_passages([d.page_content for d in sentences])),
+            (words, self.embeddings.embed_questions([d.page_content for d in words])),
+        )
+
+    def _new_words(self, chunks: list[Document]) -> list[Document]:
+        """The article's content words the terms store lacks, for cross-lingual term matching."""
+        words: dict[str, str] = {}
+        for chunk in chunks:
+            for term in content_terms(chunk.page_content, "da"):
+                if not term.is_number:
+                    words.setdefault(term.lower, term.stem)
+        known = {d.id for d in self.terms.get_by_ids(list(words))}
+        return [Document(id=w, page_content=w, metadata={"stem": stem}) for w, stem in words.items() if w not in known]
+
+    def put_in(self, embedded: Embedded) -> None:
+        """Add an embedded article, whole or not at all (never its paragraphs without its sentences),
+        and list it: quick, as nothing is embedded here."""
+        try:
+            for store, (documents, vectors) in (
+                (self.chunks, embedded.chunks),
+                (self.sentences, embedded.sentences),
+                (self.terms, embedded.terms),
+            ):
+                if documents:
+                    store.add_vectors(vectors, documents)
+        except BaseException:
+            try:
+                self._remove_passages(embedded.doc_id)
+            except Exception as error:  # the first failure is the one to report
+                logger.warning("Taking out the half-added %s failed too (%s).", embedded.doc_id, error)
+            raise
+        # a new listing swapped in: a front end may be going through the old one
+        self.articles = {**self.articles, embedded.doc_id: embedded.metadata}
+
+    def take_out(self, doc_ids: list[str]) -> None:
+        """Take articles out (gone, or about to be added in a new version). One whose removal fails
+        halfway stays listed, so that it is taken out again next time."""
+        listed = dict(self.articles)
+        try:
+            for doc_id in doc_ids:
+                self._remove_passages(doc_id)
+                del listed[doc_id]
+        finally:
+            self.articles = listed
+
+    def changes(self, articles: dict[str, Article]) -> tuple[list[str], list[str]]:
+        """What bringing the index in step with `articles` takes: the articles to take out (gone or
+        changed) and those to add (new or changed)."""
+        stale = [
+            d for d, meta in self.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash
+        ]
+        changed = set(stale)
+        return stale, [d for d in articles if d not in self.articles or d in changed]
 
     @staticmethod
     def _metadata(article: Article) -> dict:
@@ -93,19 +165,6 @@ class NewsIndex:
         found = self.chunks.get_by_ids([f"{doc_id}:p1.0"])
         return found[0].page_content if found else ""
 
-    def _add_terms(self, chunks: list[Document], article: Article) -> None:
-        """Embed the article's new content words once, for cross-lingual term matching."""
-        words: dict[str, str] = {}
-        for chunk in chunks:
-            for term in content_terms(chunk.page_content, "da"):
-                if not term.is_number:
-                    words.setdefault(term.lower, term.stem)
-        known = {d.id for d in self.terms.get_by_ids(list(words))}
-        new = [w for w in words if w not in known]
-        if new:
-            vectors = self.embeddings.embed_questions(new)
-            self.terms.add_vectors(vectors, [Document(id=w, page_content=w, metadata={"stem": words[w]}) for w in new])
-
     def close(self) -> None:
         """Release the stores' connections (a bot stopping)."""
         for store in (self.chunks, self.sentences, self.terms):
@@ -121,39 +180,21 @@ class NewsIndex:
             store.delete([d.id for d in store.documents_of(doc_id)])
 
     def follow(self, articles: dict[str, Article], progress: Progress = lambda stage, done, total: None) -> BuildReport:
-        """Bring the index in step with `articles` (the seeds folder as it is now): take out the
-        articles gone or changed, add the new and changed ones."""
-        report = BuildReport(action="loaded")
-        stale = [
-            d for d, meta in self.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash
-        ]
-        changed = set(stale)
-        fresh = [d for d in articles if d not in self.articles or d in changed]
-        listed = dict(self.articles)  # changed aside and then swapped in: a front end may be listing them
-        try:
-            for doc_id in stale:  # a removal that fails halfway stays listed, so it is done again next time
-                self._remove_passages(doc_id)
-                del listed[doc_id]
-            for done, doc_id in enumerate(fresh, start=1):
-                progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
-                try:
-                    self._add_passages(articles[doc_id])
-                except BaseException:  # never half an article: its paragraphs without its sentences
-                    try:
-                        self._remove_passages(doc_id)
-                    except Exception as error:  # the first failure is the one to report
-                        logger.warning("Taking out the half-added %s failed too (%s).", doc_id, error)
-                    raise
-                listed[doc_id] = self._metadata(articles[doc_id])
-                progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
-        finally:  # what the stores hold, also when an update fails; the next one takes up the rest
-            self.articles = listed
-        if stale or fresh:
-            report.action = "updated"
-        report.added = fresh
-        report.removed = [d for d in stale if d not in articles]
-        report.chunks, report.sentences = len(self.chunks), len(self.sentences)
-        return report
+        """Bring the index in step with `articles` (the seeds folder as it is now), in this thread.
+        An update that fails partway keeps what it finished: the removals and the articles added."""
+        stale, fresh = self.changes(articles)
+        self.take_out(stale)
+        for done, doc_id in enumerate(fresh, start=1):
+            progress(f"embedding {articles[doc_id].file_name}", done - 1, len(fresh))
+            self.put_in(self.embed(articles[doc_id]))
+            progress(f"embedded {articles[doc_id].file_name}", done, len(fresh))
+        return self.report(articles, stale, fresh)
+
+    def report(self, articles: dict[str, Article], stale: list[str], fresh: list[str]) -> BuildReport:
+        """What an update that took out `stale` and added `fresh` did."""
+        removed = [d for d in stale if d not in articles]
+        action = "updated" if stale or fresh else "loaded"
+        return BuildReport(action, fresh, removed, len(self.chunks), len(self.sentences))
 
 
 def _read_manifest(index_dir: Path) -> dict | None:
@@ -245,9 +286,42 @@ def _build_lock(index_dir: Path, wait: Callable[[], None]) -> Iterator[None]:
 
 
 def _commit(index_dir: Path, index: NewsIndex, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> None:
-    """Persist the generation, then switch the manifest to it, then drop the old ones."""
+    """Persist the generation, then switch the manifest to it, then drop the old ones. A write that
+    fails leaves the old generation live and is noted in the folder (see `_write_failed`)."""
+    try:
+        _switch(index_dir, index, embeddings, backend)
+    except OSError as error:
+        _note_failed_write(index_dir, error)
+        raise
+    (index_dir / WRITE_FAILED).unlink(missing_ok=True)
+    backend.drop_except(index_dir, index.generation)
+
+
+def _note_failed_write(index_dir: Path, error: OSError) -> None:
+    """Best effort, as the folder may be full: an empty file takes no data block, its text one."""
+    try:
+        (index_dir / WRITE_FAILED).touch()
+        (index_dir / WRITE_FAILED).write_text(f"{error.strerror}\n", encoding="utf-8")
+    except OSError:
+        pass
+
+
+def _write_failed(index_dir: Path) -> str | None:
+    """Why the last update of the index couldn't be written ("" when that wasn't noted), or None
+    when it could. A process that only reads answers from the old generation then, rather than
+    embedding the same changes again and failing the same way at every start."""
+    path = index_dir / WRITE_FAILED
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return ""
+
+
+def _switch(index_dir: Path, index: NewsIndex, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> None:
+    """Write the generation, then make it live by replacing the manifest."""
     generation = backend.persist(index, index_dir)
-    index.generation = generation
     write_json_atomically(
         index_dir / "manifest.json",
         {
@@ -261,7 +335,7 @@ def _commit(index_dir: Path, index: NewsIndex, embeddings: NewsbotEmbeddings, ba
             "files": backend.checksums(index_dir, generation),
         },
     )
-    backend.drop_except(index_dir, generation)
+    index.generation = generation
 
 
 class _Busy(Exception):
@@ -289,7 +363,7 @@ def open_index(
     of `secrets` is left out (see `load_articles`)."""
     backend = backend or FaissBackend()
     started = time.perf_counter()
-    articles = {a.doc_id: a for a in load_articles(seeds_dir, notify, max_article_chars, secrets=secrets)}
+    articles = read_seeds(seeds_dir, notify, max_article_chars, secrets)
     report = BuildReport()
     # Lock-free reading needs generations that never change once written: FAISS folders. Milvus
     # updates its live collections in place, so it is read under the build lock, as it is written.
@@ -297,38 +371,67 @@ def open_index(
     index = _usable(index_dir, embeddings, backend, notify, quiet=True) if lock_free else None
     if index is None or not _current(index, articles):
         fallback: NewsIndex | None = index
-
-        def busy() -> None:
-            if fallback is not None and not wait:
-                raise _Busy
-            notify(f"Waiting for another process that is building the index in {index_dir} …")
-
-        try:
-            with _build_lock(index_dir, busy):
-                index = _update(index_dir, articles, embeddings, backend, rebuild, notify, progress, report)
-        except _Busy:
+        failed = _write_failed(index_dir) if fallback is not None and not wait else None
+        if failed is not None:
             index, report.action = fallback, "stale"
             notify(
-                f"Another process is updating the index in {index_dir}; "
-                "answering from its last complete version until it is done."
+                f"The last update of the index in {index_dir} could not be written ({failed or 'see the log'}); "
+                "answering from the index as it is. Free space, then run `newsbot index`."
             )
-        except OSError as error:
-            if fallback is None:
-                raise InputError(
-                    f"Can't write the index folder {index_dir} ({error.strerror}); "
-                    "check NEWSBOT_INDEX_DIR and its permissions."
-                ) from error
-            index, report.action = fallback, "stale"
-            notify(
-                f"The index folder {index_dir} can't be written ({error.strerror}); "
-                "answering from the index as it is, without the latest changes to the seeds folder."
+        else:
+            index = _update_or_fall_back(
+                index_dir, articles, embeddings, backend, rebuild, notify, progress, report, fallback, wait
             )
     assert index is not None  # built, or the fallback; else raised above
     report.chunks, report.sentences = len(index.chunks), len(index.sentences)
     report.seconds = time.perf_counter() - started
-    if not len(index.chunks):
-        raise InputError(f"The seeds folder {seeds_dir} holds no article text to index.")
+    check_not_empty(index, seeds_dir)
     return index, report
+
+
+def _update_or_fall_back(
+    index_dir: Path,
+    articles: dict[str, Article],
+    embeddings: NewsbotEmbeddings,
+    backend: StoreBackend,
+    rebuild: bool,
+    notify: Notify,
+    progress: Progress,
+    report: BuildReport,
+    fallback: NewsIndex | None,
+    wait: bool,
+) -> NewsIndex:
+    """The index updated under the build lock; or, when another process holds the lock (unless
+    `wait`) or the folder can't be written, `fallback` with a line saying so. The commands whose
+    job is the index (`wait`: index, ingest) fail with that line instead."""
+
+    def busy() -> None:
+        if fallback is not None and not wait:
+            raise _Busy
+        notify(f"Waiting for another process that is building the index in {index_dir} …")
+
+    try:
+        with _build_lock(index_dir, busy):
+            return _update(index_dir, articles, embeddings, backend, rebuild, notify, progress, report)
+    except _Busy:
+        notify(
+            f"Another process is updating the index in {index_dir}; "
+            "answering from its last complete version until it is done."
+        )
+    except OSError as error:
+        if fallback is None or wait:
+            still = "the index as it was still answers; " if fallback is not None else ""
+            raise InputError(
+                f"Can't write the index in {index_dir} ({error.strerror}); {still}"
+                "free space or make NEWSBOT_INDEX_DIR writable, then run `newsbot index`."
+            ) from None
+        notify(
+            f"The index folder {index_dir} can't be written ({error.strerror}); "
+            "answering from the index as it is, without the latest changes to the seeds folder."
+        )
+    assert fallback is not None  # _Busy is raised only with one; without one, an OSError raised above
+    report.action = "stale"
+    return fallback
 
 
 def _update(
@@ -354,6 +457,37 @@ def _update(
     return index
 
 
+def read_seeds(
+    seeds_dir: Path,
+    notify: Notify,
+    max_article_chars: int = MAX_ARTICLE_CHARS,
+    secrets: Sequence[str] = (),
+    allow_none: bool = False,
+) -> dict[str, Article]:
+    """The articles of the seeds folder as it is now, by doc_id (see `load_articles`)."""
+    found = load_articles(seeds_dir, notify, max_article_chars, secrets=secrets, allow_none=allow_none)
+    return {a.doc_id: a for a in found}
+
+
+def check_not_empty(index: NewsIndex, seeds_dir: Path) -> None:
+    """An index with no text answers nothing: say which folder to fill."""
+    if not len(index.chunks):
+        raise InputError(f"The seeds folder {seeds_dir} holds no article text to index.")
+
+
+def committer(index: NewsIndex, index_dir: Path, backend: StoreBackend, notify: Notify) -> Callable[[], None]:
+    """The commit that persists a running bot's updated `index` as a new generation, without
+    reading the index folder back. Writing a generation of thousands of articles takes seconds:
+    the caller may run it off the answering thread, as long as the index doesn't change before
+    it is done."""
+
+    def commit() -> None:
+        with _build_lock(index_dir, lambda: notify(f"Waiting for another process that is building {index_dir} …")):
+            _commit(index_dir, index, index.embeddings, backend)
+
+    return commit
+
+
 def follow_seeds(
     index: NewsIndex,
     seeds_dir: Path,
@@ -365,24 +499,12 @@ def follow_seeds(
     notify: Notify = lambda message: None,
     progress: Progress = lambda stage, done, total: None,
 ) -> tuple[BuildReport, Callable[[], None] | None]:
-    """A running bot's update: `index`, the one it answers from, brought in step with the seeds
-    folder in place (call it between answers), without reading the index folder back. Returns
-    what changed and the commit that persists it as a new generation, or None when nothing did.
-
-    Re-reading a whole generation takes seconds at thousands of articles, and so does writing
-    one; the caller answers from the updated index at once and may commit off the answering
-    thread, as long as the index doesn't change again before the commit is done. A folder whose
+    """`index` brought in step with the seeds folder in place, in this thread. Returns what changed
+    and the commit that persists it (see `committer`), or None when nothing did. A folder whose
     articles were all taken out leaves the index empty: the bot quotes nothing it no longer has."""
-    backend = backend or FaissBackend()
     started = time.perf_counter()
-    found = load_articles(seeds_dir, notify, max_article_chars, secrets=secrets, allow_none=True)
-    report = index.follow({a.doc_id: a for a in found}, progress)
+    report = index.follow(read_seeds(seeds_dir, notify, max_article_chars, secrets, allow_none=True), progress)
     report.seconds = time.perf_counter() - started
     if report.action == "loaded":
         return report, None
-
-    def commit() -> None:
-        with _build_lock(index_dir, lambda: notify(f"Waiting for another process that is building {index_dir} …")):
-            _commit(index_dir, index, index.embeddings, backend)
-
-    return report, commit
+    return report, committer(index, index_dir, backend or FaissBackend(), notify)
