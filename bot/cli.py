@@ -16,7 +16,7 @@ import click
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.errors import NewsbotError, StoreInUse
+from bot.errors import InputError, NewsbotError, StoreInUse
 from bot.operations.answer_log import OUTCOMES
 from bot.types import Answer, Lang
 
@@ -107,7 +107,12 @@ def _decode_argument(text: str) -> str:
 @click.option(
     "--lang", type=click.Choice(["da", "en"]), default=None, help="Answer in this language instead of the question's."
 )
-def ask(question: str, as_json: bool, lang: str | None) -> None:
+@click.option(
+    "--story",
+    metavar="ID",
+    help="Answer from this article alone: an id a 'Which story?' reply lists (or `newsbot sources`).",
+)
+def ask(question: str, as_json: bool, lang: str | None, story: str | None) -> None:
     """Answer QUESTION from the articles; '-' reads one question per line from stdin.
 
     \b
@@ -115,17 +120,24 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
       newsbot ask "Who sent troops to Kazakhstan?"
       newsbot ask "Hvem sendte tropper?"
       printf 'Who sent troops?\\nHvornår faldt regeringen?\\n' | newsbot ask --json -
+      newsbot ask --story 02_giro_sardegna "Who came third?"
     """
     from bot.answering.chain import Question
     from bot.frontends.render import plain, refined_plain
 
     answerer, _ = _answerer(_settings())
+    if story is not None and story not in answerer.index.articles:
+        raise InputError(f"No article {story!r} in the archive: `newsbot sources` lists the articles and their ids.")
+
+    def asked_about(text: str) -> Question:
+        return Question(text, cast(Lang | None, lang), story=story or "", chosen=bool(story))
+
     if question == "-":
         failed = False
         for number, raw in enumerate(sys.stdin.buffer, start=1):
             try:
                 text = raw.decode("utf-8").rstrip("\r\n")
-                result = answerer.ask(Question(text, cast(Lang | None, lang)))
+                result = answerer.ask(asked_about(text))
                 click.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else plain(result) + "\n")
             except UnicodeDecodeError as error:
                 failed = True
@@ -134,13 +146,15 @@ def ask(question: str, as_json: bool, lang: str | None) -> None:
                 failed = True
                 _emit_line_error(str(error), number, as_json)
         sys.exit(EXIT_BAD_INPUT if failed else 0)
-    asked = Question(_decode_argument(question), cast(Lang | None, lang))
+    asked = asked_about(_decode_argument(question))
     if as_json:
         click.echo(json.dumps(answerer.ask(asked).to_json(), ensure_ascii=False))
         return
     answers = answerer.answers(asked)
     first = next(answers)
     click.echo(plain(first))
+    for number, choice in enumerate(first.stories, start=1):
+        click.echo(f"newsbot: {number}) is --story {choice.doc_id}", err=True)
     for final in answers:
         if refined := refined_plain(final, first):
             click.echo("\n" + refined)

@@ -255,3 +255,17 @@ def small_archive(settings, tmp_path_factory):
     )
     load_answerer(config)
     return config
+
+
+@pytest.fixture(scope="session")
+def races(settings, tmp_path_factory):
+    """Settings for tests/fixtures/races (two bicycle races told alike and a council budget), indexed once."""
+    from bot.service import load_answerer
+
+    root = tmp_path_factory.mktemp("races")
+    shutil.copytree(ROOT / "tests" / "fixtures" / "races", root / "seeds")
+    config = settings.model_copy(
+        update={"seeds_dir": root / "seeds", "index_dir": root / "index", "data_dir": root / "data"}
+    )
+    load_answerer(config)
+    return config

@@ -465,3 +465,23 @@ def test_sigterm_with_many_mentions_queued_exits_within_the_shutdown_budget_and_
     dropped = re.search(r"dropped (\d+) question", log)
     assert dropped and int(dropped[1]) > 0 and "NEWSBOT_SHUTDOWN_SECONDS" in log, log[-3000:]
     assert "Traceback" not in log
+
+
+def test_a_question_that_fits_two_stories_gets_a_button_per_story_and_a_press_answers(slack, races):
+    process, url = start_slack_bot(
+        races, slack, NEWSBOT_SEEDS_DIR=str(races.seeds_dir), NEWSBOT_INDEX_DIR=str(races.index_dir)
+    )
+    try:
+        message = mention(slack, url, "Hvem blev nummer tre?")
+        slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"]))
+        choice = next(m for m in slack.messages.values() if m.get("thread_ts") == message["ts"])
+        assert choice["text"].startswith("Hvilken historie mener du?") and block_kit_error(choice["blocks"]) == ""
+        stories = {e["text"]["text"]: e["action_id"] for e in choice["blocks"][-1]["elements"]}
+        assert sorted(stories.values()) == ["story_1", "story_2"]
+        giro = next(action for text, action in stories.items() if "Marco Bellini" in text)
+        body, _ = slack.block_action(choice, giro)
+        assert post_signed(url, body, SECRET, FORM)[0] == 200
+        answer = slack.wait_for(lambda: slack.thread_replies("C0NEWS", message["ts"])[1:])[0]
+        assert "Iker Arrieta" in answer["text"] and "Ridder" not in answer["text"]
+    finally:
+        stop(process)

@@ -4,38 +4,29 @@ is answered from the story of the previous answer."""
 
 import asyncio
 import json
-import shutil
 
 import pytest
 
 from bot.answering.chain import Question
 from bot.frontends.conversation import open_conversations
-from tests.conftest import ROOT
 
-RACES = ROOT / "tests" / "fixtures" / "races"
 KOUTERS, GIRO = "01_kouters_classic", "02_giro_sardegna"
 
 
 @pytest.fixture(scope="module")
-def races(settings, tmp_path_factory):
-    """Settings and an answerer over the two races and a council budget."""
+def races_answerer(races):
+    """The races' settings and an answerer over them."""
     from bot.service import load_answerer
 
-    root = tmp_path_factory.mktemp("races")
-    shutil.copytree(RACES, root / "seeds")
-    config = settings.model_copy(
-        update={"seeds_dir": root / "seeds", "index_dir": root / "index", "data_dir": root / "data"}
-    )
-    answerer, _ = load_answerer(config)
-    return config, answerer
+    return races, load_answerer(races)[0]
 
 
 def story_of(answer) -> str:
     return answer.citations[0].doc_id if answer.citations else ""
 
 
-def test_a_question_that_fits_two_stories_asks_which(races):
-    _, answerer = races
+def test_a_question_that_fits_two_stories_asks_which(races_answerer):
+    _, answerer = races_answerer
     answer = answerer.answer("Hvem blev nummer tre?")
     assert answer.verdict == "choose" and not answer.citations
     assert {s.doc_id for s in answer.stories} == {KOUTERS, GIRO}
@@ -45,21 +36,21 @@ def test_a_question_that_fits_two_stories_asks_which(races):
     assert shown["decision"] == "choose" and {s["doc_id"] for s in shown["stories"]} == {KOUTERS, GIRO}
 
 
-def test_a_question_that_names_its_story_is_answered(races):
-    _, answerer = races
+def test_a_question_that_names_its_story_is_answered(races_answerer):
+    _, answerer = races_answerer
     answer = answerer.answer("Hvem blev nummer tre i Giro di Sardegna?")
     assert answer.verdict == "answer" and story_of(answer) == GIRO
     assert "Arrieta" in answer.citations[0].quote
 
 
-def test_a_chosen_story_answers_the_question(races):
-    _, answerer = races
+def test_a_chosen_story_answers_the_question(races_answerer):
+    _, answerer = races_answerer
     answer = answerer.answer(Question("Hvem blev nummer tre?", story=KOUTERS, chosen=True))
     assert answer.verdict != "decline" and story_of(answer) == KOUTERS and "Ridder" in answer.citations[0].quote
 
 
-def test_the_number_of_a_story_answers_from_it_and_the_conversation_stays_on_it(races):
-    config, answerer = races
+def test_the_number_of_a_story_answers_from_it_and_the_conversation_stays_on_it(races_answerer):
+    config, answerer = races_answerer
 
     async def conversation():
         conversations = open_conversations(config, answerer)
@@ -76,8 +67,8 @@ def test_the_number_of_a_story_answers_from_it_and_the_conversation_stays_on_it(
     assert follow_up.verdict != "choose" and story_of(follow_up) == GIRO and "Arrieta" in follow_up.citations[0].quote
 
 
-def test_a_follow_up_that_names_nothing_stays_on_the_previous_story(races, tmp_path):
-    config, answerer = races
+def test_a_follow_up_that_names_nothing_stays_on_the_previous_story(races_answerer, tmp_path):
+    config, answerer = races_answerer
     config = config.model_copy(update={"data_dir": tmp_path})
 
     async def ask(key: str, text: str):
@@ -92,10 +83,26 @@ def test_a_follow_up_that_names_nothing_stays_on_the_previous_story(races, tmp_p
     assert asyncio.run(ask("telegram:1", "Hvem blev nummer tre?")).verdict == "choose"
 
 
-def test_a_number_without_a_choice_is_an_ordinary_message(races):
-    config, answerer = races
+def test_a_number_without_a_choice_is_an_ordinary_message(races_answerer):
+    config, answerer = races_answerer
 
     async def ask():
         return await open_conversations(config, answerer).answer("terminal:numbers", "2")
 
     assert asyncio.run(ask()).verdict != "choose"
+
+
+@pytest.mark.slow
+def test_ask_lists_the_stories_ids_and_answers_from_the_one_chosen(races):
+    from tests.conftest import newsbot_env, run_newsbot
+
+    env = newsbot_env(races)
+    asked = run_newsbot(["ask", "--json", "Hvem blev nummer tre?"], env)
+    shown = json.loads(asked.stdout)
+    assert asked.returncode == 0 and shown["decision"] == "choose"
+    giro = next(s["doc_id"] for s in shown["stories"] if "Marco Bellini" in s["title"])
+    chosen = run_newsbot(["ask", "--story", giro, "Hvem blev nummer tre?"], env)
+    assert chosen.returncode == 0 and "Iker Arrieta" in chosen.stdout.decode()
+    unknown = run_newsbot(["ask", "--story", "no-such-story", "Hvem blev nummer tre?"], env)
+    error = unknown.stderr.decode()
+    assert unknown.returncode == 2 and "No article 'no-such-story'" in error and "Traceback" not in error

@@ -590,3 +590,25 @@ def test_sigterm_with_many_mentions_queued_exits_within_the_shutdown_budget_and_
     dropped = re.search(r"dropped (\d+) question", log)
     assert dropped and int(dropped[1]) > 0 and "NEWSBOT_SHUTDOWN_SECONDS" in log, log[-3000:]
     assert len(replies(server, -100)) + int(dropped[1]) <= 60 and "Traceback" not in log
+
+
+def test_a_question_that_fits_two_stories_gets_a_button_per_story_and_a_press_answers(server, races):
+    process = start_bot(server, races, NEWSBOT_SEEDS_DIR=str(races.seeds_dir), NEWSBOT_INDEX_DIR=str(races.index_dir))
+    try:
+        server.wait_for(lambda: server.calls_to("setMyCommands"), timeout=90)
+        server.push(server.message("Hvem blev nummer tre?"))
+        choice = server.wait_for(lambda: replies(server))[0]
+        assert choice["text"].startswith("Hvilken historie mener du?")
+        giro = next(data for text, data in buttons(choice) if "Marco Bellini" in text)
+        assert [data for _, data in buttons(choice)] == ["story:1", "story:2"]
+        pressed = server.press(choice, giro)
+        answer = server.wait_for(lambda: replies(server)[1:])[0]
+        assert "Iker Arrieta" in answer["text"] and "Ridder" not in answer["text"]
+        server.wait_for(
+            lambda: [a for a in server.calls_to("answerCallbackQuery") if a["callback_query_id"] == pressed]
+        )
+        server.push(server.message("Hvem vandt?"))  # a follow-up stays on the chosen story
+        follow_up = server.wait_for(lambda: replies(server)[2:])[0]
+        assert "Marco Bellini" in follow_up["text"]
+    finally:
+        stop(process)

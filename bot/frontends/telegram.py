@@ -266,7 +266,7 @@ def _quotes_button(key: str, answer: Answer) -> InlineKeyboardMarkup | None:
     if answer.stories:
         return InlineKeyboardMarkup(
             [
-                [InlineKeyboardButton(f"{n}) {shorten(story.title, 40, placeholder=' …')}", callback_data=f"story:{n}")]
+                [InlineKeyboardButton(f"{n}) {shorten(story.title, 60, placeholder=' …')}", callback_data=f"story:{n}")]
                 for n, story in enumerate(answer.stories, start=1)
             ]
         )
