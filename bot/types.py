@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 Lang = Literal["da", "en"]
-Verdict = Literal["answer", "closest", "decline"]
+# "choose": the question fits several stories about equally; the reply asks which one it is about.
+Verdict = Literal["answer", "closest", "decline", "choose"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +104,19 @@ class Citation:
         return data
 
 
+@dataclass(frozen=True)
+class StoryChoice:
+    """A story a question may be about, as a "Which story?" reply offers it."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Answer:
     """What every front end renders: the text, whether the article answers, and why we think so."""
@@ -123,6 +137,7 @@ class Answer:
     reason: str = ""  # why it answers or declines: the decision's, or what the reading check made of the quotes
     timings_ms: dict[str, float] = field(default_factory=dict)
     passages: list[Citation] = field(default_factory=list)  # the numbered quotes a generator reads and is checked on
+    stories: list[StoryChoice] = field(default_factory=list)  # with verdict "choose": the stories offered
 
     def __post_init__(self) -> None:
         if not self.answerable and self.verdict == "answer":
@@ -153,6 +168,7 @@ class Answer:
             **({"probability": round(self.probability, 3)} if self.probability is not None else {}),
             **({"reason": self.reason} if self.reason else {}),
             **({"fallback": self.fallback, "rejected": self.generated} if self.fallback else {}),
+            **({"stories": [s.to_json() for s in self.stories]} if self.stories else {}),
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
 

@@ -37,6 +37,7 @@ from bot.answering.retrieve import (
     ranked_retrieval,
 )
 from bot.answering.screen import Refusal, screen
+from bot.answering.stories import competing_stories
 from bot.answering.thresholds import THRESHOLDS
 from bot.answering.verify import AnswerVerifier, cited_numbers
 from bot.answering.when import TimeFilter, article_span, time_filter, within
@@ -45,7 +46,7 @@ from bot.errors import BackendUnavailable, InputError
 from bot.lang import detect_language
 from bot.store.news_index import NewsIndex
 from bot.texts import reply
-from bot.types import Answer, Citation, Lang
+from bot.types import Answer, Citation, Lang, StoryChoice
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ class Question:
     language: Lang | None = None  # forced answer language, or None to detect
     context: str = ""
     condense: bool = True  # may the generator rewrite text + context into one question (seconds)?
+    # The article the conversation's previous answer quoted: a follow-up is answered from its story
+    # first. With `chosen` (picked from a "Which story?" reply), from that article alone.
+    story: str = ""
+    chosen: bool = False
 
 
 @dataclass
@@ -290,11 +295,46 @@ class Answerer:
         search = self.search_for(draft)
         if isinstance(search, Answer):
             return search
+        story = draft.question.story
+        if story in self.index.articles and search.articles is None:
+            on_story = self._searched(draft, replace(search, articles={story}), offer_stories=False)
+            if on_story.verdict != "decline" or draft.question.chosen:
+                return on_story
+        return self._searched(draft, search, offer_stories=not story)
+
+    def _searched(self, draft: Draft, search: Search, offer_stories: bool) -> Answer:
+        """Retrieve, decide and compose; with `offer_stories`, a question that fits several
+        stories about equally gets the choice among them instead (`competing_stories`)."""
         retrieval = draft.timed("retrieve", lambda: self._retrieve(search.analysis, search.articles))
         if search.newest:
             retrieval = newest_first(retrieval)
         decision = draft.timed("gate", lambda: self.gate.decide(search.analysis, retrieval, self.models))
+        if offer_stories and decision.verdict != "decline" and not search.newest:
+            stories = competing_stories(search.analysis, retrieval, self.index, THRESHOLDS.story_share)
+            if stories:
+                return self._which_story(draft, stories)
         return self._compose(draft, retrieval, decision)
+
+    def _which_story(self, draft: Draft, stories: list[StoryChoice]) -> Answer:
+        """ "Which story? 1) … 2) …": the reply to a question several stories answer about equally."""
+        listed = "\n".join(
+            f"{n}) {shorten(s.title, 80, placeholder=' …')} ({s.source}, {s.date})" for n, s in enumerate(stories, 1)
+        )
+        return Answer(
+            question=draft.text,
+            language=draft.language,
+            answer=reply("which_story", draft.language, stories=listed),
+            answerable=False,
+            verdict="choose",
+            stories=stories,
+            reason="several stories fit about equally",
+            timings_ms={
+                "retrieve": draft.timings.get("retrieve", 0.0),
+                "gate": draft.timings.get("gate", 0.0),
+                "generate": 0.0,
+                "total": (time.perf_counter() - draft.started) * 1000,
+            },
+        )
 
     def search_for(self, draft: Draft) -> Search | Answer:
         """What to search for a checked question: its analysis and where to look; or, for a period

@@ -123,6 +123,17 @@ def story_names(lead: str) -> frozenset[str]:
     return frozenset(t.lower for t in content_terms(lead, "da") if t.is_name and not t.is_number)
 
 
+# Share of the fewer names two articles' leads have in common. One story's versions share all of
+# them; stories told alike (two court cases, two share prices) share a place word at most.
+SAME_STORY = 0.75
+
+
+def same_story(one: frozenset[str], other: frozenset[str]) -> bool:
+    """Whether two articles whose leads name `one` and `other` (`story_names`) tell one story."""
+    shared = len(one & other)
+    return shared > 0 and shared >= SAME_STORY * min(len(one), len(other))
+
+
 _SECOND_QUESTION = re.compile(
     r"(?:,|\b(?:and|og))\s+(?:who|what|when|where|why|how|which|hvem|hvad|hvornår|hvor|hvorfor|hvilke|hvilken|hvilket)\b",
     re.IGNORECASE,

@@ -43,5 +43,10 @@ class Thresholds:
     # a second quote is shown, and "latest" may put it first.
     close_share: float = 0.5
 
+    # --- which story -----------------------------------------------------------------
+    # A question that names nothing is offered a choice among the stories whose best passage has at
+    # least this share of the best passage's ranker probability (corpus training stories).
+    story_share: float = 0.7
+
 
 THRESHOLDS = Thresholds()

@@ -27,7 +27,7 @@ from bot.data import load_json
 from bot.errors import BackendUnavailable
 from bot.frontends.history import History
 from bot.lang import WORD, content_terms, detect_language
-from bot.types import Answer, Briefing, Lang
+from bot.types import Answer, Briefing, Lang, StoryChoice
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,6 +59,11 @@ def looks_like_follow_up(text: str, lang: Lang) -> bool:
         return True
     words = set(lowered.split())
     return bool(words & set(cues["pronouns"])) or len(content_terms(text, lang)) <= 1
+
+
+def names_nothing(text: str, lang: Lang) -> bool:
+    """ "Who came second?": nothing in it tells one story from another."""
+    return not any(term.is_name for term in content_terms(text, lang))
 
 
 def _lower_priority() -> None:
@@ -103,6 +108,8 @@ class Conversations:
     answers: OrderedDict[str, Answer] = field(default_factory=OrderedDict)
     max_answers: int = 1000
     searches: OrderedDict[str, str] = field(default_factory=OrderedDict)  # key -> a search term too long for a button
+    # conversation key -> the question a "Which story?" reply asked about, and the stories it offered
+    choices: OrderedDict[str, tuple[Question, list[StoryChoice]]] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         # One worker: the embedding model and faiss are used from one thread at a time,
@@ -141,24 +148,51 @@ class Conversations:
     async def answer(self, key: str, text: str, follow_up: bool = True) -> Answer:
         """The extractive answer. In a conversation, a question that leans on the previous one
         ("and how many were hurt?") is read together with it; one that the article answers on
-        its own is answered on its own."""
+        its own is answered on its own. One that names nothing is answered from the story of the
+        previous answer first; the number of a story a "Which story?" reply offered, from that story."""
         forced = self.language(key)
+        chosen = self._chosen(key, text)
+        if chosen is not None:
+            answer = await self.run(self.answerer.answer, chosen)
+            self._keep(key, answer, follow_up)
+            return answer
         previous = self.history.previous(key) if follow_up else ""
         language = forced or detect_language(text)
-        alone = Question(text, forced)
+        story = self.history.story(key) if follow_up and names_nothing(text, language) else ""
+        alone = Question(text, forced, story=story)
         # The generator condenses a follow-up only when it is free: a first reply never waits
         # for a model that is busy writing another answer (the two questions are combined then).
-        together = Question(text, forced, context=previous, condense=self._refining == 0)
+        together = Question(text, forced, context=previous, condense=self._refining == 0, story=story)
         used_context = bool(previous) and looks_like_follow_up(text, language)
         answer = await self.run(self.answerer.answer, together if used_context else alone)
-        if previous and not answer.answerable:  # the other reading, in case it answers (cheaply)
+        if previous and not answer.answerable and answer.verdict != "choose":  # the other reading (cheaply)
             other = await self.run(self.answerer.answer, alone if used_context else replace(together, condense=False))
             if other.answerable:
                 answer, used_context = other, not used_context
         if follow_up:
             # A follow-up keeps its context for the next one ("who?" → "and why?" → "and when?").
             self.history.add(key, f"{previous} {text}"[-MAX_CONTEXT_CHARS:].strip() if used_context else text)
+        self._keep(key, answer, follow_up)
         return answer
+
+    def _chosen(self, key: str, text: str) -> Question | None:
+        """The question a "Which story?" reply asked about, on the story whose number `text` is."""
+        pending = self.choices.get(key)
+        number = text.strip().rstrip(".)")
+        if pending is None or not number.isdigit() or not 1 <= int(number) <= len(pending[1]):
+            return None
+        question, stories = self.choices.pop(key)
+        return Question(question.text, question.language, story=stories[int(number) - 1].doc_id, chosen=True)
+
+    def _keep(self, key: str, answer: Answer, follow_up: bool) -> None:
+        """What the next turn builds on: the story answered from, or the choice offered."""
+        self.choices.pop(key, None)
+        if answer.verdict == "choose":
+            self.choices[key] = (Question(answer.question, self.language(key)), answer.stories)
+            while len(self.choices) > self.max_answers:
+                self.choices.popitem(last=False)
+        elif follow_up and answer.citations:  # an answer, or the closest quotes
+            self.history.set_story(key, answer.citations[0].doc_id)
 
     async def brief(self, language: Lang, text: str = "") -> Briefing:
         """The briefing on what `text` asks for (a topic, a period, both, or the newest articles)."""

@@ -1,7 +1,9 @@
 """Conversation memory that survives a restart: the last questions and the chosen language of each
 chat or thread, in SQLite under NEWSBOT_DATA_DIR (one file, WAL mode, bounded per conversation).
 
-Keys name a conversation: `telegram:<chat>`, `slack:<channel>:<thread_ts>`, `terminal`.
+Keys name a conversation: `telegram:<chat>`, `slack:<channel>:<thread_ts>`, `terminal`. Besides
+the questions, each conversation keeps the article its last answer quoted: the story a follow-up
+that names nothing is about.
 
 Questions are user data, kept as the answer log's settings say: turns older than NEWSBOT_LOG_DAYS
 are pruned when the history opens and daily after; with NEWSBOT_LOG_QUESTIONS=false (or no log,
@@ -31,6 +33,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (key TEXT NOT NULL, at REAL NOT NULL, question TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS turns_by_key ON turns (key, at);
 CREATE TABLE IF NOT EXISTS chats (key TEXT PRIMARY KEY, language TEXT);
+CREATE TABLE IF NOT EXISTS stories (key TEXT PRIMARY KEY, at REAL NOT NULL, doc_id TEXT NOT NULL);
 """
 IN_MEMORY = ":memory:"
 DAY = 86_400.0
@@ -131,6 +134,7 @@ class History:
         if self.days is None or time.time() - self._pruned < DAY:
             return
         self._db.execute("DELETE FROM turns WHERE at < ?", (time.time() - self.days * DAY,))
+        self._db.execute("DELETE FROM stories WHERE at < ?", (time.time() - self.days * DAY,))
         self._pruned = time.time()
 
     def _run(self, what: str, action: Callable[[sqlite3.Connection], T], default: T) -> T:
@@ -174,7 +178,31 @@ class History:
         self._run("write", add, None)
 
     def clear(self, key: str) -> None:
-        self._run("write", lambda db: db.execute("DELETE FROM turns WHERE key = ?", (key,)), None)
+        def clear(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN")
+                db.execute("DELETE FROM turns WHERE key = ?", (key,))
+                db.execute("DELETE FROM stories WHERE key = ?", (key,))
+
+        self._run("write", clear, None)
+
+    def story(self, key: str) -> str:
+        """The article the conversation's last answer quoted, or ""."""
+        row = self._run(
+            "read", lambda db: db.execute("SELECT doc_id FROM stories WHERE key = ?", (key,)).fetchone(), None
+        )
+        return row[0] if row else ""
+
+    def set_story(self, key: str, doc_id: str) -> None:
+        self._run(
+            "write",
+            lambda db: db.execute(
+                "INSERT INTO stories (key, at, doc_id) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET at = excluded.at, doc_id = excluded.doc_id",
+                (key, time.time(), doc_id),
+            ),
+            None,
+        )
 
     def language(self, key: str) -> Lang | None:
         row = self._run(

@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import partial
+from textwrap import shorten
 from typing import Any, cast
 
 import aiohttp
@@ -111,8 +112,20 @@ def _recorder(context: AsyncBoltContext) -> Recorder:
     return context.get("recorder") or NO_RECORDER
 
 
-def _with_feedback(blocks: list[dict], answer: Answer, answer_id: str) -> list[dict]:
-    """An answer's blocks and, when it quotes, 👍 / 👎 buttons naming it (a `block_actions` press)."""
+def _with_buttons(blocks: list[dict], answer: Answer, answer_id: str, key: str) -> list[dict]:
+    """An answer's blocks and, when it quotes, 👍 / 👎 buttons naming it (a `block_actions` press);
+    under a "Which story?" reply, a button per story, naming the conversation `key` it continues."""
+    if answer.stories:
+        stories = [
+            {
+                "type": "button",
+                "action_id": f"story_{n}",
+                "value": f"{n}|{key}",
+                "text": {"type": "plain_text", "text": f"{n}) {shorten(story.title, 60, placeholder=' …')}"},
+            }
+            for n, story in enumerate(answer.stories, start=1)
+        ]
+        return [*blocks, {"type": "actions", "block_id": "stories", "elements": stories}]
     if not answer.citations:
         return blocks
     buttons = [
@@ -171,10 +184,11 @@ async def ask_command(
     first: Answer | None = None
     last: Answer | None = None
     async with _in_flight(context).track():
-        async for view in conversations.replies(f"slack-command:{command['user_id']}", question, follow_up=False):
+        key = f"slack-command:{command['user_id']}"
+        async for view in conversations.replies(key, question, follow_up=False):
             if view.stage == "draft":  # a response_url takes five messages at most: the first and the final one
                 continue
-            blocks = _with_feedback([asker, *slack_reply_blocks(view)], view.answer, asked.id)
+            blocks = _with_buttons([asker, *slack_reply_blocks(view)], view.answer, asked.id, key)
             if shown is None:
                 await respond(text=slack_escape(view.answer.answer), blocks=blocks, response_type="in_channel")
                 pacer.posted(channel)
@@ -299,14 +313,17 @@ async def _post_reply(
     question: str,
     asked: Asked,
     recorder: Recorder,
+    key: str = "",
 ) -> None:
     """The answer in the thread, updated (at most once a second per channel, never to the same
-    blocks) as a fuller answer is written; then recorded in the answer log."""
+    blocks) as a fuller answer is written; then recorded in the answer log. `key` names the
+    conversation it continues (by default the thread's)."""
     posted, shown = None, None
     first: Answer | None = None
     last: Answer | None = None
-    async for view in conversations.replies(f"slack:{channel}:{thread_ts}", question):
-        blocks = _with_feedback(slack_reply_blocks(view), view.answer, asked.id)
+    key = key or f"slack:{channel}:{thread_ts}"
+    async for view in conversations.replies(key, question):
+        blocks = _with_buttons(slack_reply_blocks(view), view.answer, asked.id, key)
         if posted is None:
             posted = await client.chat_postMessage(
                 channel=channel, thread_ts=thread_ts, text=slack_escape(view.answer.answer), blocks=blocks
@@ -322,6 +339,34 @@ async def _post_reply(
         shown, last = blocks, view.answer
     if first is not None and last is not None:
         recorder.answered(asked, first, last if last is not first else None)
+
+
+async def choose_story(
+    ack: Callable[..., Awaitable[None]], body: dict, client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """A story's button under a "Which story?" reply (`block_actions`): the question answered from
+    that story, in the reply's thread."""
+    await ack()
+    number, _, key = body["actions"][0]["value"].partition("|")
+    container, message = body.get("container") or {}, body.get("message") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+    thread_ts = (
+        message.get("thread_ts") or container.get("thread_ts") or message.get("ts") or container.get("message_ts", "")
+    )
+    user = (body.get("user") or {}).get("id", "")
+    conversations = _conversations(context)
+    asked = Asked("slack", "thread", user, number)
+
+    async def send(text: str) -> Any:
+        return await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=slack_escape(text))
+
+    if not await _allowed(conversations, user, conversations.language(key) or "en", send):
+        _recorder(context).refused(asked, "rate-limited", conversations.language(key) or "en", "over the rate limit")
+        return
+    async with _in_flight(context).track():
+        await _post_reply(
+            client, conversations, _pacer(context), channel, thread_ts, number, asked, _recorder(context), key
+        )
 
 
 async def vote(
@@ -441,6 +486,7 @@ def build_app(
     app.command("/stats")(admin_command)
     app.command("/reload")(admin_command)
     app.action(re.compile(r"^vote_(up|down)$"))(vote)
+    app.action(re.compile(r"^story_\d+$"))(choose_story)
     app.action(re.compile(r"^sources_(newer|older)$"))(sources_page)
     app.event("app_mention")(app_mention)
     app.event("message")(other_message)

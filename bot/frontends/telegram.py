@@ -14,6 +14,7 @@ import signal
 import time
 import uuid
 from functools import partial
+from textwrap import shorten
 from typing import Any, cast
 
 from telegram import (
@@ -27,6 +28,7 @@ from telegram import (
     Message,
     ReplyParameters,
     Update,
+    User,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
@@ -181,15 +183,16 @@ async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
     return False
 
 
-async def _send_answer(message: Message, context: BotContext, question: str) -> None:
-    """Answer `question` as a reply to `message`: extractive first, edited into a fluent one if any."""
+async def _send_answer(message: Message, context: BotContext, question: str, asker: User | None = None) -> None:
+    """Answer `question` as a reply to `message` (asked by `asker`, by default the message's
+    author): extractive first, edited into a fluent one if any."""
     async with context.in_flight.track():  # a stopping bot finishes it, or drops it (see `InFlight`)
-        await _answer_with_replies(message, context, question)
+        await _answer_with_replies(message, context, question, asker or message.from_user)
 
 
-async def _answer_with_replies(message: Message, context: BotContext, question: str) -> None:
+async def _answer_with_replies(message: Message, context: BotContext, question: str, asker: User | None) -> None:
     conversations = context.conversations
-    asked = Asked("telegram", message.chat.type, str(message.from_user.id if message.from_user else ""), question)
+    asked = Asked("telegram", message.chat.type, str(asker.id if asker else ""), question)
     try:
         question = conversations.check(question)
     except InputError as error:
@@ -258,7 +261,15 @@ def _reply_pieces(view: Reply) -> list[str]:
 
 
 def _quotes_button(key: str, answer: Answer) -> InlineKeyboardMarkup | None:
-    """The "show quotes" button under an answer that has quotes, and 👍 / 👎 beside it."""
+    """The "show quotes" button under an answer that has quotes, and 👍 / 👎 beside it; under a
+    "Which story?" reply, a button per story."""
+    if answer.stories:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(f"{n}) {shorten(story.title, 40, placeholder=' …')}", callback_data=f"story:{n}")]
+                for n, story in enumerate(answer.stories, start=1)
+            ]
+        )
     if not answer.citations:
         return None
     return InlineKeyboardMarkup(
@@ -455,6 +466,15 @@ async def show_quotes(update: Update, context: BotContext) -> None:
         await query.message.reply_html(piece)
 
 
+async def choose_story(update: Update, context: BotContext) -> None:
+    """A story's button under a "Which story?" reply: the question answered from that story."""
+    query = update.callback_query
+    await query.answer()
+    number = (query.data or "").removeprefix("story:")
+    if isinstance(query.message, Message) and await _gatekeep(update, context, number):
+        await _send_answer(query.message, context, number, query.from_user)
+
+
 async def feedback(update: Update, context: BotContext) -> None:
     """👍 / 👎 under an answer: kept with it in the answer log; pressing again changes the vote."""
     query = update.callback_query
@@ -638,6 +658,7 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
     )
     application.add_handler(CallbackQueryHandler(show_quotes, pattern=r"^quotes:"))
     application.add_handler(CallbackQueryHandler(feedback, pattern=r"^vote:(up|down):"))
+    application.add_handler(CallbackQueryHandler(choose_story, pattern=r"^story:\d+$"))
     application.add_handler(CallbackQueryHandler(sources_page, pattern=r"^sources([:#])(\d+):(.*)$"))
     application.add_handler(InlineQueryHandler(inline_query))
     application.add_error_handler(on_error)

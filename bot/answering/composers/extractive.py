@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bot.answering.composers.base import Composer, Composition, OnText
-from bot.answering.features import asks_two_things, version_key
+from bot.answering.features import asks_two_things, same_story, version_key
 from bot.answering.thresholds import THRESHOLDS
 from bot.lang import numbers_in
 from bot.texts import language_name, reply
@@ -28,20 +28,12 @@ def shown_citations(citations: list[Citation], two_things: bool = False) -> list
 
 
 SAME_WORDING = 0.5  # share of the shorter quote's words (names and numbers aside) the other one holds
-# Share of the fewer names two articles' leads have in common. One story's versions share all of
-# them; stories told alike (two court cases, two share prices) share a place word at most.
-SAME_STORY = 0.75
 
 
 def _wording_overlap(one: str, other: str) -> float:
     """How much of the shorter quote the other holds: an update that adds a sentence still says it."""
     a, b = version_key(one), version_key(other)
     return len(a & b) / max(min(len(a), len(b)), 1)
-
-
-def _same_story(one: Citation, other: Citation) -> bool:
-    shared = len(one.story & other.story)
-    return shared > 0 and shared >= SAME_STORY * min(len(one.story), len(other.story))
 
 
 def disagreement(citations: list[Citation]) -> list[Citation]:
@@ -57,7 +49,7 @@ def disagreement(citations: list[Citation]) -> list[Citation]:
             c
             for c in citations[1:]
             if c.doc_id != best.doc_id
-            and _same_story(c, best)
+            and same_story(c.story, best.story)
             and _wording_overlap(c.quote, best.quote) >= SAME_WORDING
         ),
         None,

@@ -1,0 +1,101 @@
+"""Questions that name nothing ("Who came second?") over an archive of two bicycle races: a
+standalone one gets a choice of story, a number answers from the story chosen, and a follow-up
+is answered from the story of the previous answer."""
+
+import asyncio
+import json
+import shutil
+
+import pytest
+
+from bot.answering.chain import Question
+from bot.frontends.conversation import open_conversations
+from tests.conftest import ROOT
+
+RACES = ROOT / "tests" / "fixtures" / "races"
+KOUTERS, GIRO = "01_kouters_classic", "02_giro_sardegna"
+
+
+@pytest.fixture(scope="module")
+def races(settings, tmp_path_factory):
+    """Settings and an answerer over the two races and a council budget."""
+    from bot.service import load_answerer
+
+    root = tmp_path_factory.mktemp("races")
+    shutil.copytree(RACES, root / "seeds")
+    config = settings.model_copy(
+        update={"seeds_dir": root / "seeds", "index_dir": root / "index", "data_dir": root / "data"}
+    )
+    answerer, _ = load_answerer(config)
+    return config, answerer
+
+
+def story_of(answer) -> str:
+    return answer.citations[0].doc_id if answer.citations else ""
+
+
+def test_a_question_that_fits_two_stories_asks_which(races):
+    _, answerer = races
+    answer = answerer.answer("Hvem blev nummer tre?")
+    assert answer.verdict == "choose" and not answer.citations
+    assert {s.doc_id for s in answer.stories} == {KOUTERS, GIRO}
+    assert answer.answer.startswith("Hvilken historie mener du?")
+    assert "1) " in answer.answer and "2) " in answer.answer and "Giro di Sardegna" in answer.answer
+    shown = json.loads(json.dumps(answer.to_json()))
+    assert shown["decision"] == "choose" and {s["doc_id"] for s in shown["stories"]} == {KOUTERS, GIRO}
+
+
+def test_a_question_that_names_its_story_is_answered(races):
+    _, answerer = races
+    answer = answerer.answer("Hvem blev nummer tre i Giro di Sardegna?")
+    assert answer.verdict == "answer" and story_of(answer) == GIRO
+    assert "Arrieta" in answer.citations[0].quote
+
+
+def test_a_chosen_story_answers_the_question(races):
+    _, answerer = races
+    answer = answerer.answer(Question("Hvem blev nummer tre?", story=KOUTERS, chosen=True))
+    assert answer.verdict != "decline" and story_of(answer) == KOUTERS and "Ridder" in answer.citations[0].quote
+
+
+def test_the_number_of_a_story_answers_from_it_and_the_conversation_stays_on_it(races):
+    config, answerer = races
+
+    async def conversation():
+        conversations = open_conversations(config, answerer)
+        choice = await conversations.answer("terminal", "Who came second in the race?")
+        number = next(n for n, s in enumerate(choice.stories, start=1) if s.doc_id == GIRO)
+        chosen = await conversations.answer("terminal", str(number))
+        follow_up = await conversations.answer("terminal", "Hvem blev nummer tre?")
+        return choice, chosen, follow_up
+
+    choice, chosen, follow_up = asyncio.run(conversation())
+    assert choice.verdict == "choose"
+    assert chosen.question == "Who came second in the race?"
+    assert story_of(chosen) == GIRO and "Lindqvist" in chosen.citations[0].quote
+    assert follow_up.verdict != "choose" and story_of(follow_up) == GIRO and "Arrieta" in follow_up.citations[0].quote
+
+
+def test_a_follow_up_that_names_nothing_stays_on_the_previous_story(races, tmp_path):
+    config, answerer = races
+    config = config.model_copy(update={"data_dir": tmp_path})
+
+    async def ask(key: str, text: str):
+        return await open_conversations(config, answerer).answer(key, text)  # a new process each time
+
+    first = asyncio.run(ask("telegram:1", "Hvem vandt Kouters Classic?"))
+    assert story_of(first) == KOUTERS
+    second = asyncio.run(ask("telegram:1", "Hvem blev nummer tre?"))
+    assert second.verdict != "choose" and "Ridder" in second.citations[0].quote
+    assert asyncio.run(ask("telegram:2", "Hvem blev nummer tre?")).verdict == "choose"  # another chat: no story
+    open_conversations(config, answerer).forget("telegram:1")
+    assert asyncio.run(ask("telegram:1", "Hvem blev nummer tre?")).verdict == "choose"
+
+
+def test_a_number_without_a_choice_is_an_ordinary_message(races):
+    config, answerer = races
+
+    async def ask():
+        return await open_conversations(config, answerer).answer("terminal:numbers", "2")
+
+    assert asyncio.run(ask()).verdict != "choose"
