@@ -356,7 +356,7 @@ def sources(term: str, number: int, limit: int | None) -> None:
     language = cast(Lang, _system_language())
     click.echo(sources_header(page, language), err=True)  # what the page is; stdout holds one article a line
     for listing in page.listings:
-        click.echo(listing_plain(listing))
+        click.echo(listing_plain(listing, language))
     if footer := sources_footer(page, language):
         click.echo(footer, err=True)
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from bot.errors import InputError
 from bot.lang import article_language
 from bot.texts import printable
+from bot.types import ArticleRef
 from bot.untrusted import (
     MAX_ARTICLE_CHARS,
     MAX_HTML_TAGS,
@@ -52,6 +53,22 @@ _FOOTER = re.compile(
 # A sentence ends at . ! or ? (maybe closed by a quote or bracket), followed by
 # whitespace and something that can start a sentence: "19. januar" stays whole.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'»”)\]]?\s+(?=[\"'«„“(\[\-–—]?\s*[A-ZÆØÅÄÖÜ0-9])")
+# The wire agencies a byline may name ("Af Mette Holm, Ritzau", "Anna Berg/ritzau/"), each as it is usually written.
+WIRE_AGENCIES = {
+    "agence france presse": "Agence France-Presse",
+    "associated press": "Associated Press",
+    "afp": "AFP",
+    "ap": "AP",
+    "bloomberg": "Bloomberg",
+    "dpa": "dpa",
+    "ntb": "NTB",
+    "reuters": "Reuters",
+    "ritzau": "Ritzau",
+    "tt": "TT",
+}
+_AGENCY = re.compile(
+    r"(?<!\w)(" + "|".join(name.replace(" ", r"[\s-]+") for name in WIRE_AGENCIES) + r")(?!\w)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,22 @@ class Article:
     language: str = "da"  # detected once, here: what the quotes are written in
     byline: str = ""
     url: str = ""
+    first_filed: str = ""  # the first version's date, as `date`; "" when unknown or the same as `date`
+
+    def ref(self) -> ArticleRef:
+        """What the index lists of the article."""
+        return ArticleRef(
+            doc_id=self.doc_id,
+            source=self.source,
+            date=self.date,
+            first_filed=self.first_filed,
+            title=self.title,
+            language=self.language,
+            byline=self.byline,
+            url=self.url,
+            file=self.file_name,
+            sha256=self.content_hash,
+        )
 
 
 def newest_key(date: str) -> tuple[bool, str]:
@@ -187,13 +220,43 @@ def _valid_date(text: str) -> str:
     return text
 
 
-def _ninjs_date(document: dict) -> str:
-    """versioncreated (or firstcreated) to the minute, as "2022-01-06 14:05"; DEFAULT_DATE without one."""
-    stamp = str(document.get("versioncreated") or document.get("firstcreated") or "")
-    match = re.match(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}))?", stamp)
+def _minute(stamp: object) -> str:
+    """A ninjs timestamp to the minute, as "2022-01-06 14:05"; DEFAULT_DATE for anything else."""
+    match = re.match(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}))?", stamp) if isinstance(stamp, str) else None
     if not match or _valid_date(match.group(1)) == DEFAULT_DATE:
         return DEFAULT_DATE
     return f"{match.group(1)} {match.group(2)}" if match.group(2) else match.group(1)
+
+
+def _ninjs_dates(document: dict) -> tuple[str, str]:
+    """When the item was last updated (`versioncreated`, else `firstcreated`) and when it was first
+    filed (`firstcreated`; "" without one, or when that is the same minute)."""
+    updated, filed = _minute(document.get("versioncreated")), _minute(document.get("firstcreated"))
+    if updated == DEFAULT_DATE:
+        return filed, ""
+    return updated, "" if filed in (DEFAULT_DATE, updated) else filed
+
+
+def _name(value: object) -> str:
+    """A source named by a string or a {"name": …} object; "" for any other shape."""
+    if isinstance(value, dict):
+        value = value.get("name")
+    return " ".join(printable(value).split()) if isinstance(value, str) else ""
+
+
+def _ninjs_source(document: dict, byline: str) -> str:
+    """Who the item is from: `copyrightholder`, `provider`, the first `infosource` that names one,
+    or a wire agency its byline names; DEFAULT_SOURCE when none does."""
+    infosource = document.get("infosource")
+    for value in (
+        document.get("copyrightholder"),
+        document.get("provider"),
+        *(infosource if isinstance(infosource, list) else [infosource]),
+    ):
+        if name := _name(value):
+            return name
+    agency = _AGENCY.search(byline)
+    return WIRE_AGENCIES[" ".join(agency.group(1).lower().replace("-", " ").split())] if agency else DEFAULT_SOURCE
 
 
 def ninjs_article(path: Path, text: str, content_hash: str) -> Article:
@@ -215,21 +278,21 @@ def ninjs_article(path: Path, text: str, content_hash: str) -> Article:
         raise InputError(f"Article {path} has no text.")
     headline = " ".join(printable(str(document.get("headline") or "")).split())
     links = [printable(str(link.get("href", ""))) for link in document.get("links") or [] if isinstance(link, dict)]
-    source = document.get("copyrightholder") or document.get("provider") or DEFAULT_SOURCE
-    if isinstance(source, dict):
-        source = source.get("name", DEFAULT_SOURCE)
     uri = printable(str(document.get("uri", "")))
+    byline = printable(document["byline"]) if isinstance(document.get("byline"), str) else ""
+    date, first_filed = _ninjs_dates(document)
     return Article(
         doc_id=path.stem,
-        source=printable(str(source)).strip() or DEFAULT_SOURCE,
-        date=_ninjs_date(document),
+        source=_ninjs_source(document, byline),
+        date=date,
         title=headline or split_sentences(paragraphs[0])[0],
         paragraphs=paragraphs,
         content_hash=content_hash,
         file_name=path.name,
         language=article_language(" ".join(paragraphs)),
-        byline=printable(str(document.get("byline") or "")),
+        byline=byline,
         url=next((web_address(link) for link in links if web_address(link)), web_address(uri)),
+        first_filed=first_filed,
     )
 
 

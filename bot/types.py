@@ -1,13 +1,42 @@
-"""The values that cross layers: sentences, citations and answers."""
+"""The values that cross layers: articles as the index lists them, sentences, citations and answers."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 Lang = Literal["da", "en"]
 # "choose": the question fits several stories about equally; the reply asks which one it is about.
 Verdict = Literal["answer", "closest", "decline", "choose"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticleRef:
+    """An indexed article's metadata: what citations, listings and time questions read of it."""
+
+    doc_id: str
+    source: str
+    date: str  # the latest version's ("2025-11-19 06:40", "2022-01", "undated")
+    first_filed: str = ""  # the first version's, as `date`; "" when unknown or the same as `date`
+    title: str
+    language: str = "da"
+    byline: str = ""
+    url: str = ""
+    file: str = ""  # the seeds folder's file it was read from
+    sha256: str = ""  # of that file, as indexed
+
+    def to_json(self) -> dict[str, str]:
+        """Its entry in the index manifest, which is keyed by doc_id."""
+        data = asdict(self)
+        del data["doc_id"]
+        return data
+
+    @classmethod
+    def from_json(cls, doc_id: str, data: dict[str, Any]) -> ArticleRef:
+        """An entry of the index manifest (one written before first filings were kept has none), or
+        a passage's metadata."""
+        known = {f.name for f in fields(cls)} - {"doc_id"}
+        return cls(doc_id=doc_id, **{name: value for name, value in data.items() if name in known})
 
 
 @dataclass(frozen=True)
@@ -25,6 +54,7 @@ class Sentence:
     language: str = "da"  # the article's (ISO 639-1; a wire story may be in a third language)
     byline: str = ""  # the article's, where the archive has one
     url: str = ""  # the article's web address, where the archive has one
+    first_filed: str = ""  # the article's (`ArticleRef.first_filed`)
 
 
 @dataclass(frozen=True)
@@ -44,25 +74,26 @@ class Citation:
     headline: str = ""  # the article's first words, set when several articles are indexed (labels only)
     byline: str = ""
     url: str = ""
+    first_filed: str = ""  # the article's (`ArticleRef.first_filed`)
     # The names its article's lead gives: what tells a version of one story from another story told alike.
     story: frozenset[str] = frozenset()
 
     @classmethod
-    def from_metadata(cls, n: int, quote: str, metadata: dict[str, Any], score: float) -> Citation:
-        """A citation of a quote from an indexed chunk's or sentence's metadata."""
-        m = metadata
+    def quoting(cls, n: int, quote: str, article: ArticleRef, paragraph: int, score: float) -> Citation:
+        """A citation of a quote from paragraph `paragraph` of an indexed article."""
         return cls(
             n,
             quote,
-            m["doc_id"],
-            m["source"],
-            m["date"],
-            m.get("paragraph", 0),
+            article.doc_id,
+            article.source,
+            article.date,
+            paragraph,
             score,
-            m.get("title", ""),
-            m.get("language", "da"),
-            byline=m.get("byline", ""),
-            url=m.get("url", ""),
+            article.title,
+            article.language,
+            byline=article.byline,
+            url=article.url,
+            first_filed=article.first_filed,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -9,8 +9,9 @@ import pytest
 
 from bot.answering.brief import Briefer, select
 from bot.answering.browse import Browser
-from bot.answering.selection import BriefRequest, read_request
+from bot.answering.selection import BriefRequest, read_request, select_by_period
 from bot.errors import InputError
+from bot.types import ArticleRef
 from tests.conftest import newsbot_env, run_newsbot
 
 TODAY = date(2023, 3, 15)  # the small archive's today, a Wednesday; its newest article is from the next day
@@ -24,7 +25,7 @@ def archive(small_archive):
 
 
 def titles(answerer, doc_ids) -> list[str]:
-    return [answerer.index.articles[d]["title"] for d in doc_ids]
+    return [answerer.index.articles[d].title for d in doc_ids]
 
 
 @pytest.mark.parametrize(
@@ -105,6 +106,41 @@ def test_briefings_on_different_requests_are_cached_apart(archive):
     other = briefer.brief("en", read_request("yesterday", TODAY))  # the same article, asked otherwise
     assert first.header != other.header and "yesterday" in other.header
     assert briefer.brief("en", read_request("i går", TODAY)).header == first.header
+
+
+STORY = ArticleRef(
+    doc_id="storm",
+    source="Ritzau",
+    date="2025-11-19 06:40",
+    first_filed="2025-11-18 22:10",
+    title="Stormen lukkede Storebæltsbroen",
+)
+SCHOOL = ArticleRef(doc_id="school", source="lokalavisen", date="2025-11-20", title="Kommunen bygger en ny skole")
+
+
+def test_a_briefing_on_a_day_covers_the_story_first_filed_that_day_and_updated_the_next():
+    today, articles = date(2025, 11, 20), {"storm": STORY, "school": SCHOOL}
+    assert select_by_period(articles, read_request("i forgårs", today)).doc_ids == ("storm",)
+    assert select_by_period(articles, read_request("yesterday", today)).doc_ids == ("storm",)
+    assert select_by_period(articles, read_request("i dag", today)).doc_ids == ("school",)
+
+
+def test_sources_show_the_day_a_story_was_first_filed_when_that_was_another_day():
+    from bot.frontends.render import listing_plain, slack_sources_blocks, sources_telegram_html
+    from bot.store.news_index import NewsIndex
+
+    index = NewsIndex(None, None, None, None, articles={"storm": STORY, "school": SCHOOL}, generation="g")  # type: ignore[arg-type]
+    page = Browser().page(index)
+    assert [(entry.doc_id, entry.first_filed) for entry in page.listings] == [
+        ("school", ""),
+        ("storm", "2025-11-18 22:10"),
+    ]
+    assert listing_plain(page.listings[1], "en").startswith(
+        "2025-11-19 06:40 (first filed 2025-11-18)  Ritzau       storm  Stormen lukkede Storebæltsbroen"
+    )
+    assert listing_plain(page.listings[0], "en").startswith("2025-11-20        lokalavisen  school")
+    assert "2025-11-19 06:40 (først udsendt 2025-11-18) · <i>Ritzau</i>" in sources_telegram_html(page, "da")
+    assert "*2025-11-19 06:40 (first filed 2025-11-18)* · _Ritzau_" in str(slack_sources_blocks(page, "en"))
 
 
 def test_the_archive_is_paged_newest_first(archive):

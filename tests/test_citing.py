@@ -37,13 +37,13 @@ def test_citations_are_numbered_in_the_order_the_answer_uses_them():
 def test_the_same_paragraph_of_two_articles_stays_two_citations_labelled_by_their_first_words():
     passages = [quote(1, "A.", 12, (0, 0), doc="a"), quote(2, "B.", 12, (0, 0), doc="b")]
     _, shown = merge_citations("[1] [2]", passages, name_articles=True)
-    labels = [source_label(c) for c in shown]
+    labels = [source_label(c, "en") for c in shown]
     assert labels == [
         "ritzau, 2022-01, “Regeringen er faldet efter flere dages…”, ¶12",
         "ritzau, 2022-01, “Priserne stiger igen”, ¶12",
     ]
     _, alone = merge_citations("[1]", passages[:1])
-    assert source_label(alone[0]) == "ritzau, 2022-01, ¶12"  # one article: nothing to tell apart
+    assert source_label(alone[0], "en") == "ritzau, 2022-01, ¶12"  # one article: nothing to tell apart
 
 
 def test_a_headline_is_the_first_words():
@@ -155,6 +155,24 @@ def test_a_citation_names_its_byline_and_links_its_article_where_the_archive_has
     assert "<https://example.org/vind?a=1&amp;b=2|ritzau, Anna Holm" in str(slack_blocks(answer))
     unsafe = Answer("Hvornår?", "da", "Den 1. juli [1].", True, [replace(cited, url="javascript:alert(1)")])
     assert "href" not in telegram_html(unsafe) and "javascript" not in str(slack_blocks(unsafe))
+
+
+def test_a_source_label_names_the_day_a_story_was_first_filed_when_that_was_another_day():
+    from bot.frontends.render import plain, slack_blocks, telegram_quotes_html
+
+    updated = Citation(
+        4, "Broen er åbnet igen.", "storm", "Ritzau", "2025-11-19", 4, 0.9, first_filed="2025-11-18 22:10"
+    )
+    assert source_label(updated, "en") == "Ritzau, 2025-11-19 (first filed 2025-11-18), ¶4"
+    assert source_label(updated, "da") == "Ritzau, 2025-11-19 (først udsendt 2025-11-18), ¶4"
+    same_day = replace(updated, date="2025-11-18 23:55")
+    assert source_label(same_day, "en") == "Ritzau, 2025-11-18 23:55, ¶4"
+    assert updated.to_json()["first_filed"] == "2025-11-18 22:10"
+    danish = Answer("Hvornår åbnede broen?", "da", "Broen er åbnet igen [1].", True, [updated])
+    for shown in (plain(danish), telegram_html(danish), telegram_quotes_html(danish), str(slack_blocks(danish))):
+        assert "(først udsendt 2025-11-18)" in shown
+    english = Answer("When did the bridge open?", "en", "The article (in Danish) says: «…» [1]", True, [updated])
+    assert "Ritzau, 2025-11-19 (first filed 2025-11-18), ¶4" in plain(english)
 
 
 def test_unrelated_stories_that_both_hold_numbers_never_differ():

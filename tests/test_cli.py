@@ -20,7 +20,7 @@ def test_ask_json_contract(env):
     assert set(data) >= {"question", "language", "answer", "answerable", "citations", "backend", "timings_ms"}
     assert data["language"] == "en" and data["answerable"] is True
     assert len(data["citations"]) == 3  # the article has more than three passages; an answer quotes at most three
-    keys = {"n", "quote", "doc_id", "source", "date", "paragraph", "score", "language", "byline", "url"}
+    keys = {"n", "quote", "doc_id", "source", "date", "paragraph", "score", "language", "byline", "url", "first_filed"}
     assert set(data["citations"][0]) == keys
     assert set(data["timings_ms"]) >= {"retrieve", "generate", "total"}
 

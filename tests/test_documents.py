@@ -1,9 +1,11 @@
+import json
 from pathlib import Path
 
 import pytest
 
-from bot.documents import chunk_article, parse_article, split_sentences
+from bot.documents import Article, chunk_article, parse_article, split_sentences
 from bot.errors import InputError
+from bot.types import ArticleRef
 from tests.conftest import SEED
 
 
@@ -96,3 +98,95 @@ def test_a_source_keeps_the_case_it_is_written_in(tmp_path):
     )
     assert parse_article(seed).source == "Example Wire"
     assert parse_article(ninjs).source == "Ritzau"
+
+
+def _ninjs(tmp_path: Path, **fields: object) -> Article:
+    path = tmp_path / "item.json"
+    item = {"uri": "urn:x:1", "headline": "Stormen lukker broen", "body_text": "Stormen lukkede broen i nat."}
+    path.write_text(json.dumps({**item, **fields}), encoding="utf-8")
+    return parse_article(path)
+
+
+@pytest.mark.parametrize(
+    ("fields", "source"),
+    [
+        ({"copyrightholder": "Ritzau", "provider": "NTB", "byline": "By Jane Okafor, Reuters"}, "Ritzau"),
+        ({"copyrightholder": " ", "provider": "NTB", "infosource": [{"name": "TT"}]}, "NTB"),
+        ({"provider": {"name": "Ritzau"}, "infosource": "NTB"}, "Ritzau"),
+        ({"infosource": [{"name": "dpa"}, {"name": "AFP"}], "byline": "Anna Berg, Reuters"}, "dpa"),
+        ({"infosource": {"name": "Reuters"}}, "Reuters"),
+        ({"infosource": "NTB"}, "NTB"),
+        ({"byline": "Af Mette Holm, Ritzau"}, "Ritzau"),
+        ({"byline": "By Jane Okafor, Reuters"}, "Reuters"),
+        ({"byline": "Anna Berg/ritzau/"}, "Ritzau"),
+        ({"byline": "Erik Svensson, the associated press"}, "Associated Press"),
+        ({"byline": "Mark Hensley, AP"}, "AP"),
+        ({"byline": "Claire Martin, agence france-presse"}, "Agence France-Presse"),
+        ({"byline": "Claire Martin/afp"}, "AFP"),
+        ({"byline": "Kari Nordmann, ntb"}, "NTB"),
+        ({"byline": "Sven Berg, TT"}, "TT"),
+        ({"byline": "Jonas Weber, DPA"}, "dpa"),
+        ({"byline": "Amy Chen, BLOOMBERG"}, "Bloomberg"),
+        ({"byline": "Mette Holm"}, "unknown"),
+        ({}, "unknown"),
+    ],
+)
+def test_a_ninjs_source_is_the_first_field_that_names_one(tmp_path: Path, fields: dict, source: str):
+    assert _ninjs(tmp_path, **fields).source == source
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"copyrightholder": 42},
+        {"provider": {"name": ["Ritzau"]}},
+        {"provider": 7, "infosource": [3, {"name": {"name": "Ritzau"}}, None]},
+        {"infosource": {"name": 5}},
+        {"copyrightholder": None, "provider": [], "infosource": [[{"name": "AFP"}]], "byline": 12},
+    ],
+)
+def test_a_source_of_another_shape_is_unknown(tmp_path: Path, fields: dict):
+    assert _ninjs(tmp_path, **fields).source == "unknown"
+    named = {**fields, "byline": "Af Mette Holm, Ritzau"}
+    assert _ninjs(tmp_path, **named).source == "Ritzau"  # the next field that names one still counts
+
+
+def test_a_ninjs_item_keeps_when_it_was_first_filed_and_when_it_was_last_updated(tmp_path: Path):
+    updated = _ninjs(tmp_path, firstcreated="2025-11-18T22:10:00Z", versioncreated="2025-11-19T06:40:00Z")
+    assert (updated.date, updated.first_filed) == ("2025-11-19 06:40", "2025-11-18 22:10")
+    later_that_day = _ninjs(tmp_path, firstcreated="2025-11-19T06:40:00Z", versioncreated="2025-11-19T08:15:00Z")
+    assert (later_that_day.date, later_that_day.first_filed) == ("2025-11-19 08:15", "2025-11-19 06:40")
+    unchanged = _ninjs(tmp_path, firstcreated="2025-11-19T06:40:00Z", versioncreated="2025-11-19T06:40:00Z")
+    assert unchanged.first_filed == ""
+    only_filed = _ninjs(tmp_path, firstcreated="2025-11-18T22:10:00Z")
+    assert (only_filed.date, only_filed.first_filed) == ("2025-11-18 22:10", "")
+    assert _ninjs(tmp_path, firstcreated=20251118, versioncreated="2025-11-19T06:40:00Z").first_filed == ""
+    assert parse_article(SEED).first_filed == ""
+
+
+def test_the_index_lists_an_article_by_its_reference_and_reads_a_listing_written_before_first_filings(
+    tmp_path: Path,
+):
+    article = _ninjs(
+        tmp_path,
+        firstcreated="2025-11-18T22:10:00Z",
+        versioncreated="2025-11-19T06:40:00Z",
+        byline="Af Mette Holm, Ritzau",
+        links=[{"href": "https://example.org/storm"}],
+    )
+    ref = article.ref()
+    assert ref == ArticleRef(
+        doc_id="item",
+        source="Ritzau",
+        date="2025-11-19 06:40",
+        first_filed="2025-11-18 22:10",
+        title="Stormen lukker broen",
+        language=article.language,
+        byline="Af Mette Holm, Ritzau",
+        url="https://example.org/storm",
+        file="item.json",
+        sha256=article.content_hash,
+    )
+    assert ArticleRef.from_json("item", json.loads(json.dumps(ref.to_json()))) == ref
+    older = {key: value for key, value in ref.to_json().items() if key != "first_filed"}
+    assert ArticleRef.from_json("item", older).first_filed == ""

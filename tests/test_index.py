@@ -67,14 +67,46 @@ def test_a_crash_mid_build_leaves_the_previous_index_loadable(embeddings, tmp_pa
 
 def test_articles_are_listed_newest_first_and_undated_ones_last():
     from bot.store.news_index import NewsIndex
+    from bot.types import ArticleRef
 
     articles = {
-        "a": {"date": "2022-01", "source": "ritzau", "title": "A"},
-        "b": {"date": "undated", "source": "ritzau", "title": "B"},
-        "c": {"date": "2023-05-02", "source": "ritzau", "title": "C"},
+        d: ArticleRef(doc_id=d, source="ritzau", date=date, title=d.upper())
+        for d, date in (("a", "2022-01"), ("b", "undated"), ("c", "2023-05-02"))
     }
     index = NewsIndex(None, None, None, None, articles=articles, generation="gen-1")  # type: ignore[arg-type]
-    assert [doc_id for doc_id, _ in index.newest_first()] == ["c", "a", "b"]
+    assert [article.doc_id for article in index.newest_first()] == ["c", "a", "b"]
+
+
+def test_an_index_listed_before_first_filings_were_kept_loads_and_lists_them_from_the_articles(embeddings, tmp_path):
+    import json
+
+    seeds, index_dir = tmp_path / "seeds", tmp_path / "index"
+    seeds.mkdir()
+    (seeds / "school.txt").write_text(" date 2025-11-20 Kommunen bygger en ny skole.\n\n/lokalavisen/\n")
+    (seeds / "storm.json").write_text(
+        json.dumps(
+            {
+                "uri": "urn:x:storm",
+                "firstcreated": "2025-11-18T22:10:00Z",
+                "versioncreated": "2025-11-19T06:40:00Z",
+                "byline": "Af Mette Holm, Ritzau",
+                "headline": "Stormen lukkede broen",
+                "body_text": "Stormen lukkede broen for al trafik.",
+            }
+        ),
+        encoding="utf-8",
+    )
+    open_index(seeds, index_dir, embeddings)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    for entry in manifest["articles"].values():  # as an older newsbot wrote it
+        del entry["first_filed"]
+    manifest["articles"]["storm"]["source"] = "unknown"
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    index, report = open_index(seeds, index_dir, embeddings)
+    assert report.action == "loaded"
+    storm = index.articles["storm"]
+    assert (storm.source, storm.date, storm.first_filed) == ("Ritzau", "2025-11-19 06:40", "2025-11-18 22:10")
+    assert index.articles["school"].first_filed == ""
 
 
 def test_a_running_bots_index_follows_the_seeds_in_place_and_its_commit_is_what_the_next_start_loads(

@@ -40,6 +40,7 @@ ANSWERING: list[list[str]] = [
         "bot.answering.citing",
         "bot.answering.readers",
         "bot.answering.composers",
+        "bot.answering.stories",
     ],
     ["bot.answering.chain"],
     ["bot.answering.browse", "bot.answering.selection"],

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from bot.answering.when import time_filter, within
+from bot.types import ArticleRef
 from tests.conftest import BOTH_STORES, ROOT, SEED, newsbot_env, run_newsbot
 
 TODAY = date(2023, 3, 15)  # a Wednesday
@@ -43,10 +44,62 @@ def test_latest_asks_for_the_newest_and_questions_without_time_have_none():
     assert time_filter("Who sent troops to Kazakhstan?", TODAY) is None
 
 
+def _dated(date: str, first_filed: str = "") -> ArticleRef:
+    return ArticleRef(doc_id="a", source="Ritzau", date=date, first_filed=first_filed, title="Stormen lukker broen")
+
+
 def test_an_article_date_is_within_a_period_when_they_overlap():
     january = time_filter("i januar 2022", TODAY)
-    assert within("2022-01", january) and within("2022-01-06 14:05", january)
-    assert not within("2022-02", january) and not within("undated", january)
+    assert within(_dated("2022-01"), january) and within(_dated("2022-01-06 14:05"), january)
+    assert not within(_dated("2022-02"), january) and not within(_dated("undated"), january)
+
+
+def test_a_story_is_of_every_day_from_its_first_filing_to_its_last_update():
+    story = _dated("2025-11-19 06:40", first_filed="2025-11-18 22:10")
+    today = date(2025, 11, 20)
+    assert within(story, time_filter("Hvad skete der i forgårs?", today))
+    assert within(story, time_filter("What happened yesterday?", today))
+    assert within(story, time_filter("What happened on 18 November?", today))
+    assert not within(story, time_filter("Hvad skete der i dag?", today))
+    assert not within(_dated("2025-11-19 06:40"), time_filter("Hvad skete der i forgårs?", today))
+
+
+def test_a_day_before_yesterday_question_finds_the_story_first_filed_then_and_cites_both_days(embeddings, tmp_path):
+    from bot.answering.chain import Answerer
+    from bot.config import Settings
+    from bot.frontends.render import plain
+    from bot.store.news_index import open_index
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    story = {
+        "uri": "urn:x:storm",
+        "firstcreated": "2025-11-18T22:10:00Z",
+        "versioncreated": "2025-11-19T06:40:00Z",
+        "headline": "Stormen lukkede Storebæltsbroen",
+        "byline": "Af Mette Holm",
+        "copyrightholder": "Ritzau",
+        "body_text": "Stormen lukkede Storebæltsbroen for al trafik tirsdag aften.\n\n"
+        "Broen åbnede igen onsdag morgen, da vinden havde lagt sig.",
+    }
+    (seeds / "storm.json").write_text(json.dumps(story), encoding="utf-8")
+    (seeds / "school.txt").write_text(
+        " date 2025-11-20 Kommunen bygger en ny skole ved havnen.\n\n/lokalavisen/\n", encoding="utf-8"
+    )
+    index, _ = open_index(seeds, tmp_path / "index", embeddings)
+    settings = Settings(
+        seeds_dir=seeds,
+        index_dir=tmp_path / "index",
+        data_dir=tmp_path,
+        llm="extractive",
+        today=date(2025, 11, 20),
+        _env_file=None,
+    )
+    answerer = Answerer(settings, index)
+    for question in ("Hvorfor lukkede broen i forgårs?", "Hvorfor lukkede broen i går?"):
+        answer = answerer.answer(question)
+        assert answer.citations and {c.doc_id for c in answer.citations} == {"storm"}, answer.answer
+        assert "[1] Ritzau, Af Mette Holm, 2025-11-19 06:40 (først udsendt 2025-11-18), “" in plain(answer)
 
 
 @pytest.fixture

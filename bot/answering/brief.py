@@ -96,7 +96,7 @@ def select(answerer: Answerer, request: BriefRequest) -> Selection:
     topic = request.topic if content_terms(request.topic, detect_language(request.topic)) else ""
     if not topic:
         return select_by_period(index.articles, request)
-    period = {d for d, meta in index.articles.items() if request.covers(meta["date"])} if request.period else None
+    period = {d for d, article in index.articles.items() if request.covers(article)} if request.period else None
     if period is not None and not period:
         return Selection(request, (), 0, topic)
     vector = index.embeddings.embed_questions([topic])[0]
@@ -135,7 +135,7 @@ def _covers(answerer: Answerer, selection: Selection, language: Lang) -> str:
 
 def _nothing(answerer: Answerer, selection: Selection, language: Lang) -> str:
     """What a briefing that found no article says: what was asked for, and which dates the archive covers."""
-    dates = sorted(m["date"] for m in answerer.index.articles.values() if article_span(m["date"]))
+    dates = sorted(m.date for m in answerer.index.articles.values() if article_span(m.date))
     first, last = (dates[0], dates[-1]) if dates else ("–", "–")
     request = selection.request
     if selection.topic:
@@ -163,7 +163,7 @@ class Briefer:
         if not selection.doc_ids:
             return Briefing(language, self.backend, _nothing(self.answerer, selection, language))
         data_dir = self.answerer.settings.data_dir
-        articles = {doc_id: self.answerer.index.articles[doc_id]["sha256"] for doc_id in selection.doc_ids}
+        articles = {doc_id: self.answerer.index.articles[doc_id].sha256 for doc_id in selection.doc_ids}
         key = cache_key(articles, language, self.backend, selection.key)
         cached = cached_briefing(data_dir, key)
         if cached is not None:
@@ -186,9 +186,8 @@ class Briefer:
                 continue
             vectors = index.sentences.vectors([d.id for d in docs])
             for i in central_sentences(vectors, [d.page_content for d in docs], count):
-                citations.append(
-                    Citation.from_metadata(len(citations) + 1, docs[i].page_content, docs[i].metadata, 1.0)
-                )
+                article, paragraph = index.article_of(docs[i]), docs[i].metadata["paragraph"]
+                citations.append(Citation.quoting(len(citations) + 1, docs[i].page_content, article, paragraph, 1.0))
         return citations
 
     def _build(self, language: Lang, selection: Selection) -> Briefing:

@@ -29,7 +29,7 @@ def period_key(
 ) -> str | None:
     """The key of the briefing on the newest articles, or those of the request's period, from the
     seed files alone (no index); None when the period holds no article."""
-    selection = select_by_period({a.doc_id: {"date": a.date} for a in articles}, request or BriefRequest())
+    selection = select_by_period({a.doc_id: a.ref() for a in articles}, request or BriefRequest())
     hashes = {a.doc_id: a.content_hash for a in articles}
     if not selection.doc_ids:
         return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.errors import InputError
 from bot.lang import WORD
 from bot.store.news_index import NewsIndex
-from bot.untrusted import web_address
+from bot.types import ArticleRef
 
 PAGE_SIZE = 8  # articles a page: a phone screen's worth
 MAX_TERM_CHARS = 200
@@ -31,6 +31,7 @@ class Listing:
     title: str
     byline: str = ""
     url: str = ""
+    first_filed: str = ""  # the article's (`ArticleRef.first_filed`)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class Browser:
     def _refresh(self, index: NewsIndex) -> None:
         """Read the words of the articles added or changed since the last call (one pass over the chunks)."""
         articles = index.articles
-        changed = {d for d, meta in articles.items() if self._words.get(d, ("", None))[0] != meta["sha256"]}
+        changed = {d for d, meta in articles.items() if self._words.get(d, ("", None))[0] != meta.sha256}
         removed = set(self._words) - set(articles)
         if not changed and not removed:
             return
@@ -103,8 +104,8 @@ class Browser:
             del self._words[doc_id]
         for doc_id in changed:
             meta = articles[doc_id]
-            own = _words(meta["title"], meta.get("byline", ""), meta["source"], *texts[doc_id])
-            self._words[doc_id] = (meta["sha256"], frozenset(own))
+            own = _words(meta.title, meta.byline, meta.source, *texts[doc_id])
+            self._words[doc_id] = (meta.sha256, frozenset(own))
         self._postings = defaultdict(set)
         for doc_id, (_, words) in self._words.items():
             for word in words:
@@ -121,15 +122,15 @@ class Browser:
             found |= self._postings[candidate]
         return found
 
-    def matching(self, index: NewsIndex, term: str) -> list[tuple[str, dict]]:
-        """The articles (doc id, metadata) the term matches, newest first; all of them for an empty term."""
+    def matching(self, index: NewsIndex, term: str) -> list[ArticleRef]:
+        """The articles the term matches, newest first; all of them for an empty term."""
         ordered = index.newest_first()
         words = search_words(term)
         if not words:
             return ordered
         self._refresh(index)
         found = set.intersection(*(self._holding(word) for word in words))
-        return [(doc_id, meta) for doc_id, meta in ordered if doc_id in found]
+        return [article for article in ordered if article.doc_id in found]
 
     def page(self, index: NewsIndex, term: str = "", number: int = 1, size: int = PAGE_SIZE) -> Page:
         """Page `number` (from 1; past the last, the last) of the articles the term matches, newest first."""
@@ -137,8 +138,5 @@ class Browser:
         pages = max(1, -(-len(found) // size))
         number = min(max(1, number), pages)
         chosen = found[(number - 1) * size : number * size]
-        listings = tuple(
-            Listing(d, m["date"], m["source"], m["title"], m.get("byline", ""), web_address(m.get("url", "")))
-            for d, m in chosen
-        )
+        listings = tuple(Listing(a.doc_id, a.date, a.source, a.title, a.byline, a.url, a.first_filed) for a in chosen)
         return Page(listings, " ".join(term.split()), number, size, len(found), len(index.articles))

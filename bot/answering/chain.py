@@ -112,6 +112,7 @@ def citations_from(retrieval: Retrieval, index: NewsIndex) -> list[Citation]:
             language=passage.lead.language,
             byline=passage.lead.byline,
             url=passage.lead.url,
+            first_filed=passage.lead.first_filed,
             span=(
                 passage.lead.index,
                 max(s.index for s in passage.sentences if s.paragraph == passage.lead.paragraph),
@@ -275,7 +276,7 @@ class Answerer:
         """ "the ritzau article (2022-01)" or "the 3 articles I have", for declines and briefings."""
         articles = list(self.index.articles.values())
         if len(articles) == 1:
-            return reply("one_article", language, source=articles[0]["source"], date=articles[0]["date"])
+            return reply("one_article", language, source=articles[0].source, date=articles[0].date)
         return reply("many_articles", language, count=len(articles))
 
     # --- the public API ---------------------------------------------------------
@@ -351,11 +352,11 @@ class Answerer:
         """The articles of the period a question asks about (none when it names no period)."""
         if when is None or not when.period:
             return set()
-        return {doc_id for doc_id, meta in self.index.articles.items() if within(meta["date"], when)}
+        return {doc_id for doc_id, article in self.index.articles.items() if within(article, when)}
 
     def _nothing_from(self, draft: Draft, when: TimeFilter) -> Answer:
         """A decline for a period the archive holds nothing from, naming the dates it covers."""
-        dates = sorted(m["date"] for m in self.index.articles.values() if article_span(m["date"]))
+        dates = sorted(m.date for m in self.index.articles.values() if article_span(m.date))
         period = f"{when.start}" if when.start == when.end else f"{when.start} – {when.end}"
         text = reply(
             "nothing_from",

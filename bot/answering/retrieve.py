@@ -31,7 +31,6 @@ from bot.lang import WORD, numbers_in
 from bot.names import same_name
 from bot.store.news_index import NewsIndex
 from bot.types import Sentence
-from bot.untrusted import web_address
 
 TOP_CHUNKS = 4
 TOP_SENTENCES = 16
@@ -68,20 +67,21 @@ class Retrieval:
     baseline: float  # a typical retrieved sentence's similarity to the question
 
 
-def _sentence(doc: Document, score: float) -> Sentence:
-    m = doc.metadata
+def _sentence(index: NewsIndex, doc: Document, score: float) -> Sentence:
+    article = index.article_of(doc)
     return Sentence(
         doc.page_content,
-        m["doc_id"],
-        m["source"],
-        m["date"],
-        m["title"],
-        m["paragraph"],
-        m["sentence"],
+        article.doc_id,
+        article.source,
+        article.date,
+        article.title,
+        doc.metadata["paragraph"],
+        doc.metadata["sentence"],
         score,
-        m.get("language", "da"),
-        m.get("byline", ""),
-        web_address(m.get("url", "")),  # an index written before links were checked may hold others
+        article.language,
+        article.byline,
+        article.url,
+        article.first_filed,
     )
 
 
@@ -118,7 +118,7 @@ def _passage(
     if leans_back(sentence.text):
         previous = _neighbour(index, sentence, -1)
         if previous is not None and previous.id not in used:
-            group.insert(0, _sentence(previous, 0.0))
+            group.insert(0, _sentence(index, previous, 0.0))
     following = _neighbour(index, group[-1], +1)
     if (
         following is not None
@@ -126,7 +126,7 @@ def _passage(
         and leans_back(following.page_content)
         and len(group) < MAX_PASSAGE_SENTENCES
     ):
-        group.append(_sentence(following, 0.0))
+        group.append(_sentence(index, following, 0.0))
     used.update(_sentence_id(s) for s in group)
     return Passage(group, score, sentence.score, features)
 
@@ -225,7 +225,10 @@ def retrieve(
     weight = THRESHOLDS.sentence_weight
     ranked = sorted(
         (
-            (weight * similarity + (1 - weight) * chunk_score[doc.metadata["chunk_id"]], _sentence(doc, similarity))
+            (
+                weight * similarity + (1 - weight) * chunk_score[doc.metadata["chunk_id"]],
+                _sentence(index, doc, similarity),
+            )
             for doc, similarity in hits
         ),
         key=lambda pair: -pair[0],
@@ -271,7 +274,7 @@ def candidates(
 def ranked(index: NewsIndex, found: Candidates, probabilities: np.ndarray) -> Retrieval:
     """The candidates as passages, most probable first; a passage's score is its probability."""
     order = np.argsort(-probabilities, kind="stable")
-    best_first = [(float(probabilities[i]), _sentence(*found.hits[i])) for i in order]
+    best_first = [(float(probabilities[i]), _sentence(index, *found.hits[i])) for i in order]
     return Retrieval(_passages(index, best_first, [found.rows[i] for i in order]), found.baseline)
 
 

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.answering.when import article_span, time_filter
+from bot.answering.when import life_span, time_filter
 from bot.documents import newest_key
+from bot.types import ArticleRef
 
 MAX_ARTICLES = 5  # a briefing's articles at most: one bullet each at 5 bullets
 
@@ -49,9 +50,10 @@ class BriefRequest:
         """What the briefing's cache key holds of the request."""
         return f"{self.topic}|{self.start}|{self.end}|{self.label}" if self.topic or self.period else ""
 
-    def covers(self, article_date: str) -> bool:
-        """Whether an article dated `article_date` may be from the period (any dated article without one)."""
-        span = article_span(article_date)
+    def covers(self, article: ArticleRef) -> bool:
+        """Whether an article may be from the period, its life from first filed to last updated
+        overlapping it (any dated article without one)."""
+        span = life_span(article)
         if span is None:
             return not self.period
         return (self.end is None or span[0] <= self.end) and (self.start is None or self.start <= span[1])
@@ -101,13 +103,14 @@ class Selection:
         return f"{self.request.key}|{self.found}"
 
 
-def newest_ids(articles: dict[str, dict]) -> list[str]:
+def newest_ids(articles: dict[str, ArticleRef]) -> list[str]:
     """Doc ids newest first; among articles of one date by id, so every reader of the archive agrees."""
-    return [d for d, _ in sorted(articles.items(), key=lambda kv: (newest_key(kv[1]["date"]), kv[0]), reverse=True)]
+    ordered = sorted(articles.values(), key=lambda article: (newest_key(article.date), article.doc_id), reverse=True)
+    return [article.doc_id for article in ordered]
 
 
-def select_by_period(articles: dict[str, dict], request: BriefRequest) -> Selection:
-    """The newest articles of the request's period (all articles without one); `articles` maps doc
-    id to metadata with a "date", as the index keeps it. Needs no index: a cached briefing is found without one."""
-    ordered = [d for d in newest_ids(articles) if request.covers(articles[d]["date"])]
+def select_by_period(articles: dict[str, ArticleRef], request: BriefRequest) -> Selection:
+    """The newest articles of the request's period (all articles without one), from `articles` by
+    doc id. Needs no index: a cached briefing is found without one."""
+    ordered = [d for d in newest_ids(articles) if request.covers(articles[d])]
     return Selection(request, tuple(ordered[:MAX_ARTICLES]), len(ordered), "")

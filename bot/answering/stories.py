@@ -40,5 +40,5 @@ def competing_stories(
 
 
 def _choice(index: NewsIndex, doc_id: str) -> StoryChoice:
-    meta = index.articles[doc_id]
-    return StoryChoice(doc_id, meta["title"], meta["source"], meta["date"])
+    article = index.articles[doc_id]
+    return StoryChoice(doc_id, article.title, article.source, article.date)

@@ -18,6 +18,7 @@ from functools import cache, lru_cache
 from babel import Locale
 
 from bot.data import load_json
+from bot.types import ArticleRef
 
 STRICT_PERIODS = frozenset({"today", "yesterday", "day_before", "this_week", "last_week"})
 
@@ -171,9 +172,19 @@ def article_span(article_date: str) -> tuple[date, date] | None:
         return None
 
 
-def within(article_date: str, when: TimeFilter) -> bool:
-    """Whether an article dated `article_date` may be from the period asked about."""
-    span = article_span(article_date)
+def life_span(article: ArticleRef) -> tuple[date, date] | None:
+    """The days from an article's first filing to its last update (a story filed late on the 18th
+    and updated on the 19th is of both days), or its date's alone; None when undated."""
+    last = article_span(article.date)
+    first = article_span(article.first_filed) if article.first_filed else None
+    if last is None or first is None:
+        return last
+    return min(first[0], last[0]), max(first[1], last[1])
+
+
+def within(article: ArticleRef, when: TimeFilter) -> bool:
+    """Whether an article may be from the period asked about: its life overlaps it."""
+    span = life_span(article)
     if span is None or when.start is None or when.end is None:
         return False
     return span[0] <= when.end and when.start <= span[1]

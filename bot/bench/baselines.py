@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
@@ -42,22 +41,22 @@ DECLINE_CUES = re.compile(
 )
 
 
-def _citation(n: int, doc: Document, score: float) -> Citation:
-    return Citation.from_metadata(n, doc.page_content, doc.metadata, score)
-
-
 def plain_rag(seeds_dir: Path, embeddings: NewsbotEmbeddings, model: BaseChatModel | None) -> Pipeline:
     """The LangChain recipe: chunk the raw text, embed, top-4, stuff, generate."""
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     store = FaissVectorStore(embeddings, embeddings.dimension)
+    articles = {}
     for article in load_articles(seeds_dir):
-        meta = {"doc_id": article.doc_id, "source": article.source, "date": article.date}
-        store.add_documents(splitter.create_documents(["\n\n".join(article.paragraphs)], [meta]))
+        articles[article.doc_id] = article.ref()
+        store.add_documents(splitter.create_documents(["\n\n".join(article.paragraphs)], [{"doc_id": article.doc_id}]))
     chain = RAG_PROMPT | model | StrOutputParser() if model is not None else None
 
     def run(question: str) -> Answer:
         hits = store.similarity_search_with_score(question, k=4)
-        citations = [_citation(n, doc, score) for n, (doc, score) in enumerate(hits, start=1)]
+        citations = [
+            Citation.quoting(n, doc.page_content, articles[doc.metadata["doc_id"]], 0, score)
+            for n, (doc, score) in enumerate(hits, start=1)
+        ]
         if chain is None:
             text = citations[0].quote if citations else ""
         else:
@@ -85,7 +84,10 @@ def bm25(answerer: Answerer) -> Pipeline:
             bm25s.tokenize([question], show_progress=False), k=min(3, len(documents)), show_progress=False
         )
         ranked = [(documents[int(i)], float(s)) for i, s in zip(ids[0], scores[0])]
-        citations = [_citation(n, doc, score) for n, (doc, score) in enumerate(ranked, start=1)]
+        citations = [
+            Citation.quoting(n, doc.page_content, answerer.index.article_of(doc), doc.metadata["paragraph"], score)
+            for n, (doc, score) in enumerate(ranked, start=1)
+        ]
         text = composer.compose(question, language, citations).text if citations else ""
         return Answer(question, language, text, True, citations, "bm25")
 

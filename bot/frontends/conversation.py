@@ -298,8 +298,8 @@ class Conversations:
 
     def articles_summary(self) -> str:
         """The newest few articles, and how many more /sources lists: the help stays one message."""
-        items = [meta for _, meta in self.answerer.index.newest_first()]
-        named = "; ".join(f"{m['source']} {m['date']}: {m['title']}" for m in items[:ARTICLES_IN_HELP])
+        items = self.answerer.index.newest_first()
+        named = "; ".join(f"{m.source} {m.date}: {m.title}" for m in items[:ARTICLES_IN_HELP])
         more = len(items) - ARTICLES_IN_HELP
         return f"{named}; … +{more} (/sources)" if more > 0 else named
 

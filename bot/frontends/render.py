@@ -24,12 +24,23 @@ HEADLINE_IN_LIST = 150  # characters of a headline in an article list: eight fit
 _CITATION_MARK = re.compile(r"\s*" + CITATION_MARK.pattern)  # with the space before it
 
 
-def source_label(citation: Citation) -> str:
+def dated(date: str, first_filed: str, language: Lang) -> str:
+    """An article's date, with the day it was first filed when that was another day
+    ("2025-11-19 06:40 (first filed 2025-11-18)"): a story updated overnight is of both days."""
+    first_day = first_filed.split(" ")[0]
+    if not first_day or first_day == date.split(" ")[0]:
+        return date
+    return f"{date} ({reply('first_filed', language, date=first_day)})"
+
+
+def source_label(citation: Citation, language: Lang) -> str:
     """ "ritzau, 2022-01, ¶4" – compact enough for a phone screen; the byline where the archive has
-    one, and with several articles indexed the article's first words too
-    ("ritzau, Anna Holm, 2022-01, “Regeringen er faldet efter…”, ¶4")."""
+    one, the day it was first filed when the story was updated on another, and with several
+    articles indexed the article's first words too
+    ("ritzau, Anna Holm, 2022-01, “Regeringen er faldet efter…”, ¶4"), in the reply's `language`."""
     who = f"{citation.source}, {citation.byline}" if citation.byline else citation.source
-    article = f"{who}, {citation.date}" + (f", “{citation.headline}”" if citation.headline else "")
+    when = dated(citation.date, citation.first_filed, language)
+    article = f"{who}, {when}" + (f", “{citation.headline}”" if citation.headline else "")
     return f"{article}, ¶{citation.paragraph}"
 
 
@@ -38,16 +49,16 @@ def web_address(citation: Citation) -> str:
     return citation.url if re.match(r"https?://[^\s<>|\"]+$", citation.url) else ""
 
 
-def source_html(citation: Citation) -> str:
+def source_html(citation: Citation, language: Lang) -> str:
     """The source label for Telegram's HTML mode, a link to the article where it has an address."""
-    label = html.escape(source_label(citation), quote=False)
+    label = html.escape(source_label(citation, language), quote=False)
     address = web_address(citation)
     return f'<a href="{html.escape(address)}">{label}</a>' if address else label
 
 
-def source_mrkdwn(citation: Citation) -> str:
+def source_mrkdwn(citation: Citation, language: Lang) -> str:
     """The source label for Slack, a link to the article where it has an address."""
-    label = slack_escape(source_label(citation))
+    label = slack_escape(source_label(citation, language))
     address = web_address(citation)
     return f"<{slack_escape(address)}|{label}>" if address else label
 
@@ -61,7 +72,7 @@ def plain(answer: Answer) -> str:
         lines.append("Kilder:" if answer.language == "da" else "Sources:")
         for c in answer.citations:
             address = f" {web_address(c)}" if web_address(c) else ""
-            lines.append(f"[{c.n}] {source_label(c)}: «{c.quote}»{address}")
+            lines.append(f"[{c.n}] {source_label(c, answer.language)}: «{c.quote}»{address}")
     return printable("\n".join(lines))
 
 
@@ -78,16 +89,15 @@ def brief_plain(briefing: Briefing) -> str:
     """A briefing as plain text: the header, then one bullet per line with its source."""
     lines = [briefing.header]
     for n, b in enumerate(briefing.bullets, start=1):
-        lines.append(f"• {b.text} [{n}] ({source_label(b.citation)})")
+        lines.append(f"• {b.text} [{n}] ({source_label(b.citation, briefing.language)})")
     return printable("\n".join(lines))
 
 
 def brief_telegram_html(briefing: Briefing) -> str:
     lines = [f"<b>{html.escape(briefing.header, quote=False)}</b>"]
     for n, b in enumerate(briefing.bullets, start=1):
-        lines.append(
-            f"• {html.escape(b.text, quote=False)} <i>[{n}] {html.escape(source_label(b.citation), quote=False)}</i>"
-        )
+        label = html.escape(source_label(b.citation, briefing.language), quote=False)
+        lines.append(f"• {html.escape(b.text, quote=False)} <i>[{n}] {label}</i>")
     return "\n".join(lines)
 
 
@@ -113,9 +123,10 @@ def headline(listing: Listing) -> str:
     return listing.title[:HEADLINE_IN_LIST].rsplit(" ", 1)[0] + " …"
 
 
-def listing_plain(listing: Listing) -> str:
+def listing_plain(listing: Listing, language: Lang) -> str:
     """An article on one line for a terminal: date, source, id, headline, byline and link."""
-    line = f"{listing.date:<16}  {listing.source:<12} {listing.doc_id}  {headline(listing)}"
+    when = dated(listing.date, listing.first_filed, language)
+    line = f"{when:<16}  {listing.source:<12} {listing.doc_id}  {headline(listing)}"
     line += (f" — {listing.byline}" if listing.byline else "") + (f"  {listing.url}" if listing.url else "")
     return printable(line)
 
@@ -128,9 +139,8 @@ def sources_telegram_html(page: Page, language: Lang) -> str:
         if listing.url:
             title = f'<a href="{html.escape(listing.url)}">{title}</a>'
         byline = f" ({html.escape(listing.byline, quote=False)})" if listing.byline else ""
-        lines.append(
-            f"{html.escape(listing.date)} · <i>{html.escape(listing.source, quote=False)}</i>{byline} · {title}"
-        )
+        when = html.escape(dated(listing.date, listing.first_filed, language), quote=False)
+        lines.append(f"{when} · <i>{html.escape(listing.source, quote=False)}</i>{byline} · {title}")
     footer = sources_footer(page, language)
     return "\n".join([*lines, f"<i>{footer}</i>"] if footer else lines)
 
@@ -181,7 +191,7 @@ def telegram_html(answer: Answer) -> str:
         first = answer.citations[0]
         parts[0] += f"\n<blockquote expandable>[{first.n}] {html.escape(in_view(first), quote=False)}</blockquote>"
     if answer.citations:
-        sources = " · ".join(f"[{c.n}] {source_html(c)}" for c in answer.citations)
+        sources = " · ".join(f"[{c.n}] {source_html(c, answer.language)}" for c in answer.citations)
         parts.append(f"<i>{sources}</i>")
     return "\n\n".join(parts)
 
@@ -196,7 +206,8 @@ def telegram_reply_html(shown: Reply) -> str:
 def telegram_quotes_html(answer: Answer) -> str:
     """The full quotes, for the "show quotes" button."""
     return "\n\n".join(
-        f"<b>[{c.n}]</b> <i>{source_html(c)}</i>\n<blockquote>{html.escape(c.quote, quote=False)}</blockquote>"
+        f"<b>[{c.n}]</b> <i>{source_html(c, answer.language)}</i>\n"
+        f"<blockquote>{html.escape(c.quote, quote=False)}</blockquote>"
         for c in answer.citations
     )
 
@@ -228,7 +239,7 @@ def slack_blocks(answer: Answer) -> list[dict]:
     blocks.append(_section(slack_escape(rest)))
     for c in answer.citations:
         blocks.append(_section(f"*[{c.n}]* " + "\n".join("> " + line for line in slack_escape(c.quote).splitlines())))
-        blocks.append(_context(source_mrkdwn(c)))
+        blocks.append(_context(source_mrkdwn(c, answer.language)))
     return blocks
 
 
@@ -243,7 +254,7 @@ def slack_brief_blocks(briefing: Briefing) -> list[dict]:
     blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": briefing.header[:150]}}]
     for n, b in enumerate(briefing.bullets, start=1):
         blocks.append(_section(f"• {slack_escape(b.text)} *[{n}]*"))
-        blocks.append(_context(slack_escape(source_label(b.citation))))
+        blocks.append(_context(slack_escape(source_label(b.citation, briefing.language))))
     return blocks
 
 
@@ -256,7 +267,8 @@ def slack_sources_blocks(page: Page, language: Lang) -> list[dict]:
         if listing.url:
             title = f"<{slack_escape(listing.url)}|{title.replace('|', '¦')}>"
         byline = f" ({slack_escape(listing.byline)})" if listing.byline else ""
-        blocks.append(_section(f"*{slack_escape(listing.date)}* · _{slack_escape(listing.source)}_{byline} · {title}"))
+        when = slack_escape(dated(listing.date, listing.first_filed, language))
+        blocks.append(_section(f"*{when}* · _{slack_escape(listing.source)}_{byline} · {title}"))
     footer = sources_footer(page, language)
     return [*blocks, _context(footer)] if footer else blocks
 

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,8 @@ from bot.errors import IndexCorrupt, InputError
 from bot.files import sha256_of, write_json_atomically
 from bot.lang import content_terms
 from bot.store.backends import STORES, FaissBackend, StoreBackend, new_generation
-from bot.untrusted import MAX_ARTICLE_CHARS
+from bot.types import ArticleRef
+from bot.untrusted import MAX_ARTICLE_CHARS, web_address
 
 MANIFEST_VERSION = 7
 WRITE_FAILED = ".write-failed"  # the last update couldn't be written; holds the system's reason
@@ -58,7 +59,7 @@ class Embedded:
     their vectors."""
 
     doc_id: str
-    metadata: dict
+    article: ArticleRef
     chunks: tuple[list[Document], np.ndarray]
     sentences: tuple[list[Document], np.ndarray]
     terms: tuple[list[Document], np.ndarray]
@@ -68,14 +69,14 @@ class NewsIndex:
     """The three stores plus the articles' metadata; what retrieval searches."""
 
     def __init__(
-        self, embeddings: NewsbotEmbeddings, chunks, sentences, terms, articles: dict[str, dict], generation: str
+        self, embeddings: NewsbotEmbeddings, chunks, sentences, terms, articles: dict[str, ArticleRef], generation: str
     ) -> None:
         self.embeddings = embeddings
         self.generation = generation
         self.chunks = chunks
         self.sentences = sentences
         self.terms = terms
-        self.articles = articles  # doc_id -> {file, sha256, source, date, title, language, byline, url}
+        self.articles = articles  # by doc_id
 
     @classmethod
     def empty(cls, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> NewsIndex:
@@ -91,7 +92,7 @@ class NewsIndex:
         words = self._new_words(chunks)
         return Embedded(
             article.doc_id,
-            self._metadata(article),
+            article.ref(),
             (chunks, self.embeddings.embed_passages([d.page_content for d in chunks])),
             (sentences, self.embeddings.embed_passages([d.page_content for d in sentences])),
             (words, self.embeddings.embed_questions([d.page_content for d in words])),
@@ -125,7 +126,7 @@ class NewsIndex:
                 logger.warning("Taking out the half-added %s failed too (%s).", embedded.doc_id, error)
             raise
         # a new listing swapped in: a front end may be going through the old one
-        self.articles = {**self.articles, embedded.doc_id: embedded.metadata}
+        self.articles = {**self.articles, embedded.doc_id: embedded.article}
 
     def take_out(self, doc_ids: list[str]) -> None:
         """Take articles out (gone, or about to be added in a new version). One whose removal fails
@@ -141,24 +142,25 @@ class NewsIndex:
     def changes(self, articles: dict[str, Article]) -> tuple[list[str], list[str]]:
         """What bringing the index in step with `articles` takes: the articles to take out (gone or
         changed) and those to add (new or changed)."""
-        stale = [
-            d for d, meta in self.articles.items() if d not in articles or meta["sha256"] != articles[d].content_hash
-        ]
+        stale = [d for d, meta in self.articles.items() if d not in articles or meta.sha256 != articles[d].content_hash]
         changed = set(stale)
         return stale, [d for d in articles if d not in self.articles or d in changed]
 
-    @staticmethod
-    def _metadata(article: Article) -> dict:
-        return {
-            "file": article.file_name,
-            "sha256": article.content_hash,
-            "source": article.source,
-            "date": article.date,
-            "title": article.title,
-            "language": article.language,
-            "byline": article.byline,
-            "url": article.url,
+    def relist(self, articles: dict[str, Article]) -> None:
+        """List the unchanged articles as they read now: an index written by an older newsbot lists
+        less of them (no first filing) or other values (a source now read from the byline)."""
+        self.articles = {
+            doc_id: articles[doc_id].ref()
+            if doc_id in articles and ref.sha256 == articles[doc_id].content_hash
+            else ref
+            for doc_id, ref in self.articles.items()
         }
+
+    def article_of(self, passage: Document) -> ArticleRef:
+        """The listing of the article a passage comes from; one left in the stores by an article
+        whose adding failed halfway is described by the passage's own metadata."""
+        doc_id = passage.metadata["doc_id"]
+        return self.articles.get(doc_id) or _listing(doc_id, passage.metadata)
 
     def lead(self, doc_id: str) -> str:
         """The article's first paragraph (or its first part), "" for an article not indexed."""
@@ -170,9 +172,9 @@ class NewsIndex:
         for store in (self.chunks, self.sentences, self.terms):
             store.close()
 
-    def newest_first(self) -> list[tuple[str, dict]]:
-        """The articles (doc_id, metadata), newest first; undated ones last."""
-        return sorted(self.articles.items(), key=lambda kv: newest_key(kv[1]["date"]), reverse=True)
+    def newest_first(self) -> list[ArticleRef]:
+        """The articles, newest first; undated ones last."""
+        return sorted(self.articles.values(), key=lambda article: newest_key(article.date), reverse=True)
 
     def _remove_passages(self, doc_id: str) -> None:
         # sentences first: a removal that stops halfway never leaves a sentence without its paragraph
@@ -223,6 +225,13 @@ def _verify(index_dir: Path, manifest: dict) -> None:
             raise IndexCorrupt(f"The index file {path} can't be read ({error.strerror}).") from error
 
 
+def _listing(doc_id: str, stored: dict) -> ArticleRef:
+    """An article as the index stored it (`ArticleRef.from_json`); an index written before links
+    were checked may hold addresses that are no http(s) ones."""
+    article = ArticleRef.from_json(doc_id, stored)
+    return replace(article, url=web_address(article.url))
+
+
 def _load(index_dir: Path, manifest: dict, embeddings: NewsbotEmbeddings, backend: StoreBackend) -> NewsIndex:
     _verify(index_dir, manifest)
     generation = manifest["generation"]
@@ -230,7 +239,13 @@ def _load(index_dir: Path, manifest: dict, embeddings: NewsbotEmbeddings, backen
     if any(store.dimension != embeddings.dimension for store in stores):
         raise IndexCorrupt(f"The index in {index_dir} has vectors of another dimension.")
     chunks, sentences, terms = stores
-    return NewsIndex(embeddings, chunks, sentences, terms, articles=manifest["articles"], generation=generation)
+    try:
+        articles = {doc_id: _listing(doc_id, entry) for doc_id, entry in manifest["articles"].items()}
+    except (TypeError, AttributeError) as error:
+        raise IndexCorrupt(
+            f"The index in {index_dir} lists an article it can't read ({type(error).__name__})."
+        ) from error
+    return NewsIndex(embeddings, chunks, sentences, terms, articles=articles, generation=generation)
 
 
 def _usable(
@@ -264,7 +279,7 @@ def _usable(
 def _current(index: NewsIndex, articles: dict[str, Article]) -> bool:
     """Whether the index holds exactly these articles, as they are now."""
     return index.articles.keys() == articles.keys() and all(
-        meta["sha256"] == articles[doc_id].content_hash for doc_id, meta in index.articles.items()
+        meta.sha256 == articles[doc_id].content_hash for doc_id, meta in index.articles.items()
     )
 
 
@@ -330,7 +345,7 @@ def _switch(index_dir: Path, index: NewsIndex, embeddings: NewsbotEmbeddings, ba
             "dimension": embeddings.dimension,
             "vector_store": backend.name,
             "generation": generation,
-            "articles": index.articles,
+            "articles": {doc_id: article.to_json() for doc_id, article in index.articles.items()},
             "counts": {name: len(getattr(index, name)) for name in STORES},
             "files": backend.checksums(index_dir, generation),
         },
@@ -383,6 +398,7 @@ def open_index(
                 index_dir, articles, embeddings, backend, rebuild, notify, progress, report, fallback, wait
             )
     assert index is not None  # built, or the fallback; else raised above
+    index.relist(articles)
     report.chunks, report.sentences = len(index.chunks), len(index.sentences)
     report.seconds = time.perf_counter() - started
     check_not_empty(index, seeds_dir)
