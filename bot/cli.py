@@ -654,8 +654,8 @@ def train(
     type=click.IntRange(min=1),
     default=None,
     metavar="N",
-    help="Only the archive at size: N SYNTHETIC articles plus the corpus ingested, indexed and answered over "
-    "(30 is the quick mode CI runs).",
+    help="Only the archive at size: N articles (the newsroom's stories, then SYNTHETIC rewrites of them) plus "
+    "the corpus, ingested, indexed and answered over (30 is the quick mode CI runs).",
 )
 @click.option(
     "--embed",
@@ -666,10 +666,11 @@ def train(
 )
 @click.option("--seed", type=int, default=7, show_default=True, help="With --archive: the synthetic archive's seed.")
 @click.option(
-    "--other-news",
-    is_flag=True,
-    help="With --archive: rewrite only every other corpus article and ask about the others, so the archive "
-    "holds no rewrite of an article a question is about.",
+    "--newsroom",
+    type=click.Path(path_type=Path),
+    default=Path("tests/newsroom"),
+    show_default=True,
+    help="With --archive: the written stories of many topics (articles.jsonl.gz, topics.json).",
 )
 def bench(
     quick: bool,
@@ -681,7 +682,7 @@ def bench(
     archive_size: int | None,
     embed: int,
     seed: int,
-    other_news: bool,
+    newsroom: Path,
 ) -> None:
     """Measure quality, latency and memory against simpler pipelines; print a Markdown table.
 
@@ -691,7 +692,7 @@ def bench(
       newsbot bench --quick --corpus tests/corpus   # every pipeline over the whole corpus
       NEWSBOT_LLM=llamacpp newsbot bench --replies   # the dev set through Telegram, one question at a time
       newsbot bench --operations                    # metrics and answer log on vs off
-      newsbot bench --archive 1000                  # 1,000 synthetic articles + the corpus, ingested and answered over
+      newsbot bench --archive 1000                  # 1,000 newsroom stories + the corpus, ingested and answered over
     """
     from bot.bench import run_bench, write_results
     from bot.bench.evaluation import load_corpus, load_qa
@@ -701,7 +702,7 @@ def bench(
         _bench_replies(settings, load_qa(qa_file) if qa_file.is_file() else [])
         return
     if archive_size is not None:
-        _bench_archive(settings, archive_size, corpus or Path("tests/corpus"), out, embed, seed, other_news)
+        _bench_archive(settings, archive_size, corpus or Path("tests/corpus"), out, embed, seed, newsroom)
         return
     if operations:
         from bot.bench.operations import markdown, operations_cost
@@ -722,13 +723,13 @@ def bench(
 
 
 def _bench_archive(
-    settings: Settings, count: int, corpus: Path, out: Path, embed: int, seed: int, other_news: bool
+    settings: Settings, count: int, corpus: Path, out: Path, embed: int, seed: int, newsroom: Path
 ) -> None:
     from bot.bench import machine
     from bot.bench.archive_bench import run_archive_bench, write_results
 
     out.mkdir(parents=True, exist_ok=True)
-    run = run_archive_bench(settings, count, corpus, out, embed=embed, seed=seed, other_news=other_news, notify=_notify)
+    run = run_archive_bench(settings, count, corpus, out, newsroom, embed=embed, seed=seed, notify=_notify)
     click.echo(write_results(run, machine(), out))
 
 

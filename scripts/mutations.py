@@ -79,7 +79,7 @@ MUTATIONS = [
         "sha-ignored",
         "the seeds' sha256 is not compared when the index loads",
         "bot/store/news_index.py",
-        'if d not in articles or meta.sha256 != articles[d].content_hash\n',
+        "if d not in articles or meta.sha256 != articles[d].content_hash\n",
         "if d not in articles\n",
         (
             f"{USERS}::test_an_article_corrected_in_place_is_quoted_in_its_new_wording_by_the_next_cli_question",

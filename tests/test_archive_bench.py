@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
@@ -76,7 +77,7 @@ def small_corpus(tmp_path) -> Path:
 
 def test_the_archive_benchmark_in_quick_mode_prints_every_row(settings, small_corpus, tmp_path):
     out = tmp_path / "results"
-    seeds = small_corpus / "articles"  # the synthetic articles are rewrites of the seeds and the corpus
+    seeds = small_corpus / "articles"
     before = sorted(p.name for p in seeds.iterdir())
     result = run_newsbot(
         ["bench", "--archive", "3", "--corpus", str(small_corpus), "--out", str(out)],
@@ -85,9 +86,9 @@ def test_the_archive_benchmark_in_quick_mode_prints_every_row(settings, small_co
     )
     assert result.returncode == 0, result.stderr.decode()
     table = result.stdout.decode()
-    assert "3 SYNTHETIC articles" in table and "all embedded for real" in table
+    assert "3 newsroom stories" in table and "all embedded for real" in table
     for row in (
-        "| articles | 3 synthetic + 1 corpus = 4;",
+        "| articles | 3 newsroom + 0 synthetic + 1 corpus = 4;",
         "| ingest (`Archive.ingest`: parse, store) |",
         "| index build |",
         "| · read the seeds folder |",
@@ -104,7 +105,8 @@ def test_the_archive_benchmark_in_quick_mode_prints_every_row(settings, small_co
     assert "not answered" not in new_article
     assert (out / "archive.md").read_text(encoding="utf-8").strip() == table.strip()
     saved = json.loads((out / "archive.json").read_text(encoding="utf-8"))
-    assert saved["synthetic"] == 3 and saved["passages_perturbed"] == 0
+    assert saved["written"] == 3 and saved["synthetic"] == 0 and saved["passages_perturbed"] == 0
+    assert saved["mixed"]["briefs"]["requests"] >= 2  # each story's topic asked about in Danish and English
     assert sorted(p.name for p in seeds.iterdir()) == before  # nothing written into the seeds folder
 
 
@@ -136,23 +138,66 @@ def test_beyond_the_real_budget_the_archive_gets_perturbed_embeddings(settings, 
     assert min(float(copies[0] @ one), float(copies[0] @ other)) >= float(one @ other) - 1e-4
 
 
-def test_with_other_news_the_archive_rewrites_half_the_corpus_and_asks_about_the_rest(settings, tmp_path):
+def write_newsroom(folder: Path, documents: list[dict], topics: list[dict]) -> Path:
+    folder.mkdir(parents=True)
+    with gzip.open(folder / "articles.jsonl.gz", "wt", encoding="utf-8") as packed:
+        packed.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in documents)
+    (folder / "topics.json").write_text(json.dumps(topics), encoding="utf-8")
+    return folder
+
+
+FERRY = {
+    "uri": "urn:test:ferry",
+    "language": "da",
+    "versioncreated": "2025-03-02T08:00:00Z",
+    "headline": "Færgen til Fanø aflyser afgange",
+    "body_text": "Færgen mellem Esbjerg og Fanø aflyser i dag fire afgange på grund af storm.\n\n"
+    "Rederiet Fanølinjen venter normal drift fra fredag, siger direktør Ole Sand.",
+    "subject": [{"name": "ferry routes", "scheme": "newsbot:topic"}],
+}
+CHESS = {
+    "uri": "urn:test:chess",
+    "language": "en",
+    "versioncreated": "2025-05-09T18:00:00Z",
+    "headline": "Kessler wins the Baltic chess open",
+    "body_text": "Grandmaster Anna Kessler won the Baltic Open in Riga on Sunday with 7.5 points.\n\n"
+    "She beat the top seed, Ivan Dorn, in the last round.",
+    "subject": [{"name": "chess", "scheme": "newsbot:topic"}],
+}
+
+
+def test_beyond_the_newsrooms_stories_the_archive_gets_rewrites_of_them(settings, tmp_path):
+    newsroom = write_newsroom(
+        tmp_path / "newsroom",
+        [FERRY, CHESS],
+        [{"topic": "ferry routes", "queries": {"da": "færger", "en": "ferries"}}, {"topic": "chess", "queries": {}}],
+    )
     corpus = tmp_path / "corpus"
     (corpus / "articles").mkdir(parents=True)
     (corpus / "questions").mkdir()
-    for name in ("motorway_accident", "police_burglaries"):
-        shutil.copy(CORPUS / "articles" / f"{name}.txt", corpus / "articles")
-        shutil.copy(CORPUS / "questions" / f"{name}.jsonl", corpus / "questions")
+    shutil.copy(CORPUS / "articles" / "police_burglaries.txt", corpus / "articles")
+    shutil.copy(CORPUS / "questions" / "police_burglaries.jsonl", corpus / "questions")
     out = tmp_path / "results"
     result = run_newsbot(
-        ["bench", "--archive", "1", "--other-news", "--corpus", str(corpus), "--out", str(out)],
+        ["bench", "--archive", "3", "--newsroom", str(newsroom), "--corpus", str(corpus), "--out", str(out)],
         newsbot_env(settings, NEWSBOT_SEEDS_DIR=str(corpus / "articles")),
         timeout=600,
     )
     assert result.returncode == 0, result.stderr.decode()
-    assert "Other news:" in result.stdout.decode()
-    assert "(22 corpus questions)" in result.stdout.decode()  # police_burglaries' questions only
+    assert "| articles | 2 newsroom + 1 synthetic + 1 corpus = 4;" in result.stdout.decode()
     bodies = [
-        json.loads(p.read_text(encoding="utf-8"))["body_text"] for p in (out / "archive-1" / "synthetic").iterdir()
+        json.loads(p.read_text(encoding="utf-8"))["body_text"] for p in (out / "archive-3" / "synthetic").iterdir()
     ]
-    assert len(bodies) == 1 and all("indbrud" not in body.lower() for body in bodies)
+    assert len(bodies) == 1 and any(word in bodies[0] for word in ("afgange", "last round"))
+    assert "indbrud" not in bodies[0].lower()  # rewrites of the newsroom's stories, never of the corpus
+    saved = json.loads((out / "archive.json").read_text(encoding="utf-8"))
+    assert saved["mixed"]["briefs"]["requests"] == 2  # the ferry topic in two languages; chess has no request
+
+
+def test_a_missing_newsroom_is_one_line(settings, tmp_path):
+    result = run_newsbot(
+        ["bench", "--archive", "3", "--newsroom", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")],
+        newsbot_env(settings),
+    )
+    assert result.returncode == 2 and "Can't read the newsroom archive" in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()

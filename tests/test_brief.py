@@ -72,3 +72,21 @@ def test_a_briefing_header_says_some_bullets_are_quoted_in_danish_only_when_some
     assert (
         briefing_header("da", "2 artikler", [danish, english]) == "Overblik over 2 artikler (nogle citeret på engelsk):"
     )
+
+
+def test_each_story_of_a_briefing_opens_with_its_lead_even_beside_a_livelier_quote():
+    """A reaction full of names and numbers is more "informative" than a short lead; the lead still comes first."""
+    import numpy as np
+
+    from bot.answering.brief import central_sentences
+
+    texts = [
+        "Regeringen indgår aftale om ny bro.",
+        "Borgmester Anne Holm, Venstre, kalder aftalen på 4,2 milliarder kroner for historisk for Vestjylland og Fanø.",
+        "Broen skal stå færdig i 2031.",
+    ]
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(3, 8))
+    vectors[1] = vectors.mean(axis=0) * 3  # the reaction is the most central, too
+    assert central_sentences(vectors, texts, 1) == [0]
+    assert central_sentences(vectors, texts, 2)[0] == 0

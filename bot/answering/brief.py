@@ -32,7 +32,6 @@ from bot.texts import LANGUAGE_NAMES, prompt_in, reply
 from bot.types import Answer, Briefing, Bullet, Citation, Lang
 
 MIN_BULLETS, MAX_BULLETS = 3, 5
-LEAD_BONUS = 1.0  # the lead sentence carries a news story (in z-score units)
 INFORMATION = 0.5  # weight of a sentence's number of content words
 REDUNDANCY = 0.7  # MMR weight against repeating a chosen sentence
 TOPIC_SENTENCES = 100  # sentences retrieved for a topic: enough to reach many articles
@@ -57,20 +56,21 @@ def _z(values: np.ndarray) -> np.ndarray:
 
 
 def central_sentences(vectors: np.ndarray, texts: list[str], k: int) -> list[int]:
-    """Indices of `k` sentences, in article order: central to the article (its mean e5 vector),
-    informative (many content words), the lead favoured, none leaning on a neighbour for its
-    meaning ("Det oplyser …") and none too like one already chosen. e5 similarities sit in a
-    narrow band (0.91–0.95 on the seed), so every signal is compared as a z-score."""
+    """Indices of `k` sentences, in article order: the lead first (it carries a news story; a
+    reaction further down does not), then those central to the article (its mean e5 vector),
+    informative (many content words), none leaning on a neighbour for its meaning ("Det oplyser
+    …") and none too like one already chosen. e5 similarities sit in a narrow band (0.91–0.95 on
+    the seed), so every signal is compared as a z-score."""
     candidates = [i for i, text in enumerate(texts) if not leans_back(text)] or list(range(len(texts)))
     v = vectors[candidates]
     centroid = vectors.mean(axis=0)
     centrality = _z(v @ (centroid / (np.linalg.norm(centroid) + 1e-9)))
     information = _z(np.log1p([len(content_terms(texts[i], "da")) for i in candidates]))
-    relevance = centrality + INFORMATION * information + np.where(np.asarray(candidates) == 0, LEAD_BONUS, 0.0)
+    relevance = centrality + INFORMATION * information
     pairwise = v @ v.T
     off_diagonal = pairwise[~np.eye(len(v), dtype=bool)] if len(v) > 1 else np.zeros(1)
     similarity = (pairwise - off_diagonal.mean()) / (off_diagonal.std() + 1e-9)
-    chosen: list[int] = []
+    chosen: list[int] = [0] if candidates[0] == 0 and k > 0 else []
     while len(chosen) < min(k, len(v)):
         redundancy = similarity[:, chosen].max(axis=1) if chosen else np.zeros(len(v))
         score = relevance - REDUNDANCY * np.maximum(redundancy, 0.0)

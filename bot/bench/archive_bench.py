@@ -1,11 +1,15 @@
 """`newsbot bench --archive N`: the archive at the size of a real one.
 
-N SYNTHETIC articles (`bot.bench.synthetic`) are written as ninjs files and ingested for real
-(`Archive.ingest`) into a seeds folder of the benchmark's own, together with the corpus articles;
-then the index is built (chunking, e5, FAISS) and timed by stage. The answering runs in a fresh
-process, as a bot's would: warm extractive answers to the corpus questions, the process's peak
-RSS, the corpus's evidence quoted against the corpus indexed alone, and one new article ingested
-until it is answered from (the path a running bot takes: `load_index` and `use_index`).
+N articles besides the corpus: the newsroom's written stories (`bot.bench.newsroom`: different
+stories over many topics), and, beyond as many as it has, SYNTHETIC rewrites of them
+(`bot.bench.synthetic`). They are written as ninjs files and ingested for real (`Archive.ingest`)
+into a seeds folder of the benchmark's own, together with the corpus articles; then the index is
+built (chunking, e5, FAISS) and timed by stage. The answering runs in a fresh process, as a bot's
+would: warm extractive answers to the corpus questions (those that name their subject apart from
+those that name nothing; the latter also asked in a conversation, after a question about their
+story), the process's peak RSS, the corpus's evidence quoted against the corpus indexed alone,
+briefings about each newsroom topic, and one new article ingested until it is answered from (the
+path a running bot takes: `load_index` and `use_index`).
 
 Beyond `embed` synthetic articles, embedding everything is out of reach on 2 cores: the texts of
 the first `embed` are embedded for real before the build, and the texts of the others get
@@ -15,6 +19,7 @@ blends of the real vectors of two other rewrites of the same source text. The ou
 
 from __future__ import annotations
 
+import datetime
 import json
 import multiprocessing
 import os
@@ -26,13 +31,14 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from bot.answering.chain import Answerer, Question
 from bot.archive import Archive
 from bot.bench.evaluation import EvalReport, ItemResult, load_corpus, percentile, rss_of
+from bot.bench.newsroom import NewsroomStory, load_newsroom, write_stories
 from bot.bench.synthetic import SyntheticArticle, refuse_seeds_folder, synthetic_articles, write_archive
 from bot.config import Settings
 from bot.documents import Article, chunk_article, load_articles
@@ -165,14 +171,23 @@ class BuildClock:
             self.notify(f"indexed {done:,}/{total:,} articles ({now - self.started:.0f} s)")
 
 
+@dataclass(frozen=True)
+class TopicBrief:
+    """A briefing request about a newsroom topic ("fiskeri") and the stories of that topic."""
+
+    language: Lang
+    request: str
+    stories: frozenset[str]
+
+
 @dataclass
 class ArchiveRun:
     """The numbers of one archive benchmark (see `markdown`)."""
 
-    synthetic: int
+    written: int  # the newsroom's stories
+    synthetic: int  # rewrites of them
     corpus_articles: int
     seed: int
-    other_news: bool  # the synthetic articles rewrite half the corpus; the questions are about the other half
     embedded_for_real: int  # synthetic articles
     generate_s: float
     ingest_s: float
@@ -193,10 +208,13 @@ class ArchiveRun:
         return self.passages_perturbed > 0
 
 
-def answering_run(settings: Settings, items: list[dict[str, Any]], new_article: Path | None) -> dict[str, Any]:
-    """In a fresh process: the answerer over the built index, warm extractive answers to `items`,
-    the peak RSS, and (with `new_article`, a folder to write it in) the seconds from ingesting one
-    new article to an answer citing it."""
+def answering_run(
+    settings: Settings, items: list[dict[str, Any]], new_article: Path | None, briefs: list[TopicBrief]
+) -> dict[str, Any]:
+    """In a fresh process: the answerer over the built index, warm extractive answers to `items`
+    (alone, and those that name nothing also after a question about their story), the peak RSS,
+    briefings about `briefs`, and (with `new_article`, a folder to write it in) the seconds from
+    ingesting one new article to an answer citing it."""
     from bot.service import load_answerer
 
     started = time.perf_counter()
@@ -209,6 +227,7 @@ def answering_run(settings: Settings, items: list[dict[str, Any]], new_article: 
         answer = answerer.ask(Question(item["question"]))
         report.add(item, answer, (time.perf_counter() - t) * 1000)
     times = [r.ms for r in report.items]
+    unnamed = [r for r in report.items if not _names_something(r)]
     result: dict[str, Any] = {
         "load_s": round(load_s, 3),
         "p50_ms": round(statistics.median(times), 1),
@@ -217,13 +236,52 @@ def answering_run(settings: Settings, items: list[dict[str, Any]], new_article: 
         "splits": report.by("split"),
         "all": report.totals(),
         "naming": {
-            kind: report.totals([r for r in report.items if _names_something(r) == named])
-            for kind, named in (("named", True), ("unnamed", False))
+            "named": report.totals([r for r in report.items if _names_something(r)]),
+            "unnamed": report.totals(unnamed),
+            "unnamed_in_conversation": _in_conversation(answerer, items, {r.id for r in unnamed}),
         },
+        "briefs": _briefs(answerer, briefs) if briefs else {},
     }
     if new_article is not None:
         result |= _new_article(settings, answerer, new_article)
     return result
+
+
+def _in_conversation(answerer: Answerer, items: list[dict[str, Any]], unnamed: set[str]) -> dict[str, Any]:
+    """The questions `unnamed` asked as a chat asks them: after a question that names their story
+    (the first answerable one of the same article), on the story its answer quoted."""
+    openers: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if item["answerable"] and str(item["id"]) not in unnamed:
+            openers.setdefault(item["article"], item)
+    report = EvalReport()
+    for item in items:
+        opener = openers.get(item["article"])
+        if str(item["id"]) not in unnamed or opener is None:
+            continue
+        first = answerer.answer(Question(opener["question"]))
+        story = first.citations[0].doc_id if first.citations else ""
+        t = time.perf_counter()
+        answer = answerer.ask(Question(item["question"], story=story))
+        report.add(item, answer, (time.perf_counter() - t) * 1000)
+    return report.totals()
+
+
+def _briefs(answerer: Answerer, briefs: list[TopicBrief]) -> dict[str, Any]:
+    """Briefings about each topic: how many stories they cite, and how many are of that topic."""
+    from bot.answering.brief import Briefer
+    from bot.answering.selection import read_request
+
+    briefer = Briefer(answerer)
+    today = answerer.settings.today or datetime.date.today()
+    cited = about = empty = 0
+    for brief in briefs:
+        briefing = briefer.brief(brief.language, read_request(brief.request, today))
+        doc_ids = {bullet.citation.doc_id for bullet in briefing.bullets}
+        cited += len(doc_ids)
+        about += len(doc_ids & brief.stories)
+        empty += not doc_ids
+    return {"requests": len(briefs), "cited": cited, "of_the_topic": about, "empty": empty}
 
 
 def _new_article(settings: Settings, answerer: Answerer, folder: Path) -> dict[str, Any]:
@@ -270,9 +328,11 @@ def _names_something(item: ItemResult) -> bool:
     return any(term.is_name for term in content_terms(item.question, language))
 
 
-def _in_fresh_process(settings: Settings, items: list[dict[str, Any]], new_article: Path | None) -> dict[str, Any]:
+def _in_fresh_process(
+    settings: Settings, items: list[dict[str, Any]], new_article: Path | None, briefs: list[TopicBrief]
+) -> dict[str, Any]:
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(answering_run, settings, items, new_article).result()
+        return pool.submit(answering_run, settings, items, new_article, briefs).result()
 
 
 def _texts_of(articles: list[Article]) -> set[str]:
@@ -288,13 +348,14 @@ def run_archive_bench(
     count: int,
     corpus: Path,
     out: Path,
+    newsroom: Path,
     embed: int = EMBED_FOR_REAL,
     seed: int = 7,
-    other_news: bool = False,
     notify: Notify = lambda message: None,
 ) -> ArchiveRun:
-    """Generate `count` synthetic articles, ingest them with the corpus's articles, build the
-    index, and measure answering over it and over the corpus alone (see the module docstring)."""
+    """Put `count` articles besides the corpus in an archive (the newsroom's stories, then
+    synthetic rewrites of them), ingest, build the index, and measure answering over it and over
+    the corpus alone (see the module docstring)."""
     if count < 1:
         raise InputError("--archive needs at least 1 article.")
     refuse_seeds_folder(out, settings.seeds_dir)  # the benchmark's archive never touches the real one
@@ -303,35 +364,30 @@ def run_archive_bench(
     # third of the answering time.
     items = [i for i in items if i.get("split") == "heldout"] or items
     corpus_articles = load_articles(corpus / "articles")
-    rewritten = corpus_articles
-    if other_news:  # rewrites of every other article; the questions about the rest
-        if len(corpus_articles) < 2:
-            raise InputError("--other-news needs a corpus of at least 2 articles.")
-        rewritten = corpus_articles[::2]
-        items = [i for i in items if i["article"] not in {a.file_name for a in rewritten}]
-    sources = rewritten + [
-        a for a in load_articles(settings.seeds_dir) if a.doc_id not in {c.doc_id for c in corpus_articles}
-    ]
+    stories = load_newsroom(newsroom).sample(count, seed)
     folder = out / f"archive-{count}"
     shutil.rmtree(folder, ignore_errors=True)
     seeds, index_dir = folder / "seeds", folder / "index"
 
     started = time.perf_counter()
-    generated = synthetic_articles(sources, count, seed)
+    write_stories(folder / "newsroom", stories, settings.seeds_dir)
+    written = load_articles(folder / "newsroom")
+    generated = synthetic_articles(written, count - len(stories), seed) if count > len(stories) else []
     write_archive(folder / "synthetic", generated, settings.seeds_dir)
     generate_s = time.perf_counter() - started
-    notify(f"wrote {count:,} synthetic articles to {folder / 'synthetic'} ({generate_s:.1f} s)")
+    notify(f"wrote {len(stories):,} newsroom stories and {len(generated):,} synthetic rewrites ({generate_s:.1f} s)")
 
     archive = Archive(seeds, settings.max_article_chars)
     started = time.perf_counter()
-    failed = [o.message for o in archive.ingest(str(folder / "synthetic")) if not o.ok]
+    failed = [o.message for o in archive.ingest(str(folder / "newsroom")) if not o.ok]
+    failed += [o.message for o in archive.ingest(str(folder / "synthetic")) if not o.ok]
     ingest_s = time.perf_counter() - started
     failed += [o.message for o in archive.ingest(str(corpus / "articles")) if not o.ok]
     if failed:
-        raise InputError(f"The synthetic archive didn't ingest: {failed[0]}")
-    notify(f"ingested {count:,} synthetic articles ({ingest_s:.1f} s)")
+        raise InputError(f"The benchmark's archive didn't ingest: {failed[0]}")
+    notify(f"ingested {count:,} articles ({ingest_s:.1f} s)")
 
-    embeddings = _bench_embeddings(settings, generated, corpus_articles, embed, seed)
+    embeddings = _bench_embeddings(settings, generated, [*corpus_articles, *written], embed, seed)
     started = time.perf_counter()
     embeddings.embed_for_real(sorted(embeddings.real_texts), notify)
     ahead_s = time.perf_counter() - started  # part of the build: embedding, before the first article
@@ -353,18 +409,24 @@ def run_archive_bench(
     notify("answering the corpus questions over the mixed archive and over the corpus alone")
     answering = settings.model_copy(update={"llm": "extractive", "vector_store": "faiss"})
     mixed = _in_fresh_process(
-        answering.model_copy(update={"seeds_dir": seeds, "index_dir": index_dir}), items, folder / "new"
+        answering.model_copy(update={"seeds_dir": seeds, "index_dir": index_dir}),
+        items,
+        folder / "new",
+        topic_briefs(stories, load_newsroom(newsroom).topics),
     )
     alone = _in_fresh_process(
-        answering.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": out / "corpus-index"}), items, None
+        answering.model_copy(update={"seeds_dir": corpus / "articles", "index_dir": out / "corpus-index"}),
+        items,
+        None,
+        [],
     )
     first = clock.first or clock.started
     return ArchiveRun(
-        synthetic=count,
+        written=len(stories),
+        synthetic=len(generated),
         corpus_articles=len(corpus_articles),
-        other_news=other_news,
         seed=seed,
-        embedded_for_real=min(count, embed),
+        embedded_for_real=min(len(generated), embed),
         generate_s=round(generate_s, 3),
         ingest_s=round(ingest_s, 3),
         build_s=round(ended - clock.started + ahead_s, 3),
@@ -381,16 +443,30 @@ def run_archive_bench(
     )
 
 
+def topic_briefs(stories: list[NewsroomStory], topics: dict[str, dict[str, str]]) -> list[TopicBrief]:
+    """A briefing request per topic of `stories` and language, with the stories of that topic."""
+    of_topic: dict[str, set[str]] = {}
+    for story in stories:
+        of_topic.setdefault(story.topic, set()).add(story.doc_id)
+    return [
+        TopicBrief(cast(Lang, language), request, frozenset(of_topic[topic]))
+        for topic, requests in sorted(topics.items())
+        if topic in of_topic
+        for language, request in sorted(requests.items())
+        if language in ("da", "en")
+    ]
+
+
 def _bench_embeddings(
-    settings: Settings, generated: list[SyntheticArticle], corpus: list[Article], embed: int, seed: int
+    settings: Settings, generated: list[SyntheticArticle], written: list[Article], embed: int, seed: int
 ) -> BenchEmbeddings:
-    """Real embeddings for the corpus and the first `embed` synthetic articles; perturbed copies
-    of their vectors for the texts of the others."""
+    """Real embeddings for the written articles (the corpus's and the newsroom's) and the first
+    `embed` synthetic articles; perturbed copies of their vectors for the texts of the others."""
     real = load_embeddings(settings.embeddings)
     if len(generated) <= embed:
         return BenchEmbeddings(real, {}, set(), seed)
     templates = {text: key for article in generated for text, key in article.templates.items()}
-    real_texts = _texts_of(corpus) | {text for article in generated[:embed] for text in article.texts}
+    real_texts = _texts_of(written) | {text for article in generated[:embed] for text in article.texts}
     return BenchEmbeddings(real, templates, real_texts, seed)
 
 
@@ -404,7 +480,8 @@ def _share(hits: int, total: int) -> str:
 
 def markdown(run: ArchiveRun, machine: str) -> str:
     """The benchmark's table, with the targets it is read against."""
-    total = run.synthetic + run.corpus_articles
+    others = run.written + run.synthetic
+    total = others + run.corpus_articles
     kind = (
         f"{run.embedded_for_real:,} embedded for real, {run.synthetic - run.embedded_for_real:,} with "
         f"**perturbed embeddings** (blends of the real vectors of two other rewrites of the same text)"
@@ -414,24 +491,16 @@ def markdown(run: ArchiveRun, machine: str) -> str:
     rate = run.passages_embedded / run.embedding_s if run.embedding_s else 0.0
     mixed, alone = run.mixed, run.alone
     lines = [
-        f"Archive benchmark: {run.synthetic:,} SYNTHETIC articles (seed {run.seed}; {kind}) "
-        f"+ {run.corpus_articles} corpus articles. Machine: {machine}",
-        *(
-            [
-                "",
-                "Other news: the synthetic articles rewrite every other corpus article (and the seeds); "
-                "the questions are about the others, which have no rewrites in the archive.",
-            ]
-            if run.other_news
-            else []
-        ),
+        f"Archive benchmark: {run.written:,} newsroom stories (different stories, written) + {run.synthetic:,} "
+        f"SYNTHETIC rewrites of them (seed {run.seed}; {kind}) + {run.corpus_articles} corpus articles. "
+        f"Machine: {machine}",
         "",
         "| measure | value | target |",
         "|---|---|---|",
-        f"| articles | {run.synthetic:,} synthetic + {run.corpus_articles} corpus = {total:,}; "
-        f"{run.chunks:,} chunks, {run.sentences:,} sentences | |",
-        f"| generate (rewrite, write ninjs files) | {run.generate_s} s | |",
-        f"| ingest (`Archive.ingest`: parse, store) | {run.ingest_s} s, {_rate(run.synthetic, run.ingest_s)} articles/s | |",
+        f"| articles | {run.written:,} newsroom + {run.synthetic:,} synthetic + {run.corpus_articles} corpus = "
+        f"{total:,}; {run.chunks:,} chunks, {run.sentences:,} sentences | |",
+        f"| generate (write the ninjs files, rewrite) | {run.generate_s} s | |",
+        f"| ingest (`Archive.ingest`: parse, store) | {run.ingest_s} s, {_rate(others, run.ingest_s)} articles/s | |",
         f"| index build | {run.build_s} s, {_rate(total, run.build_s, 2)} articles/s | |",
         f"| · read the seeds folder | {run.parse_s} s | |",
         f"| · chunking, terms, FAISS add | {run.adding_s} s | |",
@@ -462,21 +531,44 @@ def markdown(run: ArchiveRun, machine: str) -> str:
                 f"| evidence quoted, {label}: corpus alone → mixed | "
                 f"{_share(a['evidence_hits'], a['answerable'])} → {_share(m['evidence_hits'], m['answerable'])} | |"
             )
-    for kind, label in (
-        ("named", "questions that name someone or something"),
-        ("unnamed", "questions that name nothing"),
-    ):
-        a, m = alone["naming"][kind], mixed["naming"][kind]
-        if a["answerable"]:
-            lines.append(
-                f"| evidence quoted, {label}: corpus alone → mixed | "
-                f"{_share(a['evidence_hits'], a['answerable'])} → {_share(m['evidence_hits'], m['answerable'])} | |"
-            )
+    named_a, named_m = alone["naming"]["named"], mixed["naming"]["named"]
+    if named_a["answerable"]:
+        drop = 100 * (named_a["evidence_hits"] - named_m["evidence_hits"]) / named_a["answerable"]
+        lines += [
+            f"| evidence quoted, questions that name their subject: corpus alone → mixed | "
+            f"{_share(named_a['evidence_hits'], named_a['answerable'])} → "
+            f"{_share(named_m['evidence_hits'], named_m['answerable'])}, drop {drop:.1f} points | "
+            "within 3 points at 1k, 5 at 10k |",
+            f"| right article first, questions that name their subject: mixed | "
+            f"{_share(named_m['right_article'], named_m['answerable'])} | ≥ 90% |",
+        ]
+    unnamed_a, unnamed_m = alone["naming"]["unnamed"], mixed["naming"]["unnamed"]
+    chat = mixed["naming"]["unnamed_in_conversation"]
+    if unnamed_a["answerable"]:
+        lines += [
+            f"| evidence quoted, questions that name nothing, asked alone: corpus alone → mixed | "
+            f"{_share(unnamed_a['evidence_hits'], unnamed_a['answerable'])} → "
+            f"{_share(unnamed_m['evidence_hits'], unnamed_m['answerable'])} | |",
+            f'| · of those, answered with "Which story?" (mixed) / the right story among the choices | '
+            f"{unnamed_m['choices']} / {_share(unnamed_m['choices_right'], unnamed_m['choices'])} | ≥ 90% |",
+            f"| · right story first or among the choices (mixed) | "
+            f"{_share(unnamed_m['right_article'] + unnamed_m['choices_right'], unnamed_m['answerable'])} | |",
+            f"| evidence quoted, questions that name nothing, asked after a question about their story "
+            f"(mixed) | {_share(chat['evidence_hits'], chat['answerable'])} | within 5 points of "
+            f"{_share(unnamed_a['evidence_hits'], unnamed_a['answerable'])} |",
+        ]
+    briefs = mixed.get("briefs") or {}
+    if briefs.get("requests"):
+        lines.append(
+            f"| briefings about a newsroom topic ({briefs['requests']} requests, Danish and English): stories "
+            f"cited that are of the topic | {_share(briefs['of_the_topic'], briefs['cited'])}; "
+            f"{briefs['empty']} found nothing | precision ≥ 90% |"
+        )
     a, m = alone["all"], mixed["all"]
     drop = 100 * (a["evidence_hits"] - m["evidence_hits"]) / a["answerable"] if a["answerable"] else 0.0
     lines += [
         f"| evidence quoted, all stories: corpus alone → mixed | {_share(a['evidence_hits'], a['answerable'])} → "
-        f"{_share(m['evidence_hits'], m['answerable'])}, drop {drop:.1f} points | drop ≤ 2 points at 10k |",
+        f"{_share(m['evidence_hits'], m['answerable'])}, drop {drop:.1f} points | |",
         f"| first quote from the right article: corpus alone → mixed | {a['right_article']}/{a['answerable']} → "
         f"{m['right_article']}/{m['answerable']} | |",
         f"| near misses declined / false declines: corpus alone → mixed | {a['correct_declines']}/{a['unanswerable']}, "

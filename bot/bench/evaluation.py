@@ -81,6 +81,7 @@ class ItemResult:
     verdict: str = ""  # answer, closest or decline
     evidence_shown: bool | None = None  # the quotes shown hold the evidence, answered or "closest"
     kind: str = ""  # the corpus's kind of question (two_facts, near_miss …)
+    offered_right: bool | None = None  # a "Which story?" reply offered the question's article
 
 
 @dataclass
@@ -117,6 +118,9 @@ class EvalReport:
             verdict=answer.verdict,
             kind=str(item.get("kind", "")),
             evidence_shown=groups_hit(item.get("evidence", []), quotes) if answerable and answer.citations else False,
+            offered_right=any(s.doc_id == Path(str(item["article"])).stem for s in answer.stories)
+            if answer.stories and item.get("article")
+            else None,
         )
         self.items.append(result)
         return result
@@ -138,6 +142,8 @@ class EvalReport:
             "unanswerable": len(unanswerable),
             "false_declines": sum(r.declined for r in answerable),
             "right_article": sum(bool(r.right_article) for r in answerable),
+            "choices": sum(r.verdict == "choose" for r in answerable),
+            "choices_right": sum(bool(r.offered_right) for r in answerable),
             "recall_at_3": sum(bool(r.recall_at_3) for r in answerable),
             "language_matches": sum(r.language_ok for r in rows),
             "verified": sum(r.verified for r in rows),
