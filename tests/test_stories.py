@@ -9,6 +9,7 @@ import pytest
 
 from bot.answering.chain import Question
 from bot.frontends.conversation import open_conversations
+from tests.conftest import BOTH_STORES, newsbot_env, run_newsbot
 
 KOUTERS, GIRO = "01_kouters_classic", "02_giro_sardegna"
 
@@ -93,10 +94,9 @@ def test_a_number_without_a_choice_is_an_ordinary_message(races_answerer):
 
 
 @pytest.mark.slow
-def test_ask_lists_the_stories_ids_and_answers_from_the_one_chosen(races):
-    from tests.conftest import newsbot_env, run_newsbot
-
-    env = newsbot_env(races)
+@BOTH_STORES
+def test_ask_lists_the_stories_ids_and_answers_from_the_one_chosen(races, tmp_path, vector_store):
+    env = newsbot_env(races, NEWSBOT_INDEX_DIR=str(tmp_path / "index"), **vector_store)
     asked = run_newsbot(["ask", "--json", "Hvem blev nummer tre?"], env)
     shown = json.loads(asked.stdout)
     assert asked.returncode == 0 and shown["decision"] == "choose"

@@ -380,7 +380,8 @@ def run_archive_bench(
     archive = Archive(seeds, settings.max_article_chars)
     started = time.perf_counter()
     failed = [o.message for o in archive.ingest(str(folder / "newsroom")) if not o.ok]
-    failed += [o.message for o in archive.ingest(str(folder / "synthetic")) if not o.ok]
+    if generated:
+        failed += [o.message for o in archive.ingest(str(folder / "synthetic")) if not o.ok]
     ingest_s = time.perf_counter() - started
     failed += [o.message for o in archive.ingest(str(corpus / "articles")) if not o.ok]
     if failed:
