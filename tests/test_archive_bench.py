@@ -201,3 +201,15 @@ def test_a_missing_newsroom_is_one_line(settings, tmp_path):
     )
     assert result.returncode == 2 and "Can't read the newsroom archive" in result.stderr.decode()
     assert "Traceback" not in result.stderr.decode()
+
+
+def test_questions_about_a_ninjs_article_name_the_file_the_archive_stores_it_in(tmp_path):
+    from bot.archive import Archive
+    from bot.bench.archive_bench import archived
+
+    ninjs = next(p for p in (CORPUS / "articles").glob("*.json"))
+    stored = list(Archive(tmp_path / "seeds", 200_000).ingest(str(ninjs)))
+    assert stored[0].ok
+    (name,) = [p.name for p in (tmp_path / "seeds").iterdir()]
+    items = [{"article": ninjs.name, "question": "?"}, {"article": "police_burglaries.txt", "question": "?"}]
+    assert [i["article"] for i in archived(items, CORPUS / "articles")] == [name, "police_burglaries.txt"]

@@ -28,6 +28,7 @@ from bot.answering.retrieve import MAX_CITATIONS, Passage, Retrieval, leans_back
 from bot.answering.selection import MAX_ARTICLES, BriefRequest, Selection, newest_ids, select_by_period
 from bot.answering.when import article_span
 from bot.lang import content_terms, detect_language
+from bot.store.news_index import NewsIndex
 from bot.texts import LANGUAGE_NAMES, prompt_in, reply
 from bot.types import Answer, Briefing, Bullet, Citation, Lang
 
@@ -37,6 +38,10 @@ REDUNDANCY = 0.7  # MMR weight against repeating a chosen sentence
 TOPIC_SENTENCES = 100  # sentences retrieved for a topic: enough to reach many articles
 TOPIC_NAMES = 0.5  # share of the topic's names and numbers an article's passages must hold
 TOPIC_LIKENESS = 0.8  # a topic word found only by e5 likeness must be found at least this well
+# An article is about a topic when its lead comes about as close to the topic as the closest
+# article's lead (e5 similarity, within this band): one that only mentions it further down is not
+# (fitted on half the newsroom archive's topics; docs/decisions.md).
+TOPIC_LEAD_BAND = 0.02
 
 
 def bullet_counts(sentences_per_article: list[int]) -> list[int]:
@@ -104,9 +109,20 @@ def select(answerer: Answerer, request: BriefRequest) -> Selection:
     passages: dict[str, list[Passage]] = defaultdict(list)  # in order of each article's best passage
     for passage in retrieval.passages:
         passages[passage.lead.doc_id].append(passage)
-    closest = [d for d, found in passages.items() if _on_topic(answerer, topic, found, retrieval.baseline)]
+    closest = _about(
+        index, vector, [d for d, found in passages.items() if _on_topic(answerer, topic, found, retrieval.baseline)]
+    )
     chosen = set(closest[:MAX_ARTICLES])
     return Selection(request, tuple(d for d in newest_ids(index.articles) if d in chosen), len(closest), topic)
+
+
+def _about(index: NewsIndex, topic: np.ndarray, doc_ids: list[str]) -> list[str]:
+    """Of `doc_ids` (articles whose passages hold the topic's words), those whose lead is within
+    TOPIC_LEAD_BAND of the closest lead to the topic, in the same order."""
+    if not doc_ids:
+        return []
+    leads = index.chunks.vectors([f"{doc_id}:p1.0" for doc_id in doc_ids]) @ topic
+    return [doc_id for doc_id, lead in zip(doc_ids, leads) if lead >= float(leads.max()) - TOPIC_LEAD_BAND]
 
 
 def _count(language: Lang, count: int) -> str:

@@ -48,6 +48,7 @@ from bot.feeds import Item
 from bot.lang import content_terms
 from bot.store.news_index import follow_seeds, open_index
 from bot.types import Lang
+from bot.untrusted import load_json
 
 EMBED_FOR_REAL = 1_000  # synthetic articles embedded for real; more get perturbed embeddings
 NEW_ARTICLE = {
@@ -411,7 +412,7 @@ def run_archive_bench(
     answering = settings.model_copy(update={"llm": "extractive", "vector_store": "faiss"})
     mixed = _in_fresh_process(
         answering.model_copy(update={"seeds_dir": seeds, "index_dir": index_dir}),
-        items,
+        archived(items, corpus / "articles"),
         folder / "new",
         topic_briefs(stories, load_newsroom(newsroom).topics),
     )
@@ -442,6 +443,15 @@ def run_archive_bench(
         mixed=mixed,
         alone=alone,
     )
+
+
+def archived(items: list[dict[str, Any]], articles: Path) -> list[dict[str, Any]]:
+    """`items` naming the article each is about by the file the archive stores it in: a ninjs
+    document is stored under its identity (`ninjs-<hash>.json`), not its corpus file name."""
+    names = {
+        path.name: Item(load_json(path.read_text(encoding="utf-8")), "").file_name for path in articles.glob("*.json")
+    }
+    return [{**item, "article": names.get(item["article"], item["article"])} for item in items]
 
 
 def topic_briefs(stories: list[NewsroomStory], topics: dict[str, dict[str, str]]) -> list[TopicBrief]:
