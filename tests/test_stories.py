@@ -106,3 +106,16 @@ def test_ask_lists_the_stories_ids_and_answers_from_the_one_chosen(races, tmp_pa
     unknown = run_newsbot(["ask", "--story", "no-such-story", "Hvem blev nummer tre?"], env)
     error = unknown.stderr.decode()
     assert unknown.returncode == 2 and "No article 'no-such-story'" in error and "Traceback" not in error
+
+
+def test_new_forgets_a_pending_choice(races_answerer):
+    config, answerer = races_answerer
+
+    async def conversation():
+        conversations = open_conversations(config, answerer)
+        choice = await conversations.answer("terminal:new", "Hvem blev nummer tre?")
+        conversations.forget("terminal:new")
+        return choice, await conversations.answer("terminal:new", "1")
+
+    choice, after = asyncio.run(conversation())
+    assert choice.verdict == "choose" and after.question == "1"

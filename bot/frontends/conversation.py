@@ -134,6 +134,7 @@ class Conversations:
     def forget(self, key: str) -> None:
         """/new: the next question starts a fresh conversation."""
         self.history.clear(key)
+        self.choices.pop(key, None)
 
     def reply_language(self, key: str, text: str) -> Lang:
         return self.language(key) or detect_language(text)
