@@ -119,3 +119,22 @@ def test_new_forgets_a_pending_choice(races_answerer):
 
     choice, after = asyncio.run(conversation())
     assert choice.verdict == "choose" and after.question == "1"
+
+
+def test_a_button_of_an_older_choice_says_it_expired(races_answerer):
+    from bot.frontends.conversation import choice_token
+
+    config, answerer = races_answerer
+
+    async def conversation():
+        conversations = open_conversations(config, answerer)
+        first = await conversations.answer("slack:C1:1.0", "Hvem blev nummer tre?")
+        stale = await conversations.answer("slack:C1:1.0", "1", choice="0123456789")
+        pressed = await conversations.answer("slack:C1:1.0", "2", choice=choice_token(first))
+        again = await conversations.answer("slack:C1:1.0", "2", choice=choice_token(first))
+        return first, stale, pressed, again
+
+    first, stale, pressed, again = asyncio.run(conversation())
+    assert first.verdict == "choose" and stale.answer == "That choice has expired. Ask the question again."
+    assert story_of(pressed) == first.stories[1].doc_id
+    assert again.answer.startswith("That choice has expired")

@@ -600,7 +600,7 @@ def test_a_question_that_fits_two_stories_gets_a_button_per_story_and_a_press_an
         choice = server.wait_for(lambda: replies(server))[0]
         assert choice["text"].startswith("Hvilken historie mener du?")
         giro = next(data for text, data in buttons(choice) if "Marco Bellini" in text)
-        assert [data for _, data in buttons(choice)] == ["story:1", "story:2"]
+        assert [data.rsplit(":", 1)[1] for _, data in buttons(choice)] == ["1", "2"]
         pressed = server.press(choice, giro)
         answer = server.wait_for(lambda: replies(server)[1:])[0]
         assert "Iker Arrieta" in answer["text"] and "Ridder" not in answer["text"]
@@ -610,5 +610,7 @@ def test_a_question_that_fits_two_stories_gets_a_button_per_story_and_a_press_an
         server.push(server.message("Hvem vandt?"))  # a follow-up stays on the chosen story
         follow_up = server.wait_for(lambda: replies(server)[2:])[0]
         assert "Marco Bellini" in follow_up["text"]
+        server.press(choice, giro)  # the choice was answered: its buttons have expired
+        assert server.wait_for(lambda: replies(server)[3:])[0]["text"].startswith("That choice has expired")
     finally:
         stop(process)

@@ -295,12 +295,14 @@ class Answerer:
         search = self.search_for(draft)
         if isinstance(search, Answer):
             return search
-        story = draft.question.story
-        if story in self.index.articles and search.articles is None:
-            on_story = self._searched(draft, replace(search, articles={story}), offer_stories=False)
-            if on_story.verdict != "decline" or draft.question.chosen:
+        story, chosen = draft.question.story, draft.question.chosen
+        # A story chosen from a "Which story?" reply is where the answer comes from; the previous
+        # answer's story only goes first for a question that asks about no period or the latest.
+        if story in self.index.articles and (chosen or (search.articles is None and not search.newest)):
+            on_story = self._searched(draft, replace(search, articles={story}, newest=False), offer_stories=False)
+            if on_story.verdict != "decline" or chosen:
                 return on_story
-        return self._searched(draft, search, offer_stories=not story)
+        return self._searched(draft, search, offer_stories=True)
 
     def _searched(self, draft: Draft, search: Search, offer_stories: bool) -> Answer:
         """Retrieve, decide and compose; with `offer_stories`, a question that fits several

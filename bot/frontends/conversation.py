@@ -27,6 +27,7 @@ from bot.data import load_json
 from bot.errors import BackendUnavailable
 from bot.frontends.history import History
 from bot.lang import WORD, content_terms, detect_language
+from bot.texts import reply
 from bot.types import Answer, Briefing, Lang, StoryChoice
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,12 @@ def looks_like_follow_up(text: str, lang: Lang) -> bool:
         return True
     words = set(lowered.split())
     return bool(words & set(cues["pronouns"])) or len(content_terms(text, lang)) <= 1
+
+
+def choice_token(answer: Answer) -> str:
+    """What names a "Which story?" reply in its buttons: its question and the stories it offered."""
+    offered = "\n".join([answer.question, *(story.doc_id for story in answer.stories)])
+    return hashlib.sha256(offered.encode()).hexdigest()[:10]
 
 
 def names_nothing(text: str, lang: Lang) -> bool:
@@ -108,8 +115,8 @@ class Conversations:
     answers: OrderedDict[str, Answer] = field(default_factory=OrderedDict)
     max_answers: int = 1000
     searches: OrderedDict[str, str] = field(default_factory=OrderedDict)  # key -> a search term too long for a button
-    # conversation key -> the question a "Which story?" reply asked about, and the stories it offered
-    choices: OrderedDict[str, tuple[Question, list[StoryChoice]]] = field(default_factory=OrderedDict)
+    # conversation key -> the question a "Which story?" reply asked about, the stories it offered, its token
+    choices: OrderedDict[str, tuple[Question, list[StoryChoice], str]] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         # One worker: the embedding model and faiss are used from one thread at a time,
@@ -146,13 +153,17 @@ class Conversations:
         """Run answering work in the single answering thread, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
-    async def answer(self, key: str, text: str, follow_up: bool = True) -> Answer:
+    async def answer(self, key: str, text: str, follow_up: bool = True, choice: str | None = None) -> Answer:
         """The extractive answer. In a conversation, a question that leans on the previous one
         ("and how many were hurt?") is read together with it; one that the article answers on
         its own is answered on its own. One that names nothing is answered from the story of the
-        previous answer first; the number of a story a "Which story?" reply offered, from that story."""
+        previous answer first; the number of a story a "Which story?" reply offered, from that story.
+        A button's number comes with the `choice` it was offered in (`choice_token`): one pressed
+        under an older or expired choice says so."""
         forced = self.language(key)
-        chosen = self._chosen(key, text)
+        chosen = self._chosen(key, text, choice)
+        if isinstance(chosen, Answer):
+            return chosen
         if chosen is not None:
             answer = await self.run(self.answerer.answer, chosen)
             self._keep(key, answer, follow_up)
@@ -176,20 +187,25 @@ class Conversations:
         self._keep(key, answer, follow_up)
         return answer
 
-    def _chosen(self, key: str, text: str) -> Question | None:
-        """The question a "Which story?" reply asked about, on the story whose number `text` is."""
+    def _chosen(self, key: str, text: str, choice: str | None) -> Question | Answer | None:
+        """The question a "Which story?" reply asked about, on the story whose number `text` is;
+        for a button (`choice`) that no pending choice matches, the reply saying it expired."""
         pending = self.choices.get(key)
         number = text.strip().rstrip(".)")
-        if pending is None or not number.isdigit() or not 1 <= int(number) <= len(pending[1]):
-            return None
-        question, stories = self.choices.pop(key)
+        stories = pending[1] if pending is not None and choice in (None, pending[2]) else []
+        if not number.isdigit() or not 1 <= int(number) <= len(stories):
+            if choice is None:
+                return None
+            language = self.language(key) or "en"
+            return Answer(text, language, reply("choice_expired", language), answerable=False, reason="expired choice")
+        question, _, _ = self.choices.pop(key)
         return Question(question.text, question.language, story=stories[int(number) - 1].doc_id, chosen=True)
 
     def _keep(self, key: str, answer: Answer, follow_up: bool) -> None:
         """What the next turn builds on: the story answered from, or the choice offered."""
         self.choices.pop(key, None)
         if answer.verdict == "choose":
-            self.choices[key] = (Question(answer.question, self.language(key)), answer.stories)
+            self.choices[key] = (Question(answer.question, self.language(key)), answer.stories, choice_token(answer))
             while len(self.choices) > self.max_answers:
                 self.choices.popitem(last=False)
         elif follow_up and answer.citations:  # an answer, or the closest quotes
@@ -214,13 +230,15 @@ class Conversations:
             self.searches.popitem(last=False)
         return key
 
-    async def replies(self, key: str, text: str, follow_up: bool = True) -> AsyncIterator[Reply]:
+    async def replies(
+        self, key: str, text: str, follow_up: bool = True, choice: str | None = None
+    ) -> AsyncIterator[Reply]:
         """What the reply to `text` shows, stage by stage: the quick answer (saying when a fuller
         one is being written), the fuller one as the model writes it, then how it ends — the
         verified answer, the quotes with a note when it failed its checks, or the quick answer
         alone. A draft that arrives while the front end is still showing the previous one replaces
         it, so a slow front end skips drafts rather than falling behind."""
-        first = await self.answer(key, text, follow_up)
+        first = await self.answer(key, text, follow_up, choice)
         if not self.answerer.may_refine(first) or self._refining >= MAX_WAITING_REFINEMENTS:
             yield Reply(first)
             return

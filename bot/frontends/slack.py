@@ -39,7 +39,7 @@ from bot.answering.browse import Page
 from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
-from bot.frontends.conversation import Conversations, InFlight, open_conversations
+from bot.frontends.conversation import Conversations, InFlight, choice_token, open_conversations
 from bot.frontends.listening import check_port, port_refusal
 from bot.frontends.render import (
     slack_brief_blocks,
@@ -120,7 +120,7 @@ def _with_buttons(blocks: list[dict], answer: Answer, answer_id: str, key: str) 
             {
                 "type": "button",
                 "action_id": f"story_{n}",
-                "value": f"{n}|{key}",
+                "value": f"{n}|{choice_token(answer)}|{key}",
                 "text": {"type": "plain_text", "text": f"{n}) {shorten(story.title, 60, placeholder=' …')}"},
             }
             for n, story in enumerate(answer.stories, start=1)
@@ -314,15 +314,17 @@ async def _post_reply(
     asked: Asked,
     recorder: Recorder,
     key: str = "",
+    choice: str | None = None,
 ) -> None:
     """The answer in the thread, updated (at most once a second per channel, never to the same
     blocks) as a fuller answer is written; then recorded in the answer log. `key` names the
-    conversation it continues (by default the thread's)."""
+    conversation it continues (by default the thread's); `choice`, the "Which story?" reply a
+    story's button was pressed under."""
     posted, shown = None, None
     first: Answer | None = None
     last: Answer | None = None
     key = key or f"slack:{channel}:{thread_ts}"
-    async for view in conversations.replies(key, question):
+    async for view in conversations.replies(key, question, choice=choice):
         blocks = _with_buttons(slack_reply_blocks(view), view.answer, asked.id, key)
         if posted is None:
             posted = await client.chat_postMessage(
@@ -347,7 +349,8 @@ async def choose_story(
     """A story's button under a "Which story?" reply (`block_actions`): the question answered from
     that story, in the reply's thread."""
     await ack()
-    number, _, key = body["actions"][0]["value"].partition("|")
+    number, _, rest = body["actions"][0]["value"].partition("|")
+    choice, _, key = rest.partition("|")
     container, message = body.get("container") or {}, body.get("message") or {}
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
     thread_ts = (
@@ -365,7 +368,7 @@ async def choose_story(
         return
     async with _in_flight(context).track():
         await _post_reply(
-            client, conversations, _pacer(context), channel, thread_ts, number, asked, _recorder(context), key
+            client, conversations, _pacer(context), channel, thread_ts, number, asked, _recorder(context), key, choice
         )
 
 

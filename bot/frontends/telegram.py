@@ -52,7 +52,7 @@ from bot.answering.browse import Page
 from bot.config import Settings
 from bot.errors import ConfigError, InputError, NewsbotError
 from bot.frontends.archive_watch import ArchiveWatch
-from bot.frontends.conversation import Conversations, InFlight, Reply, open_conversations
+from bot.frontends.conversation import Conversations, InFlight, Reply, choice_token, open_conversations
 from bot.frontends.listening import check_port
 from bot.frontends.render import (
     brief_telegram_html,
@@ -183,14 +183,19 @@ async def _gatekeep(update: Update, context: BotContext, text: str) -> bool:
     return False
 
 
-async def _send_answer(message: Message, context: BotContext, question: str, asker: User | None = None) -> None:
+async def _send_answer(
+    message: Message, context: BotContext, question: str, asker: User | None = None, choice: str | None = None
+) -> None:
     """Answer `question` as a reply to `message` (asked by `asker`, by default the message's
-    author): extractive first, edited into a fluent one if any."""
+    author; a story's number pressed under the "Which story?" reply `choice`): extractive first,
+    edited into a fluent one if any."""
     async with context.in_flight.track():  # a stopping bot finishes it, or drops it (see `InFlight`)
-        await _answer_with_replies(message, context, question, asker or message.from_user)
+        await _answer_with_replies(message, context, question, asker or message.from_user, choice)
 
 
-async def _answer_with_replies(message: Message, context: BotContext, question: str, asker: User | None) -> None:
+async def _answer_with_replies(
+    message: Message, context: BotContext, question: str, asker: User | None, choice: str | None
+) -> None:
     conversations = context.conversations
     asked = Asked("telegram", message.chat.type, str(asker.id if asker else ""), question)
     try:
@@ -205,7 +210,7 @@ async def _answer_with_replies(message: Message, context: BotContext, question: 
     shown: tuple[str, InlineKeyboardMarkup | None] | None = None
     first: Answer | None = None
     last: Answer | None = None
-    async for view in conversations.replies(_chat_key(message.chat_id), question):
+    async for view in conversations.replies(_chat_key(message.chat_id), question, choice=choice):
         conversations.remember(key, view.answer)
         if shown is None:
             sent, shown = await _send_reply(message, key, view)
@@ -266,7 +271,12 @@ def _quotes_button(key: str, answer: Answer) -> InlineKeyboardMarkup | None:
     if answer.stories:
         return InlineKeyboardMarkup(
             [
-                [InlineKeyboardButton(f"{n}) {shorten(story.title, 60, placeholder=' …')}", callback_data=f"story:{n}")]
+                [
+                    InlineKeyboardButton(
+                        f"{n}) {shorten(story.title, 60, placeholder=' …')}",
+                        callback_data=f"story:{choice_token(answer)}:{n}",
+                    )
+                ]
                 for n, story in enumerate(answer.stories, start=1)
             ]
         )
@@ -470,9 +480,9 @@ async def choose_story(update: Update, context: BotContext) -> None:
     """A story's button under a "Which story?" reply: the question answered from that story."""
     query = update.callback_query
     await query.answer()
-    number = (query.data or "").removeprefix("story:")
+    _, choice, number = (query.data or "").split(":", 2)
     if isinstance(query.message, Message) and await _gatekeep(update, context, number):
-        await _send_answer(query.message, context, number, query.from_user)
+        await _send_answer(query.message, context, number, query.from_user, choice)
 
 
 async def feedback(update: Update, context: BotContext) -> None:
@@ -658,7 +668,7 @@ def build_application(settings: Settings, conversations: Conversations) -> Appli
     )
     application.add_handler(CallbackQueryHandler(show_quotes, pattern=r"^quotes:"))
     application.add_handler(CallbackQueryHandler(feedback, pattern=r"^vote:(up|down):"))
-    application.add_handler(CallbackQueryHandler(choose_story, pattern=r"^story:\d+$"))
+    application.add_handler(CallbackQueryHandler(choose_story, pattern=r"^story:[0-9a-f]+:\d+$"))
     application.add_handler(CallbackQueryHandler(sources_page, pattern=r"^sources([:#])(\d+):(.*)$"))
     application.add_handler(InlineQueryHandler(inline_query))
     application.add_error_handler(on_error)
