@@ -138,3 +138,13 @@ def test_a_button_of_an_older_choice_says_it_expired(races_answerer):
     assert first.verdict == "choose" and stale.answer == "That choice has expired. Ask the question again."
     assert story_of(pressed) == first.stories[1].doc_id
     assert again.answer.startswith("That choice has expired")
+
+
+def test_two_versions_of_a_story_that_names_nobody_are_one_story_and_two_races_are_two():
+    from bot.answering.stories import _one_story
+
+    assert _one_story("Ventetiden på sygehusene er steget markant i år.", "Ventetiden på sygehusene er steget i år.")
+    assert not _one_story(
+        "Belgieren Pieter Vandersloot vandt søndag cykelløbet Kouters Classic.",
+        "Italieneren Marco Bellini vandt søndag cykelløbet Giro di Sardegna.",
+    )

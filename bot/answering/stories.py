@@ -5,7 +5,7 @@ stories about equally gets a short choice among them instead of a guess."""
 
 from __future__ import annotations
 
-from bot.answering.features import QuestionAnalysis, same_story, story_names
+from bot.answering.features import QuestionAnalysis, same_story, story_names, version_key
 from bot.answering.retrieve import Retrieval
 from bot.store.news_index import NewsIndex
 from bot.types import StoryChoice
@@ -13,6 +13,8 @@ from bot.types import StoryChoice
 MAX_CHOICES = 3
 # Passages looked at for rival stories: the ranker's best few, as the quotes a reply may show.
 LOOKED_AT = 8
+# Two leads that name nothing are one story's when they share this much of their wording.
+SAME_LEAD = 0.5
 
 
 def competing_stories(
@@ -26,17 +28,28 @@ def competing_stories(
     if analysis.names or not retrieval.passages:
         return []
     best = retrieval.passages[0].score
-    stories: list[tuple[str, frozenset[str], float]] = []
+    stories: list[tuple[str, str]] = []
     for passage in retrieval.passages[:LOOKED_AT]:
         doc_id = passage.lead.doc_id
-        names = story_names(index.lead(doc_id))
+        lead = index.lead(doc_id)
         if passage.score >= share * best and not any(
-            doc_id == known or same_story(names, known_names) for known, known_names, _ in stories
+            doc_id == known or _one_story(lead, known_lead) for known, known_lead in stories
         ):
-            stories.append((doc_id, names, passage.score))
+            stories.append((doc_id, lead))
     if len(stories) < 2:
         return []
-    return [_choice(index, doc_id) for doc_id, _, _ in stories[:MAX_CHOICES]]
+    return [_choice(index, doc_id) for doc_id, _ in stories[:MAX_CHOICES]]
+
+
+def _one_story(lead: str, other: str) -> bool:
+    """Whether two articles with these leads tell one story: the names the leads give
+    (`same_story`), or, for leads that name nobody, most of their wording (a version with other
+    figures)."""
+    names, other_names = story_names(lead), story_names(other)
+    if names or other_names:
+        return same_story(names, other_names)
+    words, other_words = version_key(lead), version_key(other)
+    return len(words & other_words) >= SAME_LEAD * max(min(len(words), len(other_words)), 1)
 
 
 def _choice(index: NewsIndex, doc_id: str) -> StoryChoice:
