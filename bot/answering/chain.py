@@ -80,11 +80,25 @@ class Draft:
     when: TimeFilter | None = None  # the time it names ("i går", "last week"), if any
     timings: dict[str, float] = field(default_factory=dict)
 
+    def quick_timings(self) -> dict[str, float]:
+        """What a reply that ends at the quick stage took: retrieval, the gate, and in all."""
+        return {
+            "retrieve": self.timings.get("retrieve", 0.0),
+            "gate": self.timings.get("gate", 0.0),
+            "generate": 0.0,
+            "total": (time.perf_counter() - self.started) * 1000,
+        }
+
     def timed(self, stage: str, run: Callable[[], T]) -> T:
         began = time.perf_counter()
         result = run()
         self.timings[stage] = (time.perf_counter() - began) * 1000
         return result
+
+
+def _headline(title: str) -> str:
+    """An article's headline as a reply names it: at most 80 characters."""
+    return shorten(title, 80, placeholder=" …")
 
 
 def check_question(text: str, limit: int, language: Lang = "en") -> str:
@@ -211,12 +225,7 @@ class Answerer:
             verdict=decision.verdict,
             probability=decision.probability,
             reason=decision.reason,
-            timings_ms={
-                "retrieve": draft.timings.get("retrieve", 0.0),
-                "gate": draft.timings.get("gate", 0.0),
-                "generate": 0.0,
-                "total": (time.perf_counter() - draft.started) * 1000,
-            },
+            timings_ms=draft.quick_timings(),
         )
 
     def _refused(self, draft: Draft, refusal: Refusal) -> Answer:
@@ -266,10 +275,7 @@ class Answerer:
         seen: dict[str, Citation] = {}
         for quote in nearest:
             seen.setdefault(quote.doc_id, quote)
-        listed = "; ".join(
-            f"«{shorten(c.title, 80, placeholder=' …')}» ({c.source}, {c.date})"
-            for c in list(seen.values())[:MAX_NEAREST]
-        )
+        listed = "; ".join(f"«{_headline(c.title)}» ({c.source}, {c.date})" for c in list(seen.values())[:MAX_NEAREST])
         return f"{text} {reply('decline_nearest', language, articles=listed)}"
 
     def articles_phrase(self, language: Lang) -> str:
@@ -319,9 +325,7 @@ class Answerer:
 
     def _which_story(self, draft: Draft, stories: list[StoryChoice]) -> Answer:
         """ "Which story? 1) … 2) …": the reply to a question several stories answer about equally."""
-        listed = "\n".join(
-            f"{n}) {shorten(s.title, 80, placeholder=' …')} ({s.source}, {s.date})" for n, s in enumerate(stories, 1)
-        )
+        listed = "\n".join(f"{n}) {_headline(s.title)} ({s.source}, {s.date})" for n, s in enumerate(stories, 1))
         return Answer(
             question=draft.text,
             language=draft.language,
@@ -330,12 +334,7 @@ class Answerer:
             verdict="choose",
             stories=stories,
             reason="several stories fit about equally",
-            timings_ms={
-                "retrieve": draft.timings.get("retrieve", 0.0),
-                "gate": draft.timings.get("gate", 0.0),
-                "generate": 0.0,
-                "total": (time.perf_counter() - draft.started) * 1000,
-            },
+            timings_ms=draft.quick_timings(),
         )
 
     def search_for(self, draft: Draft) -> Search | Answer:

@@ -117,6 +117,19 @@ def version_key(text: str) -> frozenset[str]:
     return frozenset(w.lower() for n, w in enumerate(words) if n == 0 or not w[0].isupper())
 
 
+def names_nothing(text: str, language: Lang) -> bool:
+    """ "Who came second?": no person, place, organisation or event in it tells one story from
+    another."""
+    return not any(term.is_name for term in content_terms(text, language))
+
+
+def wording_overlap(one: str, other: str) -> float:
+    """How much of the shorter text's wording (`version_key`) the other holds: an update that adds
+    a sentence still says it."""
+    a, b = version_key(one), version_key(other)
+    return len(a & b) / max(min(len(a), len(b)), 1)
+
+
 @functools.lru_cache(maxsize=4096)
 def story_names(lead: str) -> frozenset[str]:
     """The names an article's lead gives (capitalised away from a sentence's start), lower-cased."""

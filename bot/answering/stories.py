@@ -5,7 +5,7 @@ stories about equally gets a short choice among them instead of a guess."""
 
 from __future__ import annotations
 
-from bot.answering.features import QuestionAnalysis, same_story, story_names, version_key
+from bot.answering.features import QuestionAnalysis, same_story, story_names, wording_overlap
 from bot.answering.retrieve import Retrieval
 from bot.store.news_index import NewsIndex
 from bot.types import StoryChoice
@@ -48,8 +48,7 @@ def _one_story(lead: str, other: str) -> bool:
     names, other_names = story_names(lead), story_names(other)
     if names or other_names:
         return same_story(names, other_names)
-    words, other_words = version_key(lead), version_key(other)
-    return len(words & other_words) >= SAME_LEAD * max(min(len(words), len(other_words)), 1)
+    return wording_overlap(lead, other) >= SAME_LEAD
 
 
 def _choice(index: NewsIndex, doc_id: str) -> StoryChoice:

@@ -36,6 +36,7 @@ from typing import Any, cast
 import numpy as np
 
 from bot.answering.chain import Answerer, Question
+from bot.answering.features import names_nothing
 from bot.archive import Archive
 from bot.bench.evaluation import EvalReport, ItemResult, load_corpus, percentile, rss_of
 from bot.bench.newsroom import NewsroomStory, load_newsroom, write_stories
@@ -45,7 +46,6 @@ from bot.documents import Article, chunk_article, load_articles
 from bot.embeddings import NewsbotEmbeddings, load_embeddings
 from bot.errors import InputError
 from bot.feeds import Item
-from bot.lang import content_terms
 from bot.store.news_index import follow_seeds, open_index
 from bot.types import Lang
 from bot.untrusted import load_json
@@ -323,10 +323,8 @@ def _new_article(settings: Settings, answerer: Answerer, folder: Path) -> dict[s
 
 
 def _names_something(item: ItemResult) -> bool:
-    """Whether the question names a person, place, organisation or event: what can pick one story
-    out of many alike ("How strong were the gusts?" names nothing)."""
-    language: Lang = "da" if item.language == "da" else "en"
-    return any(term.is_name for term in content_terms(item.question, language))
+    """Whether the question names what can pick one story out of many alike (`names_nothing`)."""
+    return not names_nothing(item.question, "da" if item.language == "da" else "en")
 
 
 def _in_fresh_process(

@@ -21,6 +21,7 @@ from typing import Literal, TypeVar
 from bot.answering.brief import Briefer
 from bot.answering.browse import Browser, Page
 from bot.answering.chain import Answerer, Question, check_question
+from bot.answering.features import names_nothing
 from bot.answering.selection import read_request
 from bot.config import Settings
 from bot.data import load_json
@@ -66,11 +67,6 @@ def choice_token(answer: Answer) -> str:
     """What names a "Which story?" reply in its buttons: its question and the stories it offered."""
     offered = "\n".join([answer.question, *(story.doc_id for story in answer.stories)])
     return hashlib.sha256(offered.encode()).hexdigest()[:10]
-
-
-def names_nothing(text: str, lang: Lang) -> bool:
-    """ "Who came second?": nothing in it tells one story from another."""
-    return not any(term.is_name for term in content_terms(text, lang))
 
 
 def _lower_priority() -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from textwrap import shorten
 from typing import TYPE_CHECKING
 
 from bot.answering.browse import Listing, Page
 from bot.answering.marks import CITATION_MARK
 from bot.texts import message, printable, reply
-from bot.types import Answer, Briefing, Citation, Lang
+from bot.types import Answer, Briefing, Citation, Lang, StoryChoice
 
 if TYPE_CHECKING:
     from bot.frontends.conversation import Reply
@@ -271,6 +272,11 @@ def slack_sources_blocks(page: Page, language: Lang) -> list[dict]:
         blocks.append(_section(f"*{when}* · _{slack_escape(listing.source)}_{byline} · {title}"))
     footer = sources_footer(page, language)
     return [*blocks, _context(footer)] if footer else blocks
+
+
+def story_button(number: int, story: StoryChoice) -> str:
+    """A "Which story?" button's label: the story's number and headline, as short as a button shows."""
+    return f"{number}) {shorten(story.title, 60, placeholder=' …')}"
 
 
 def utf16_length(text: str) -> int:

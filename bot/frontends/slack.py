@@ -22,7 +22,6 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import partial
-from textwrap import shorten
 from typing import Any, cast
 
 import aiohttp
@@ -47,6 +46,7 @@ from bot.frontends.render import (
     slack_reply_blocks,
     slack_sources_blocks,
     sources_header,
+    story_button,
 )
 from bot.lang import detect_language
 from bot.operations.recorder import NO_RECORDER, Asked, Recorder
@@ -121,7 +121,7 @@ def _with_buttons(blocks: list[dict], answer: Answer, answer_id: str, key: str) 
                 "type": "button",
                 "action_id": f"story_{n}",
                 "value": f"{n}|{choice_token(answer)}|{key}",
-                "text": {"type": "plain_text", "text": f"{n}) {shorten(story.title, 60, placeholder=' …')}"},
+                "text": {"type": "plain_text", "text": story_button(n, story)},
             }
             for n, story in enumerate(answer.stories, start=1)
         ]

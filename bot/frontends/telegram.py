@@ -14,7 +14,6 @@ import signal
 import time
 import uuid
 from functools import partial
-from textwrap import shorten
 from typing import Any, cast
 
 from telegram import (
@@ -58,6 +57,7 @@ from bot.frontends.render import (
     brief_telegram_html,
     sources_telegram_html,
     split_message,
+    story_button,
     telegram_html,
     telegram_quotes_html,
     telegram_reply_html,
@@ -273,7 +273,7 @@ def _quotes_button(key: str, answer: Answer) -> InlineKeyboardMarkup | None:
             [
                 [
                     InlineKeyboardButton(
-                        f"{n}) {shorten(story.title, 60, placeholder=' …')}",
+                        story_button(n, story),
                         callback_data=f"story:{choice_token(answer)}:{n}",
                     )
                 ]

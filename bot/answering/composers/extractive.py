@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bot.answering.composers.base import Composer, Composition, OnText
-from bot.answering.features import asks_two_things, same_story, version_key
+from bot.answering.features import asks_two_things, same_story, wording_overlap
 from bot.answering.thresholds import THRESHOLDS
 from bot.lang import numbers_in
 from bot.texts import language_name, reply
@@ -30,12 +30,6 @@ def shown_citations(citations: list[Citation], two_things: bool = False) -> list
 SAME_WORDING = 0.5  # share of the shorter quote's words (names and numbers aside) the other one holds
 
 
-def _wording_overlap(one: str, other: str) -> float:
-    """How much of the shorter quote the other holds: an update that adds a sentence still says it."""
-    a, b = version_key(one), version_key(other)
-    return len(a & b) / max(min(len(a), len(b)), 1)
-
-
 def disagreement(citations: list[Citation]) -> list[Citation]:
     """When another article's quote among the best is a version of the best one (the same story,
     `SAME_STORY`, in nearly the same words, `SAME_WORDING`, names and numbers aside: a wire update)
@@ -50,7 +44,7 @@ def disagreement(citations: list[Citation]) -> list[Citation]:
             for c in citations[1:]
             if c.doc_id != best.doc_id
             and same_story(c.story, best.story)
-            and _wording_overlap(c.quote, best.quote) >= SAME_WORDING
+            and wording_overlap(c.quote, best.quote) >= SAME_WORDING
         ),
         None,
     )
